@@ -1,0 +1,3 @@
+fn main() {
+    println!("pls {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,187 @@
+//! A cursor that delivers messages in sequence order from any starting point and resyncs when
+//! writers overtake it.
+//!
+//! Role: the reading loop under `follow`, `tail`, `get`'s scan and every API stream. It knows
+//! which sequence it expects next and where that frame should be; each [`Cursor::next`] re-reads
+//! the published ring state, so it works on a snapshot and on a live pool alike.
+//!
+//! # Invariants
+//! - Messages come out with strictly increasing, contiguous sequences; a discontinuity is
+//!   reported as [`Step::Gap`] (first missing sequence and count), never silently.
+//! - A frame that does not hold the expected sequence is only called corrupt after the ring
+//!   state is re-read and still says that sequence is retained; otherwise the cursor was
+//!   overtaken and resyncs to the oldest retained message.
+//! - Each call does a bounded amount of work: at most one wrap hop and, in seek mode, one
+//!   [`crate::read::locate`].
+//! - Reading starts at `tail_off` (never at ring offset 0), so wrapped pools lose nothing.
+//!
+//! Spec: `spec/FORMAT.md` §6.2 (cursor rules).
+
+use crate::error::Corrupt;
+use crate::header::RingState;
+use crate::read::{FrameRef, locate, read_message_at};
+use crate::view::PoolView;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pos {
+    /// The expected message's frame starts here (or at the wrap before it).
+    At(u64),
+    /// Position unknown: find the expected sequence with `locate` when it is retained.
+    Seek,
+}
+
+/// A reading position: the next sequence expected and where it should be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pos: Pos,
+    expect: u64,
+}
+
+/// One step of a cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The next message, in order.
+    Message(FrameRef),
+    /// Nothing newer than what was delivered yet.
+    CaughtUp,
+    /// Writers evicted messages before the cursor read them; the cursor now stands at the
+    /// oldest retained message (or at the live edge if none is retained).
+    Gap {
+        /// First sequence that was not delivered.
+        first_missing: u64,
+        /// How many were missed.
+        count: u64,
+    },
+}
+
+impl Cursor {
+    /// Starts at the oldest retained message (at the live edge of an empty pool).
+    pub fn oldest(state: &RingState) -> Cursor {
+        if state.is_empty() {
+            Cursor::live(state)
+        } else {
+            Cursor {
+                pos: Pos::At(state.tail),
+                expect: state.oldest,
+            }
+        }
+    }
+
+    /// Starts after everything published so far: only messages appended later come out
+    /// (also when the ring is full, where head == tail).
+    pub fn live(state: &RingState) -> Cursor {
+        Cursor {
+            pos: Pos::At(state.head),
+            expect: state.newest.saturating_add(1),
+        }
+    }
+
+    /// Starts at sequence `seq`. If it is no longer retained the first step is a gap; if it
+    /// is not written yet, messages before it are skipped as they appear.
+    pub fn from_seq(seq: u64) -> Cursor {
+        Cursor {
+            pos: Pos::Seek,
+            expect: seq.max(1),
+        }
+    }
+
+    /// Starts at a frame found by [`crate::read::locate`].
+    pub fn at_frame(frame: &FrameRef) -> Cursor {
+        Cursor {
+            pos: Pos::At(frame.offset),
+            expect: frame.seq(),
+        }
+    }
+
+    /// The sequence the next [`Step::Message`] will carry.
+    pub const fn expected_seq(&self) -> u64 {
+        self.expect
+    }
+
+    /// Advances by one message, or reports that there is none yet, or a gap.
+    pub fn next<V: PoolView + ?Sized>(&mut self, view: &V) -> Result<Step, Corrupt> {
+        let state = view.published()?.state;
+        if state.is_empty() || self.expect < state.oldest {
+            if self.expect > state.newest {
+                self.settle_live(&state);
+                return Ok(Step::CaughtUp);
+            }
+            return Ok(self.resync(&state));
+        }
+        if self.expect > state.newest {
+            self.settle_live(&state);
+            return Ok(Step::CaughtUp);
+        }
+        let off = match self.pos {
+            Pos::At(off) => off,
+            Pos::Seek => match locate(view, self.expect)? {
+                Some(f) => return Ok(self.deliver(f)),
+                None => return self.overtaken_or(view, None),
+            },
+        };
+        match read_message_at(view, off) {
+            Ok(f) if f.seq() == self.expect => Ok(self.deliver(f)),
+            Ok(f) => self.overtaken_or(
+                view,
+                Some(Corrupt::ring(
+                    crate::error::CorruptKind::SeqMismatch {
+                        expected: self.expect,
+                        found: f.seq(),
+                    },
+                    f.offset,
+                )),
+            ),
+            Err(c) => self.overtaken_or(view, Some(c)),
+        }
+    }
+
+    fn deliver(&mut self, f: FrameRef) -> Step {
+        self.pos = Pos::At(f.next);
+        self.expect = f.seq().saturating_add(1);
+        Step::Message(f)
+    }
+
+    /// A seek cursor waiting for `newest + 1` can take the head as its position: that is where
+    /// the next frame goes. Further ahead it keeps seeking.
+    fn settle_live(&mut self, state: &RingState) {
+        if self.pos == Pos::Seek && self.expect == state.newest.saturating_add(1) {
+            self.pos = Pos::At(state.head);
+        }
+    }
+
+    /// The frame was not what the cursor expected. Re-read the state: if the expected message
+    /// has been evicted meanwhile, that is a gap; otherwise the ring is damaged (`bad`), or —
+    /// for `None`, a seek that found nothing although the state says retained — a gap too.
+    fn overtaken_or<V: PoolView + ?Sized>(
+        &mut self,
+        view: &V,
+        bad: Option<Corrupt>,
+    ) -> Result<Step, Corrupt> {
+        let state = view.published()?.state;
+        if state.is_empty() || self.expect < state.oldest {
+            return Ok(self.resync(&state));
+        }
+        match bad {
+            Some(c) => Err(c),
+            None => Ok(Step::CaughtUp),
+        }
+    }
+
+    fn resync(&mut self, state: &RingState) -> Step {
+        let first_missing = self.expect;
+        let to = if state.is_empty() {
+            state.newest.saturating_add(1)
+        } else {
+            state.oldest
+        };
+        *self = if state.is_empty() {
+            Cursor::live(state)
+        } else {
+            Cursor::oldest(state)
+        };
+        Step::Gap {
+            first_missing,
+            count: to.saturating_sub(first_missing),
+        }
+    }
+}
