@@ -1,0 +1,53 @@
+//! Opening reference pool files from the OS side maps every failure to its stable kind and hint.
+
+use plasmite_os::ErrorKind;
+use plasmite_os::inspect::PoolCopy;
+use std::path::PathBuf;
+
+fn pool(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../shared/reference/pools/{name}.plasmite"))
+}
+
+fn expected(name: &str) -> serde_json::Value {
+    let path = pool(name).with_extension("expected.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn refused_pools_report_the_reference_kind_message_and_hint() {
+    for name in ["bad-magic", "bad-version", "truncated"] {
+        let err = PoolCopy::read(&pool(name)).unwrap_err();
+        let want = &expected(name)["info_stderr"]["error"];
+        assert_eq!(err.kind().as_str(), want["kind"], "{name}");
+        assert!(
+            err.message().starts_with(want["message"].as_str().unwrap()),
+            "{name}: {}",
+            err.message()
+        );
+        assert_eq!(err.hint(), want["hint"].as_str(), "{name}");
+        assert_eq!(err.path(), Some(pool(name).as_path()), "{name}");
+    }
+}
+
+#[test]
+fn missing_pool_is_not_found_with_a_hint() {
+    let err = PoolCopy::read(&pool("does-not-exist")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.hint().is_some());
+}
+
+#[test]
+fn damaged_frame_is_reported_with_its_offset() {
+    let copy = PoolCopy::read(&pool("corrupt-frame")).unwrap();
+    let report = copy.validate().unwrap();
+    let issue = report.issue.expect("corrupt");
+    let err = plasmite_os::Error::from(issue.corrupt);
+    assert_eq!(err.kind(), ErrorKind::Corrupt);
+    assert_eq!(err.offset(), Some(1488));
+    assert!(
+        err.message().contains("payload length xor mismatch"),
+        "{}",
+        err.message()
+    );
+}
