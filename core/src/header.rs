@@ -8,9 +8,9 @@
 //! - [`Header::parse`] is the only way from bytes to a `Header`; once it returns `Ok`, the
 //!   geometry is self-consistent (`ring_offset + ring_size == file_size`, ring non-empty) and the
 //!   effective ring state passes [`RingState::check`].
-//! - The effective ring state is the v3 fields unless `state_gen` is odd and the journal is at
-//!   least as new as the fields (see [`resolve`]); a v3 writer that knows nothing of the journal
-//!   always advances `newest_seq`, so its updates win over a stale journal.
+//! - The effective ring state is the v3 fields unless `state_gen` is odd and the journal is ahead
+//!   of them (see [`journal_effective`]); a v3 writer that knows nothing of the journal always
+//!   advances `newest_seq` and moves `head_off`, so its updates win over a stale journal.
 //!
 //! Spec: `spec/FORMAT.md` §2 (header), §2.3 (state journal), §7 (create).
 
@@ -206,13 +206,24 @@ impl RingState {
     }
 }
 
-/// The effective ring state: the journal while an update is in flight (odd `generation`) and the
-/// journal is at least as new as the fields, else the v3 fields.
+/// Is the journal the effective ring state? Only while an update is in flight (odd
+/// `generation`) and the journal is ahead of the fields: newer (`newest` is stored last, so
+/// a publish that has not reached it yet), or as new with the same head (a publish that only
+/// evicts, which never moves the head).
 ///
 /// Not "odd ⇒ journal" alone: a v3 writer that does not know the journal may append after one
-/// of ours died mid-update; it leaves `generation` odd but always raises `newest_seq`, so its fields win.
+/// of ours died mid-update. It leaves `generation` odd, but it always raises `newest_seq` and
+/// moves `head_off`, so its fields win. (Its append can tie with the journal's `newest` and
+/// `head` only if it planned the same frame from the same state, and then both agree.)
+pub const fn journal_effective(fields: &RingState, generation: u64, journal: &RingState) -> bool {
+    generation % 2 == 1
+        && (journal.newest > fields.newest
+            || (journal.newest == fields.newest && journal.head == fields.head))
+}
+
+/// The effective ring state (see [`journal_effective`]).
 pub const fn resolve(fields: RingState, generation: u64, journal: RingState) -> RingState {
-    if generation % 2 == 1 && journal.newest >= fields.newest {
+    if journal_effective(&fields, generation, &journal) {
         journal
     } else {
         fields
@@ -226,6 +237,19 @@ pub struct Published {
     pub state: RingState,
     /// `state_gen` when it was read; writers continue from here.
     pub generation: u64,
+    /// The state was read from the journal (an update is in flight or was cut short).
+    pub from_journal: bool,
+}
+
+impl Published {
+    /// File offset of the words the state was read from, for error locations.
+    pub const fn state_offset(&self) -> u64 {
+        if self.from_journal {
+            layout::JOURNAL_OFFSET
+        } else {
+            layout::RING_STATE_OFFSET
+        }
+    }
 }
 
 /// A validated pool header.
@@ -315,12 +339,9 @@ impl Header {
             wake: raw.wake.get(),
         };
         let published = header.published();
-        let at = if published.state == header.fields && header.state_gen % 2 == 0 {
-            layout::RING_STATE_OFFSET
-        } else {
-            layout::JOURNAL_OFFSET
-        };
-        published.state.check(&header.geometry, at)?;
+        published
+            .state
+            .check(&header.geometry, published.state_offset())?;
         Ok(header)
     }
 
@@ -338,9 +359,15 @@ impl Header {
 
     /// The effective ring state and the generation it belongs to.
     pub fn published(&self) -> Published {
+        let from_journal = journal_effective(&self.fields, self.state_gen, &self.journal);
         Published {
-            state: resolve(self.fields, self.state_gen, self.journal),
+            state: if from_journal {
+                self.journal
+            } else {
+                self.fields
+            },
             generation: self.state_gen,
+            from_journal,
         }
     }
 

@@ -72,7 +72,7 @@ pub fn plan_append<V: PoolView + ?Sized>(
         .filter(|&l| l <= ring)
         .ok_or(too_large)?;
     let payload_len = u32::try_from(payload_len).map_err(|_| too_large)?;
-    before.state.check(&geo, RING_STATE_OFFSET)?;
+    before.state.check(&geo, before.state_offset())?;
 
     let head = before.state.head;
     // head < ring (checked above).
@@ -218,8 +218,9 @@ pub enum Order {
     /// No ordering beyond program order in the writer (the region is not visible yet, or the
     /// word is covered by a later release).
     Relaxed,
-    /// Store, then a release fence: later stores become visible only after this one
-    /// (marks the start of a state update, before the fields it guards change).
+    /// Release store, then a release fence: earlier stores are visible before this one, and
+    /// later stores only after it (opens a state update: the journal written before it is
+    /// complete for anyone who sees it, and the fields changed after it are covered by it).
     Announce,
     /// Release store: every earlier store is visible before this one (publication).
     Release,

@@ -233,3 +233,53 @@ fn v3_writer_after_an_interrupted_update_wins_over_the_stale_journal() {
     assert_eq!(plan.seq, 4);
     assert!(plasmite_core::validate(&pool.snapshot()).is_ok());
 }
+
+/// Our writer dies right after opening its final publish (generation odd, journal = its new
+/// state, fields untouched); then a writer that ignores the journal appends the same seq, with a
+/// frame of another size or the same size. Its fields must win, or agree with the journal.
+#[test]
+fn v3_writer_appending_the_same_seq_after_our_crash_is_what_readers_see() {
+    let ext = plasmite_core::layout::STATE_GEN_OFFSET as usize
+        ..plasmite_core::layout::HEADER_USED_END as usize;
+    for other_len in [3usize, 40, 100, 200] {
+        let mut pool = MemPool::create(8192, Some(4)).unwrap();
+        for i in 0..5 {
+            let _ = pool.append(i, &[1u8; 100]).unwrap();
+        }
+        let (_, stores) = pool.plan_stores(9, &[2u8; 100]).unwrap();
+        let odd_at = stores
+            .iter()
+            .rposition(|s| {
+                s.word
+                    && s.at == plasmite_core::layout::STATE_GEN_OFFSET
+                    && u64::from_le_bytes(s.bytes[..8].try_into().unwrap()) % 2 == 1
+            })
+            .unwrap();
+        for s in &stores[..=odd_at] {
+            pool.apply(s);
+        }
+        // The foreign writer sees only the v3 fields and writes only outside our extension.
+        let mut foreign = pool.clone();
+        foreign.bytes[ext.clone()].fill(0);
+        let foreign_payload = vec![3u8; other_len];
+        let plan = foreign.append(10, &foreign_payload).unwrap();
+        assert_eq!(plan.seq, 6);
+        let mut bytes = foreign.bytes.clone();
+        bytes[ext.clone()].copy_from_slice(&pool.bytes[ext.clone()]);
+        let mut p = MemPool::from_bytes(bytes);
+        let report = plasmite_core::validate(&p.snapshot());
+        assert!(report.is_ok(), "len {other_len}: {:?}", report.issue);
+        let seen = p.read_all().unwrap();
+        assert_eq!(seqs(&seen), [1, 2, 3, 4, 5, 6], "len {other_len}");
+        assert_eq!(
+            seen[5].2, foreign_payload,
+            "len {other_len}: the foreign message is seq 6"
+        );
+        let plan = p.append(11, b"ours again").unwrap();
+        assert_eq!(plan.seq, 7);
+        assert!(
+            plasmite_core::validate(&p.snapshot()).is_ok(),
+            "len {other_len}"
+        );
+    }
+}

@@ -395,18 +395,32 @@ fn planner_reproduces_the_reference_ring_state_for_equal_size_appends() {
 fn index_spot_check_warns_about_the_same_slots_as_the_reference_doctor() {
     for name in reference_pool_names() {
         let (bytes, expected) = reference_pool(&name);
-        let Some(doctor) = expected.get("doctor").filter(|_| expected.get("header").is_some()) else { continue };
+        let Some(doctor) = expected
+            .get("doctor")
+            .filter(|_| expected.get("header").is_some())
+        else {
+            continue;
+        };
         let snap = Snapshot::new(&bytes).unwrap();
         let ours: Vec<String> = plasmite_core::validate::index_spot_check(&snap)
             .iter()
             .flatten()
-            .map(|s| format!("warning: index slot {} seq {} is stale or invalid", s.slot, s.seq))
+            .map(|s| {
+                format!(
+                    "warning: index slot {} seq {} is stale or invalid",
+                    s.slot, s.seq
+                )
+            })
             .collect();
         let theirs: Vec<String> = doctor["remediation_hints"]
             .as_array()
             .unwrap()
             .iter()
-            .filter_map(|h| h.as_str().filter(|h| h.starts_with("warning: index slot")).map(str::to_owned))
+            .filter_map(|h| {
+                h.as_str()
+                    .filter(|h| h.starts_with("warning: index slot"))
+                    .map(str::to_owned)
+            })
             .collect();
         assert_eq!(ours, theirs, "{name}");
     }
