@@ -28,6 +28,8 @@ enum Pos {
     At(u64),
     /// Position unknown: find the expected sequence with `locate` when it is retained.
     Seek,
+    /// The last possible sequence (`u64::MAX`) was delivered: nothing can follow.
+    End,
 }
 
 /// A reading position: the next sequence expected and where it should be.
@@ -100,6 +102,9 @@ impl Cursor {
 
     /// Advances by one message, or reports that there is none yet, or a gap.
     pub fn next<V: PoolView + ?Sized>(&mut self, view: &V) -> Result<Step, Corrupt> {
+        if self.pos == Pos::End {
+            return Ok(Step::CaughtUp);
+        }
         let state = view.published()?.state;
         if state.is_empty() || self.expect < state.oldest {
             if self.expect > state.newest {
@@ -114,6 +119,7 @@ impl Cursor {
         }
         let off = match self.pos {
             Pos::At(off) => off,
+            Pos::End => return Ok(Step::CaughtUp),
             Pos::Seek => match locate(view, self.expect)? {
                 Some(f) => return Ok(self.deliver(f)),
                 None => return self.overtaken_or(view, None),
@@ -136,8 +142,13 @@ impl Cursor {
     }
 
     fn deliver(&mut self, f: FrameRef) -> Step {
-        self.pos = Pos::At(f.next);
-        self.expect = f.seq().saturating_add(1);
+        match f.seq().checked_add(1) {
+            Some(next) => {
+                self.pos = Pos::At(f.next);
+                self.expect = next;
+            }
+            None => self.pos = Pos::End,
+        }
         Step::Message(f)
     }
 
@@ -179,9 +190,14 @@ impl Cursor {
         } else {
             Cursor::oldest(state)
         };
-        Step::Gap {
-            first_missing,
-            count: to.saturating_sub(first_missing),
+        match to.saturating_sub(first_missing) {
+            // Nothing was missed (only reachable through a state that ends the sequence
+            // space, which the header check refuses): never report an empty gap.
+            0 => Step::CaughtUp,
+            count => Step::Gap {
+                first_missing,
+                count,
+            },
         }
     }
 }

@@ -63,6 +63,8 @@ pub enum CorruptKind {
     SeqBoundsInverted,
     /// An empty pool (`oldest_seq == 0`) whose head, tail and tail-next differ.
     EmptyOffsetsDiffer,
+    /// `newest_seq` is `u64::MAX`: no writer gets there, and no next sequence exists.
+    SeqSpaceExhausted,
     /// Frame magic is not `FRM1`.
     FrameMagic,
     /// Frame state word is not one of the four states.
@@ -225,6 +227,7 @@ impl fmt::Display for CorruptKind {
             K::OffsetMisaligned => f.write_str("ring offset not 8-byte aligned"),
             K::SeqBoundsInverted => f.write_str("seq bounds inverted"),
             K::EmptyOffsetsDiffer => f.write_str("empty pool with differing head/tail offsets"),
+            K::SeqSpaceExhausted => f.write_str("newest seq at the end of the sequence space"),
             K::FrameMagic => f.write_str("frame header invalid: bad frame magic"),
             K::FrameState => f.write_str("frame header invalid: invalid frame state"),
             K::FrameHeaderLen => f.write_str("frame header invalid: bad header length"),

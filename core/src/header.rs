@@ -160,6 +160,12 @@ impl RingState {
                 return Err(Corrupt::header(CorruptKind::OffsetMisaligned, field_at));
             }
         }
+        if self.newest == u64::MAX {
+            return Err(Corrupt::header(
+                CorruptKind::SeqSpaceExhausted,
+                at.saturating_add(32),
+            ));
+        }
         if self.is_empty() {
             if self.head != self.tail || self.tail != self.tail_next {
                 return Err(Corrupt::header(CorruptKind::EmptyOffsetsDiffer, at));
