@@ -65,6 +65,15 @@ pub const fn frame_len(payload_len: u64) -> Option<u64> {
     }
 }
 
+/// Largest payload a frame in a ring of `ring_size` bytes may carry: `min(ring_size − 72,
+/// 256 MiB)` as the reference states it, further limited so that the 8-aligned frame length
+/// fits the ring (`frame_len ≤ ring_size`, which the reference checks separately).
+pub const fn max_payload(ring_size: u64) -> u64 {
+    let aligned = ring_size & !(FRAME_ALIGN - 1);
+    let fit = aligned.saturating_sub(FRAME_HEADER_SIZE + COMMIT_MARKER_SIZE);
+    if fit < MAX_PAYLOAD { fit } else { MAX_PAYLOAD }
+}
+
 /// CRC-32 (IEEE, reflected, as `crc32fast`) of a payload.
 pub fn payload_crc(payload: &[u8]) -> u32 {
     crc32fast::hash(payload)
@@ -105,9 +114,7 @@ impl FrameHead {
         if payload_len ^ raw.payload_len_xor.get() != u32::MAX {
             return Err(bad(CorruptKind::FrameLengthGuard));
         }
-        let max_payload = ring_size
-            .saturating_sub(FRAME_HEADER_SIZE + COMMIT_MARKER_SIZE)
-            .min(MAX_PAYLOAD);
+        let max_payload = max_payload(ring_size);
         if u64::from(payload_len) > max_payload {
             return Err(bad(CorruptKind::FramePayloadTooLarge));
         }

@@ -71,11 +71,9 @@ impl Geometry {
         })
     }
 
-    /// Largest payload a frame in this ring may carry: `min(ring_size − 72, 256 MiB)`.
+    /// Largest payload a frame in this ring may carry (see [`crate::frame::max_payload`]).
     pub fn max_payload(&self) -> u64 {
-        self.ring_size
-            .saturating_sub(layout::FRAME_HEADER_SIZE + layout::COMMIT_MARKER_SIZE)
-            .min(layout::MAX_PAYLOAD)
+        crate::frame::max_payload(self.ring_size)
     }
 
     /// File offset of a ring-relative offset (saturating; callers bound-check reads).

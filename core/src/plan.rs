@@ -24,8 +24,8 @@ use crate::error::{Corrupt, CorruptKind, PlanError};
 use crate::frame::{FrameHead, FrameState, frame_len};
 use crate::header::{Published, RingState};
 use crate::layout::{
-    COMMIT_MARKER, COMMIT_MARKER_SIZE, FRAME_ALIGN, FRAME_HEADER_SIZE, INDEX_SLOT_OFF_OFFSET,
-    INDEX_SLOT_SEQ_OFFSET, JOURNAL_OFFSET, RING_STATE_OFFSET, STATE_GEN_OFFSET,
+    COMMIT_MARKER, FRAME_HEADER_SIZE, INDEX_SLOT_OFF_OFFSET, INDEX_SLOT_SEQ_OFFSET, JOURNAL_OFFSET,
+    RING_STATE_OFFSET, STATE_GEN_OFFSET,
 };
 use crate::read::{Slot, index_slot_for, read_frame_at};
 use crate::view::PoolView;
@@ -63,7 +63,7 @@ pub fn plan_append<V: PoolView + ?Sized>(
 ) -> Result<Plan, PlanError> {
     let geo = *view.geometry();
     let ring = geo.ring_size;
-    let max = max_payload(ring, geo.max_payload());
+    let max = geo.max_payload();
     if payload_len > max {
         return Err(PlanError::TooLarge { payload_len, max });
     }
@@ -159,17 +159,6 @@ pub fn plan_append<V: PoolView + ?Sized>(
         after,
         dropped,
     })
-}
-
-/// The largest payload whose frame fits the ring: `max_payload` further limited so that the
-/// 8-aligned frame length does not exceed the ring.
-fn max_payload(ring: u64, max_payload: u64) -> u64 {
-    let aligned = ring & !(FRAME_ALIGN - 1);
-    max_payload.min(
-        aligned
-            .saturating_sub(FRAME_HEADER_SIZE)
-            .saturating_sub(COMMIT_MARKER_SIZE),
-    )
 }
 
 /// Evicts what sits at the tail: a wrap (tail → 0) or the oldest message.

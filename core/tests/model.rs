@@ -27,7 +27,7 @@ fn run(seed: u64, appends: usize) {
     };
     let mut pool = MemPool::create(file_size, index).unwrap();
     let geo: Geometry = *pool.snapshot().geometry();
-    let max = geo.max_payload().min((geo.ring_size & !7) - 72);
+    let max = geo.max_payload();
     let mut model = Model::default();
     for i in 0..appends {
         let len = payload_len(&mut rng, max);
