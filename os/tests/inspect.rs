@@ -1,12 +1,14 @@
 //! Opening reference pool files from the OS side maps every failure to its stable kind and hint.
 
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
 use plasmite_os::ErrorKind;
 use plasmite_os::inspect::PoolCopy;
 use std::path::PathBuf;
 
 fn pool(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../shared/reference/pools/{name}.plasmite"))
+    support::reference_dir().join(format!("pools/{name}.plasmite"))
 }
 
 fn expected(name: &str) -> serde_json::Value {

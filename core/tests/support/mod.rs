@@ -6,12 +6,22 @@ pub mod model;
 
 use std::path::PathBuf;
 
-/// `../shared/reference` relative to the project root (overridable with `PLASMITE_REFERENCE`).
+/// The reference material: `$PLASMITE_REFERENCE`, else `../shared/reference` relative to the
+/// project root, else the first `shared/reference` found walking up from the project root (a
+/// checkout nested deeper beside the shared folder).
 pub fn reference_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("PLASMITE_REFERENCE") {
         return PathBuf::from(dir);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let beside = root.join("../shared/reference");
+    if beside.join("README.md").is_file() {
+        return beside;
+    }
+    root.ancestors()
+        .map(|a| a.join("shared/reference"))
+        .find(|d| d.join("README.md").is_file())
+        .unwrap_or(beside)
 }
 
 pub fn reference_pool(name: &str) -> (Vec<u8>, serde_json::Value) {
