@@ -177,13 +177,10 @@ fn append_cut_anywhere_on_reference_pools_leaves_old_or_new_state() {
     }
 }
 
-#[test]
-fn interrupted_update_is_read_through_the_journal() {
-    let mut pool = MemPool::create(8192, Some(4)).unwrap();
-    let _ = pool.append(1, b"one").unwrap();
-    let (_, stores) = pool.plan_stores(2, b"two").unwrap();
-    // Stop right after the generation word turned odd in the final publication: the v3 fields
-    // still say newest = 1, the journal says 2.
+/// Performs an append's stores up to and including the one that makes the generation odd in
+/// its final publication, then stops (the writer dies there).
+fn crash_after_opening_final_publish(pool: &mut MemPool, ts: u64, payload: &[u8]) {
+    let (_, stores) = pool.plan_stores(ts, payload).unwrap();
     let odd_at = stores
         .iter()
         .rposition(|s| {
@@ -195,6 +192,14 @@ fn interrupted_update_is_read_through_the_journal() {
     for s in &stores[..=odd_at] {
         pool.apply(s);
     }
+}
+
+#[test]
+fn interrupted_update_is_read_through_the_journal() {
+    let mut pool = MemPool::create(8192, Some(4)).unwrap();
+    let _ = pool.append(1, b"one").unwrap();
+    // The v3 fields still say newest = 1, the journal says 2.
+    crash_after_opening_final_publish(&mut pool, 2, b"two");
     let header = Header::parse(&pool.bytes, pool.bytes.len() as u64).unwrap();
     assert!(header.update_interrupted());
     assert_eq!(header.fields.newest, 1);
@@ -246,18 +251,7 @@ fn v3_writer_appending_the_same_seq_after_our_crash_is_what_readers_see() {
         for i in 0..5 {
             let _ = pool.append(i, &[1u8; 100]).unwrap();
         }
-        let (_, stores) = pool.plan_stores(9, &[2u8; 100]).unwrap();
-        let odd_at = stores
-            .iter()
-            .rposition(|s| {
-                s.word
-                    && s.at == plasmite_core::layout::STATE_GEN_OFFSET
-                    && u64::from_le_bytes(s.bytes[..8].try_into().unwrap()) % 2 == 1
-            })
-            .unwrap();
-        for s in &stores[..=odd_at] {
-            pool.apply(s);
-        }
+        crash_after_opening_final_publish(&mut pool, 9, &[2u8; 100]);
         // The foreign writer sees only the v3 fields and writes only outside our extension.
         let mut foreign = pool.clone();
         foreign.bytes[ext.clone()].fill(0);

@@ -5,11 +5,12 @@ mod support;
 
 use plasmite_core::layout::{self, RawIndexSlot};
 use plasmite_core::{
-    CorruptKind, FrameHead, FrameState, Header, HeaderError, PoolView, Slot, Snapshot,
-    read_frame_at, validate,
+    CorruptKind, FrameHead, Header, HeaderError, PoolView, Slot, Snapshot, read_frame_at, validate,
 };
 use support::model::MemPool;
-use support::{reference_pool, reference_pool_names};
+use support::{
+    one_mib_pool_after_one_append, reference_pool, reference_pool_names, seq1_frame_head,
+};
 use zerocopy::IntoBytes;
 use zerocopy::little_endian::U64;
 
@@ -60,28 +61,21 @@ const INDEX_SLOT_SEQ1: [u8; 16] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // ring offset 0
 ];
 
-fn seq1_head() -> FrameHead {
-    FrameHead {
-        state: FrameState::Committed,
-        flags: 0,
-        seq: 1,
-        timestamp_ns: 0x18ea_0385_a96e_66c4,
-        payload_len: 432,
-        crc: 0,
-    }
-}
-
 #[test]
 fn fresh_one_mib_pool_after_one_append_has_the_reference_header_bytes() {
-    let mut pool = MemPool::create(layout::DEFAULT_POOL_SIZE, None).unwrap();
-    let _ = pool.append(0x18ea_0385_a96e_66c4, &[0u8; 432]).unwrap();
-    assert_eq!(pool.bytes[..104], HEADER_1MIB_ONE_APPEND);
+    assert_eq!(
+        one_mib_pool_after_one_append().bytes[..104],
+        HEADER_1MIB_ONE_APPEND
+    );
 }
 
 #[test]
 fn frame_header_encodes_and_parses_as_the_reference_bytes() {
-    assert_eq!(seq1_head().encode(), FRAME_SEQ1);
-    assert_eq!(FrameHead::parse(&FRAME_SEQ1, 978_944, 0), Ok(seq1_head()));
+    assert_eq!(seq1_frame_head().encode(), FRAME_SEQ1);
+    assert_eq!(
+        FrameHead::parse(&FRAME_SEQ1, 978_944, 0),
+        Ok(seq1_frame_head())
+    );
     assert_eq!(FrameHead::wrap().encode(), WRAP_MARKER);
     assert_eq!(
         FrameHead::parse(&WRAP_MARKER, 4096, 0),

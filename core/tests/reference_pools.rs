@@ -29,6 +29,21 @@ fn walk(snap: &Snapshot<'_>) -> (Vec<(u64, u64)>, Option<Corrupt>) {
     }
 }
 
+/// The reference pools that open (their expected file has a header), with their bytes and
+/// expected view.
+fn readable_reference_pools() -> Vec<(String, Vec<u8>, Value)> {
+    reference_pool_names()
+        .into_iter()
+        .filter_map(|name| {
+            let (bytes, expected) = reference_pool(&name);
+            expected
+                .get("header")
+                .is_some()
+                .then_some((name, bytes, expected))
+        })
+        .collect()
+}
+
 fn expected_messages(expected: &Value) -> Vec<(u64, u64)> {
     expected["messages"]
         .as_array()
@@ -44,15 +59,19 @@ fn expected_messages(expected: &Value) -> Vec<(u64, u64)> {
         .collect()
 }
 
-/// The reference's payload bytes for an envelope, where the payload vectors have one.
-fn vector_payload(envelope: &Value) -> Option<Vec<u8>> {
-    let text =
-        std::fs::read_to_string(support::reference_dir().join("lite3-vectors.jsonl")).ok()?;
-    text.lines().find_map(|line| {
-        let v: Value = serde_json::from_str(line).ok()?;
-        (v["envelope"]["data"] == envelope["data"] && v["envelope"]["meta"] == envelope["meta"])
-            .then(|| unhex(v["payload_hex"].as_str().unwrap()))
-    })
+/// The reference's payload vectors: (envelope, payload bytes).
+fn payload_vectors() -> Vec<(Value, Vec<u8>)> {
+    let path = support::reference_dir().join("lite3-vectors.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            (
+                v["envelope"].clone(),
+                unhex(v["payload_hex"].as_str().unwrap()),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -84,11 +103,7 @@ fn every_reference_pool_header_matches_the_reference_view() {
 
 #[test]
 fn every_readable_reference_pool_walks_to_exactly_the_listed_messages() {
-    for name in reference_pool_names() {
-        let (bytes, expected) = reference_pool(&name);
-        if expected.get("header").is_none() {
-            continue;
-        }
+    for (name, bytes, expected) in readable_reference_pools() {
         let snap = Snapshot::new(&bytes).unwrap();
         let (seen, err) = walk(&snap);
         let want = expected_messages(&expected);
@@ -107,12 +122,9 @@ fn every_readable_reference_pool_walks_to_exactly_the_listed_messages() {
 
 #[test]
 fn every_listed_message_is_found_by_seq_with_matching_payload_bytes() {
+    let vectors = payload_vectors();
     let mut sized = 0;
-    for name in reference_pool_names() {
-        let (bytes, expected) = reference_pool(&name);
-        if expected.get("header").is_none() {
-            continue;
-        }
+    for (name, bytes, expected) in readable_reference_pools() {
         let snap = Snapshot::new(&bytes).unwrap();
         for m in expected["messages"].as_array().unwrap() {
             let seq = m["seq"].as_u64().unwrap();
@@ -142,7 +154,10 @@ fn every_listed_message_is_found_by_seq_with_matching_payload_bytes() {
                 payload[0], 6,
                 "{name} seq {seq}: a Lite³ document starts with an object node"
             );
-            if let Some(want) = vector_payload(m) {
+            let vector = vectors
+                .iter()
+                .find(|(env, _)| env["data"] == m["data"] && env["meta"] == m["meta"]);
+            if let Some((_, want)) = vector {
                 assert_eq!(payload, &want[..], "{name} seq {seq}: payload bytes");
             }
             // The format notes give the reference's sizes for these envelopes.
@@ -188,14 +203,8 @@ fn seqs_outside_the_retained_range_are_not_found() {
 
 #[test]
 fn validation_matches_the_reference_doctor_and_reports_the_damaged_frame() {
-    for name in reference_pool_names() {
-        let (bytes, expected) = reference_pool(&name);
-        let Some(doctor) = expected
-            .get("doctor")
-            .filter(|_| expected.get("header").is_some())
-        else {
-            continue;
-        };
+    for (name, bytes, expected) in readable_reference_pools() {
+        let doctor = &expected["doctor"];
         let snap = Snapshot::new(&bytes).unwrap();
         let report = validate(&snap);
         assert_eq!(
@@ -290,9 +299,8 @@ fn live_cursor_sees_the_next_append_on_every_reference_pool() {
 
 #[test]
 fn appending_to_every_reference_pool_keeps_it_valid_and_continues_the_sequence() {
-    for name in reference_pool_names() {
-        let (bytes, expected) = reference_pool(&name);
-        if expected.get("header").is_none() || name == "corrupt-frame" {
+    for (name, bytes, _) in readable_reference_pools() {
+        if name == "corrupt-frame" {
             continue;
         }
         let mut pool = MemPool::from_bytes(bytes);
@@ -393,14 +401,8 @@ fn planner_reproduces_the_reference_ring_state_for_equal_size_appends() {
 
 #[test]
 fn index_spot_check_warns_about_the_same_slots_as_the_reference_doctor() {
-    for name in reference_pool_names() {
-        let (bytes, expected) = reference_pool(&name);
-        let Some(doctor) = expected
-            .get("doctor")
-            .filter(|_| expected.get("header").is_some())
-        else {
-            continue;
-        };
+    for (name, bytes, expected) in readable_reference_pools() {
+        let doctor = &expected["doctor"];
         let snap = Snapshot::new(&bytes).unwrap();
         let ours: Vec<String> = plasmite_core::validate::index_spot_check(&snap)
             .iter()

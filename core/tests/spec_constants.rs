@@ -3,10 +3,9 @@
 
 mod support;
 
+use plasmite_core::FrameHead;
 use plasmite_core::layout::*;
-use plasmite_core::{FrameHead, FrameState};
 use std::collections::BTreeMap;
-use support::model::MemPool;
 use zerocopy::IntoBytes;
 use zerocopy::little_endian::U64;
 
@@ -155,23 +154,14 @@ fn spec_vector(spec: &str, name: &str) -> Vec<u8> {
 #[test]
 fn spec_golden_vectors_are_what_the_encoders_produce() {
     let spec = spec();
-    let mut pool = MemPool::create(DEFAULT_POOL_SIZE, None).unwrap();
-    let _ = pool.append(0x18ea_0385_a96e_66c4, &[0u8; 432]).unwrap();
+    let pool = support::one_mib_pool_after_one_append();
     assert_eq!(
         spec_vector(&spec, "pool-header-1mib-one-append"),
         pool.bytes[..104]
     );
-    let head = FrameHead {
-        state: FrameState::Committed,
-        flags: 0,
-        seq: 1,
-        timestamp_ns: 0x18ea_0385_a96e_66c4,
-        payload_len: 432,
-        crc: 0,
-    };
     assert_eq!(
         spec_vector(&spec, "frame-header-committed-seq1"),
-        head.encode()
+        support::seq1_frame_head().encode()
     );
     assert_eq!(
         spec_vector(&spec, "wrap-marker"),

@@ -78,3 +78,23 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
+
+/// The frame header of the reference's format notes (§3.2): seq 1, Committed, 432-byte payload,
+/// no CRC.
+pub fn seq1_frame_head() -> plasmite_core::FrameHead {
+    plasmite_core::FrameHead {
+        state: plasmite_core::FrameState::Committed,
+        flags: 0,
+        seq: 1,
+        timestamp_ns: 0x18ea_0385_a96e_66c4,
+        payload_len: 432,
+        crc: 0,
+    }
+}
+
+/// A fresh 1 MiB pool (auto index) after one 432-byte append, as in the reference's notes (§1).
+pub fn one_mib_pool_after_one_append() -> model::MemPool {
+    let mut pool = model::MemPool::create(plasmite_core::layout::DEFAULT_POOL_SIZE, None).unwrap();
+    let _ = pool.append(0x18ea_0385_a96e_66c4, &[0u8; 432]).unwrap();
+    pool
+}
