@@ -252,3 +252,84 @@ const _: () = {
     assert!(off(offset_of!(RawFrameHeader, crc)) == 40);
     assert!(off(offset_of!(RawFrameHeader, reserved)) == 44);
 };
+
+// ---- Lite³ payload encoding (spec/LITE3.md) ----
+
+/// Size of a Lite³ B-tree node (and of an empty object or array).
+pub const LITE3_NODE_SIZE: u64 = 96;
+/// Keys per Lite³ node (B-tree order 8).
+pub const LITE3_NODE_KEYS: u64 = 7;
+/// Keys a split leaves in each half; the median (this index) moves up.
+pub const LITE3_SPLIT_MEDIAN: u64 = 3;
+/// Descents allowed below a container's root node (10 levels).
+pub const LITE3_TREE_HEIGHT_MAX: u64 = 9;
+/// Containers nested at most this deep, the root included.
+pub const LITE3_NESTING_MAX: u64 = 32;
+/// Quadratic probes tried when object key hashes collide.
+pub const LITE3_HASH_PROBES: u64 = 128;
+/// djb2 seed of object key hashes.
+pub const LITE3_DJB2_SEED: u64 = 5381;
+/// djb2 multiplier.
+pub const LITE3_DJB2_MULT: u64 = 33;
+/// Key sizes (with the NUL) below this get a 1-byte key tag …
+pub const LITE3_KEY_TAG1_BELOW: u64 = 64;
+/// … below this a 2-byte tag, else a 4-byte tag.
+pub const LITE3_KEY_TAG2_BELOW: u64 = 16_384;
+/// Upper bound (exclusive) on key sizes (the tag's 30 bits).
+pub const LITE3_KEY_SIZE_LIMIT: u64 = 1 << 30;
+/// A value whose payload is exactly this long is placed 4-aligned (containers: 1 + 95 = node).
+pub const LITE3_ALIGNED_PAYLOAD: u64 = 95;
+/// Alignment of nodes and of 95-byte payload values.
+pub const LITE3_ALIGN: u64 = 4;
+/// Largest Lite³ buffer (offsets are u32).
+pub const LITE3_BUF_MAX: u64 = u32::MAX as u64;
+/// Bits of `gen_type` holding the type; the generation counter is above them.
+pub const LITE3_TYPE_BITS: u64 = 8;
+/// Bits of `size_kc` holding the node's key count; the container's element count is above them.
+pub const LITE3_KC_BITS: u64 = 6;
+/// Mask of the key count in `size_kc` (only bits 0..2 are ever set).
+pub const LITE3_KC_MASK: u64 = 0x7;
+/// Value type byte: null.
+pub const LITE3_NULL: u8 = 0;
+/// Value type byte: bool (1 payload byte, 0 or 1).
+pub const LITE3_BOOL: u8 = 1;
+/// Value type byte: i64 (8 bytes LE).
+pub const LITE3_I64: u8 = 2;
+/// Value type byte: f64 (8 bytes LE).
+pub const LITE3_F64: u8 = 3;
+/// Value type byte: bytes (u32 length, bytes).
+pub const LITE3_BYTES: u8 = 4;
+/// Value type byte: string (u32 size incl. NUL, bytes, NUL).
+pub const LITE3_STRING: u8 = 5;
+/// Value type byte: object (the byte is the first byte of the object's node).
+pub const LITE3_OBJECT: u8 = 6;
+/// Value type byte: array (the byte is the first byte of the array's node).
+pub const LITE3_ARRAY: u8 = 7;
+
+/// A Lite³ node: the root of a container, or one of its B-tree nodes.
+#[derive(
+    FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, PartialEq, Eq,
+)]
+#[repr(C)]
+pub struct RawLite3Node {
+    /// Bits 0..8: type ([`LITE3_OBJECT`] / [`LITE3_ARRAY`]); bits 8..32: generation counter.
+    pub gen_type: U32,
+    /// Key hashes (object) or element indices (array), ascending; `[0..kc)` meaningful.
+    pub hashes: [U32; 7],
+    /// Bits 0..6: key count of this node; bits 6..32: element count (container root only).
+    pub size_kc: U32,
+    /// Offsets of the entries for `hashes`.
+    pub kv_ofs: [U32; 7],
+    /// Child node offsets; `child_ofs[0] == 0` ⇔ leaf.
+    pub child_ofs: [U32; 8],
+}
+
+const _: () = {
+    assert!(size_of::<RawLite3Node>() as u64 == LITE3_NODE_SIZE);
+    assert!(off(offset_of!(RawLite3Node, gen_type)) == 0);
+    assert!(off(offset_of!(RawLite3Node, hashes)) == 4);
+    assert!(off(offset_of!(RawLite3Node, size_kc)) == 32);
+    assert!(off(offset_of!(RawLite3Node, kv_ofs)) == 36);
+    assert!(off(offset_of!(RawLite3Node, child_ofs)) == 64);
+    assert!(LITE3_NODE_SIZE == 1 + LITE3_ALIGNED_PAYLOAD);
+};

@@ -31,6 +31,7 @@ pub mod error;
 pub mod frame;
 pub mod header;
 pub mod layout;
+pub mod lite3;
 pub mod plan;
 pub mod read;
 pub mod validate;

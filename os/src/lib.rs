@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod inspect;
+pub mod message;
 
 pub use error::{Error, ErrorKind};
 pub use plasmite_core as core;

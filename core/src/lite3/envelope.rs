@@ -1,0 +1,83 @@
+//! The message envelope every payload holds: `{"meta":{"tags":[…]},"data":{…}}`.
+//!
+//! Role: builds envelopes in exactly the reference's insert order (root `meta`, its `tags`
+//! array, each tag, then root `data`), and opens them again, checking their shape; offers the
+//! zero-copy predicates filters use (has tag, field at a path) without decoding the message.
+//!
+//! # Invariants
+//! - [`Envelope::parse`] accepts only: root object, `meta` an object, `meta.tags` an array of
+//!   strings, `data` an object (or an array, which readers of the reference accept too).
+//!
+//! Spec: `spec/LITE3.md` §6 (envelope).
+
+use super::read::{Container, Doc, ValueRef};
+use super::write::{Key, Value, Writer};
+use super::{Lite3Error, Lite3ErrorKind as K, err};
+
+/// Starts an envelope with `tags` in `buf`; returns the writer and the offset of the (empty)
+/// `data` object, which the caller fills with sorted keys.
+pub fn begin<'b, 't>(
+    buf: &'b mut [u8],
+    tags: impl IntoIterator<Item = &'t str>,
+) -> Result<(Writer<'b>, u32), Lite3Error> {
+    let mut w = Writer::object(buf)?;
+    let meta = w.insert(0, Key::Name("meta"), Value::Object)?;
+    let list = w.insert(meta, Key::Name("tags"), Value::Array)?;
+    for tag in tags {
+        w.insert(list, Key::Append, Value::Str(tag))?;
+    }
+    let data = w.insert(0, Key::Name("data"), Value::Object)?;
+    Ok((w, data))
+}
+
+/// An opened envelope.
+#[derive(Clone, Copy, Debug)]
+pub struct Envelope<'a> {
+    /// The `meta.tags` array.
+    pub tags: Container<'a>,
+    /// The `data` object (or array).
+    pub data: Container<'a>,
+}
+
+impl<'a> Envelope<'a> {
+    /// Opens a payload and checks the envelope's shape (not the whole document: see
+    /// [`Doc::validate`]).
+    pub fn parse(payload: &'a [u8]) -> Result<Envelope<'a>, Lite3Error> {
+        let root = Doc::new(payload)?.root();
+        let shape = err(K::NotAContainer, 0);
+        let Some(ValueRef::Object(meta)) = root.get("meta")? else {
+            return Err(shape);
+        };
+        let Some(ValueRef::Array(tags)) = meta.get("tags")? else {
+            return Err(err(K::NotAContainer, meta.offset()));
+        };
+        let data = match root.get("data")? {
+            Some(ValueRef::Object(d) | ValueRef::Array(d)) => d,
+            _ => return Err(shape),
+        };
+        Ok(Envelope { tags, data })
+    }
+
+    /// The tags in order.
+    pub fn tags(&self) -> impl Iterator<Item = Result<&'a str, Lite3Error>> + 'a {
+        self.tags.iter().map(|e| match e? {
+            (_, ValueRef::Str(s)) => Ok(s),
+            (_, _) => Err(err(K::BadType, 0)),
+        })
+    }
+
+    /// Does the message carry `tag`? (Reads the tags in place; nothing is decoded.)
+    pub fn has_tag(&self, tag: &str) -> Result<bool, Lite3Error> {
+        for t in self.tags() {
+            if t? == tag {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The `data` field at a dot-separated path (`status`, `user.name`, `items.0`).
+    pub fn field(&self, path: &str) -> Result<Option<ValueRef<'a>>, Lite3Error> {
+        self.data.path(path)
+    }
+}

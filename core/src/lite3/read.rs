@@ -1,0 +1,481 @@
+//! The Lite³ reader: lookups, iteration and validation over borrowed bytes.
+//!
+//! Role: zero-copy access to any Lite³ document — a key or a key path, an array index, the
+//! entries of a container in stored order — with every offset checked before it is followed.
+//!
+//! # Invariants
+//! - No input panics, loops or reads out of bounds: lookups visit at most 10 levels × 128
+//!   probes; [`Doc::validate`] visits at most `len / 96 + 1` nodes in all, which every valid
+//!   document satisfies (its nodes do not overlap) and which caps cyclic or shared structures.
+//! - Stricter than the reference where its readers have hazards: a string's size is at least 1
+//!   and its last byte is NUL; keys end in exactly one NUL, have no interior NUL and a minimal
+//!   tag; strings and keys are UTF-8; bools are 0 or 1; nodes below a root hold at least one key.
+//! - Unaligned nodes are accepted (the release-built reference writes them).
+//!
+//! Spec: `spec/LITE3.md` §2 (layout), §5 (reading).
+
+use super::write::read_key_tag;
+use super::{
+    Lite3Error, Lite3ErrorKind as K, NODE32, NodeWords, djb2, err, key_tag_len, node_at, probe_hash,
+};
+use crate::layout::{
+    LITE3_ARRAY, LITE3_BOOL, LITE3_BYTES, LITE3_F64, LITE3_HASH_PROBES, LITE3_I64,
+    LITE3_NESTING_MAX, LITE3_NULL, LITE3_OBJECT, LITE3_STRING, LITE3_TREE_HEIGHT_MAX, RawLite3Node,
+};
+
+/// A Lite³ document.
+#[derive(Clone, Copy, Debug)]
+pub struct Doc<'a> {
+    buf: &'a [u8],
+}
+
+/// An object or array inside a document.
+#[derive(Clone, Copy, Debug)]
+pub struct Container<'a> {
+    buf: &'a [u8],
+    ofs: u32,
+    kind: u8,
+    /// Nesting level: the document root is 1.
+    level: u8,
+}
+
+/// A value inside a document, borrowed from it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    /// `null`.
+    Null,
+    /// A bool.
+    Bool(bool),
+    /// An integer.
+    I64(i64),
+    /// A float.
+    F64(f64),
+    /// A string (without its NUL terminator; may contain NUL).
+    Str(&'a str),
+    /// Raw bytes.
+    Bytes(&'a [u8]),
+    /// An object.
+    Object(Container<'a>),
+    /// An array.
+    Array(Container<'a>),
+}
+
+impl PartialEq for Container<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ofs == other.ofs && core::ptr::eq(self.buf, other.buf)
+    }
+}
+
+impl<'a> Doc<'a> {
+    /// Opens a document: at least one node, at most 4 GiB, root an object or array.
+    pub fn new(buf: &'a [u8]) -> Result<Doc<'a>, Lite3Error> {
+        if u32::try_from(buf.len()).is_err() {
+            return Err(err(K::DocumentTooLarge, 0));
+        }
+        let root = node_at(buf, 0)?;
+        if root.kind() != LITE3_OBJECT && root.kind() != LITE3_ARRAY {
+            return Err(err(K::NotAContainer, 0));
+        }
+        Ok(Doc { buf })
+    }
+
+    /// The root container.
+    pub fn root(&self) -> Container<'a> {
+        Container {
+            buf: self.buf,
+            ofs: 0,
+            kind: self.buf.first().copied().unwrap_or(LITE3_OBJECT),
+            level: 1,
+        }
+    }
+
+    /// The document bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.buf
+    }
+
+    /// Checks the whole document: every node, key and value reachable from the root.
+    pub fn validate(&self) -> Result<(), Lite3Error> {
+        let nodes = self
+            .buf
+            .len()
+            .checked_div(usize::try_from(NODE32).unwrap_or(1))
+            .unwrap_or(0);
+        let mut budget = nodes.saturating_add(1);
+        validate_container(&self.root(), &mut budget)
+    }
+}
+
+fn validate_container(c: &Container<'_>, budget: &mut usize) -> Result<(), Lite3Error> {
+    let mut it = c.iter_with(budget);
+    let mut count = 0u32;
+    while let Some(entry) = it.next() {
+        let (_, value) = entry?;
+        count = count.saturating_add(1);
+        let budget = it.budget.as_deref_mut().ok_or(err(K::WalkTooLong, c.ofs))?;
+        match value {
+            ValueRef::Object(inner) | ValueRef::Array(inner) => validate_container(&inner, budget)?,
+            _ => {}
+        }
+    }
+    if count != c.len()? {
+        return Err(err(K::BadIndex, c.ofs));
+    }
+    if c.kind == LITE3_ARRAY {
+        // Element hashes must be exactly 0..len: in-order they come out ascending, so check
+        // them one by one.
+        for i in 0..count {
+            c.index(i)?.ok_or(err(K::BadIndex, c.ofs))?;
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Container<'a> {
+    /// Is this an object?
+    pub fn is_object(&self) -> bool {
+        self.kind == LITE3_OBJECT
+    }
+
+    /// Is this an array?
+    pub fn is_array(&self) -> bool {
+        self.kind == LITE3_ARRAY
+    }
+
+    /// The node offset of this container in the document.
+    pub fn offset(&self) -> u32 {
+        self.ofs
+    }
+
+    /// Number of entries (the element count stored in the container's root node).
+    pub fn len(&self) -> Result<u32, Lite3Error> {
+        Ok(node_at(self.buf, self.ofs)?.size())
+    }
+
+    /// Whether the container has no entries.
+    pub fn is_empty(&self) -> Result<bool, Lite3Error> {
+        Ok(self.len()? == 0)
+    }
+
+    /// The value of object member `key` (`None` when absent or when this is not an object).
+    pub fn get(&self, key: &str) -> Result<Option<ValueRef<'a>>, Lite3Error> {
+        if self.kind != LITE3_OBJECT {
+            return Ok(None);
+        }
+        let size = (key.len() as u64).saturating_add(1);
+        let Some(tag_len) = key_tag_len(size) else {
+            return Ok(None);
+        };
+        let h0 = djb2(key.as_bytes());
+        for probe in 0..LITE3_HASH_PROBES {
+            let h = probe_hash(h0, probe);
+            let Some(kv) = self.find(h)? else {
+                return Ok(None);
+            };
+            let (stored, value_at) = read_key(self.buf, kv)?;
+            let (stored_tag, _) = read_key_tag(self.buf, kv)?;
+            if stored == key && stored_tag == tag_len {
+                return self.value_at(value_at).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Element `i` of an array (`None` when out of range or when this is not an array).
+    pub fn index(&self, i: u32) -> Result<Option<ValueRef<'a>>, Lite3Error> {
+        if self.kind != LITE3_ARRAY || i >= self.len()? {
+            return Ok(None);
+        }
+        match self.find(i)? {
+            Some(kv) => self.value_at(kv).map(Some),
+            None => Err(err(K::BadIndex, self.ofs)),
+        }
+    }
+
+    /// Follows a dot-separated path (`a.b.0.c`): object keys, and array indices in decimal.
+    /// `None` as soon as a step does not exist.
+    pub fn path(&self, path: &str) -> Result<Option<ValueRef<'a>>, Lite3Error> {
+        let mut here = ValueRef::Object(*self);
+        if self.kind == LITE3_ARRAY {
+            here = ValueRef::Array(*self);
+        }
+        for step in path.split('.') {
+            let next = match here {
+                ValueRef::Object(c) => c.get(step)?,
+                ValueRef::Array(c) => match step.parse::<u32>() {
+                    Ok(i) => c.index(i)?,
+                    Err(_) => None,
+                },
+                _ => None,
+            };
+            match next {
+                Some(v) => here = v,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(here))
+    }
+
+    /// The entries in stored order (objects: ascending key hash; arrays: index order).
+    pub fn iter(&self) -> Iter<'a, 'static> {
+        Iter {
+            c: *self,
+            stack: [Frame::default(); 10],
+            depth: 0,
+            started: false,
+            budget: None,
+        }
+    }
+
+    /// Like [`Container::iter`], charging every node visited to `budget`.
+    fn iter_with<'b>(&self, budget: &'b mut usize) -> Iter<'a, 'b> {
+        Iter {
+            c: *self,
+            stack: [Frame::default(); 10],
+            depth: 0,
+            started: false,
+            budget: Some(budget),
+        }
+    }
+
+    /// Finds the entry with hash `h`: its `kv_ofs`.
+    fn find(&self, h: u32) -> Result<Option<u32>, Lite3Error> {
+        let mut at = self.ofs;
+        for level in 0..=LITE3_TREE_HEIGHT_MAX {
+            let node = checked_node(self.buf, at, level == 0)?;
+            let kc = node.kc();
+            let i = node
+                .hashes
+                .iter()
+                .take(kc)
+                .position(|x| x.get() >= h)
+                .unwrap_or(kc);
+            if let Some(x) = node.hashes.get(i).filter(|_| i < kc) {
+                if x.get() == h {
+                    return Ok(node.kv_ofs.get(i).map(|k| k.get()));
+                }
+            }
+            if node.is_leaf() {
+                return Ok(None);
+            }
+            at = child(&node, i, at)?;
+        }
+        Err(err(K::TreeTooTall, at))
+    }
+
+    /// Decodes the value whose type byte is at `at`.
+    fn value_at(&self, at: u32) -> Result<ValueRef<'a>, Lite3Error> {
+        decode_value(self.buf, at, self.level)
+    }
+}
+
+/// Reads the node at `at`, checking its key count (1..=7 below a container root).
+fn checked_node(buf: &[u8], at: u32, is_root: bool) -> Result<RawLite3Node, Lite3Error> {
+    let node = node_at(buf, at)?;
+    if !is_root && node.kc() == 0 {
+        return Err(err(K::BadKeyCount, at));
+    }
+    Ok(node)
+}
+
+/// Child `i` of an internal node: must be non-zero (0 is the document root).
+fn child(node: &RawLite3Node, i: usize, at: u32) -> Result<u32, Lite3Error> {
+    match node.child_ofs.get(i).map(|c| c.get()) {
+        Some(c) if c != 0 => Ok(c),
+        _ => Err(err(K::OutOfBounds, at)),
+    }
+}
+
+/// The key at `kv` and the offset of its value.
+fn read_key(buf: &[u8], kv: u32) -> Result<(&str, u32), Lite3Error> {
+    let (tag_len, size) = read_key_tag(buf, kv)?;
+    if size == 0 || key_tag_len(size) != Some(tag_len) {
+        return Err(err(K::BadKey, kv));
+    }
+    let start = u64::from(kv).saturating_add(tag_len);
+    let end = start.saturating_add(size);
+    let bytes = slice(buf, start, end, kv)?;
+    let (nul, key) = bytes.split_last().ok_or(err(K::BadKey, kv))?;
+    if *nul != 0 || key.contains(&0) {
+        return Err(err(K::BadKey, kv));
+    }
+    let key = core::str::from_utf8(key).map_err(|_| err(K::BadUtf8, kv))?;
+    Ok((
+        key,
+        u32::try_from(end).map_err(|_| err(K::OutOfBounds, kv))?,
+    ))
+}
+
+fn slice(buf: &[u8], start: u64, end: u64, at: u32) -> Result<&[u8], Lite3Error> {
+    let s = usize::try_from(start).map_err(|_| err(K::OutOfBounds, at))?;
+    let e = usize::try_from(end).map_err(|_| err(K::OutOfBounds, at))?;
+    buf.get(s..e).ok_or(err(K::OutOfBounds, at))
+}
+
+fn decode_value(buf: &[u8], at: u32, level: u8) -> Result<ValueRef<'_>, Lite3Error> {
+    let a = u64::from(at);
+    let t = *buf.get(at as usize).ok_or(err(K::OutOfBounds, at))?;
+    let fixed = |n: u64| {
+        slice(
+            buf,
+            a.saturating_add(1),
+            a.saturating_add(1).saturating_add(n),
+            at,
+        )
+    };
+    let word8 = |b: &[u8]| -> Result<[u8; 8], Lite3Error> {
+        b.try_into().map_err(|_| err(K::OutOfBounds, at))
+    };
+    let sized = || -> Result<&[u8], Lite3Error> {
+        let n = u32::from_le_bytes(fixed(4)?.try_into().map_err(|_| err(K::OutOfBounds, at))?);
+        slice(
+            buf,
+            a.saturating_add(5),
+            a.saturating_add(5).saturating_add(u64::from(n)),
+            at,
+        )
+    };
+    Ok(match t {
+        LITE3_NULL => ValueRef::Null,
+        LITE3_BOOL => match fixed(1)? {
+            [0] => ValueRef::Bool(false),
+            [1] => ValueRef::Bool(true),
+            _ => return Err(err(K::BadBool, at)),
+        },
+        LITE3_I64 => ValueRef::I64(i64::from_le_bytes(word8(fixed(8)?)?)),
+        LITE3_F64 => ValueRef::F64(f64::from_bits(u64::from_le_bytes(word8(fixed(8)?)?))),
+        LITE3_BYTES => ValueRef::Bytes(sized()?),
+        LITE3_STRING => {
+            let (nul, s) = sized()?.split_last().ok_or(err(K::BadString, at))?;
+            if *nul != 0 {
+                return Err(err(K::BadString, at));
+            }
+            ValueRef::Str(core::str::from_utf8(s).map_err(|_| err(K::BadUtf8, at))?)
+        }
+        LITE3_OBJECT | LITE3_ARRAY => {
+            let level = level.saturating_add(1);
+            if u64::from(level) > LITE3_NESTING_MAX {
+                return Err(err(K::NestingTooDeep, at));
+            }
+            node_at(buf, at)?;
+            let c = Container {
+                buf,
+                ofs: at,
+                kind: t,
+                level,
+            };
+            if t == LITE3_OBJECT {
+                ValueRef::Object(c)
+            } else {
+                ValueRef::Array(c)
+            }
+        }
+        _ => return Err(err(K::BadType, at)),
+    })
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Frame {
+    node: Option<RawLite3Node>,
+    at: u32,
+    /// Step within the node: even 2j = descend into child j, odd 2j+1 = yield key j.
+    step: usize,
+}
+
+/// In-order iteration over a container's entries: `(key, value)`, key `None` for arrays.
+#[derive(Debug)]
+pub struct Iter<'a, 'b> {
+    c: Container<'a>,
+    stack: [Frame; 10],
+    depth: usize,
+    started: bool,
+    /// Nodes this walk may still visit (shared across nested walks by validation).
+    budget: Option<&'b mut usize>,
+}
+
+impl<'a> Iter<'a, '_> {
+    fn push(&mut self, at: u32) -> Result<(), Lite3Error> {
+        if let Some(b) = self.budget.as_deref_mut() {
+            *b = b.checked_sub(1).ok_or(err(K::WalkTooLong, at))?;
+        }
+        let is_root = self.depth == 0;
+        let node = checked_node(self.c.buf, at, is_root)?;
+        if is_root && node.kind() != self.c.kind {
+            return Err(err(K::NotAContainer, at));
+        }
+        let slot = self
+            .stack
+            .get_mut(self.depth)
+            .ok_or(err(K::TreeTooTall, at))?;
+        *slot = Frame {
+            node: Some(node),
+            at,
+            step: 0,
+        };
+        self.depth = self.depth.saturating_add(1);
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<Option<(Option<&'a str>, ValueRef<'a>)>, Lite3Error> {
+        if !self.started {
+            self.started = true;
+            self.push(self.c.ofs)?;
+        }
+        loop {
+            let Some(top) = self.depth.checked_sub(1) else {
+                return Ok(None);
+            };
+            let frame = self
+                .stack
+                .get_mut(top)
+                .ok_or(err(K::TreeTooTall, self.c.ofs))?;
+            let Some(node) = frame.node else {
+                return Ok(None);
+            };
+            let kc = node.kc();
+            let j = frame.step / 2;
+            let at = frame.at;
+            if frame.step % 2 == 0 {
+                frame.step = frame.step.saturating_add(1);
+                if !node.is_leaf() {
+                    let c = child(&node, j, at)?;
+                    self.push(c)?;
+                }
+                continue;
+            }
+            if j >= kc {
+                self.depth = top;
+                continue;
+            }
+            frame.step = frame.step.saturating_add(1);
+            let kv = node
+                .kv_ofs
+                .get(j)
+                .map(|k| k.get())
+                .ok_or(err(K::BadKeyCount, at))?;
+            return if self.c.kind == LITE3_OBJECT {
+                let (key, value_at) = read_key(self.c.buf, kv)?;
+                Ok(Some((Some(key), self.c.value_at(value_at)?)))
+            } else {
+                Ok(Some((None, self.c.value_at(kv)?)))
+            };
+        }
+    }
+}
+
+impl<'a> Iterator for Iter<'a, '_> {
+    type Item = Result<(Option<&'a str>, ValueRef<'a>), Lite3Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.step() {
+            Ok(Some(e)) => Some(Ok(e)),
+            Ok(None) => None,
+            Err(e) => {
+                // Stop after the first error.
+                self.depth = 0;
+                self.started = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! Messages as JSON: encoding `data` + tags into a Lite³ envelope, and printing a stored
+//! message the way the reference's `fetch` prints it.
+//!
+//! Role: the bridge between serde_json and the core's Lite³ codec. Encoding inserts in the
+//! reference's order (meta, tags, then `data` with object keys sorted bytewise, depth first) so
+//! the payload is byte-identical; printing writes JSON straight from the Lite³ bytes through
+//! serde_json's formatter — no intermediate `Value` — with keys sorted as the reference prints
+//! them.
+//!
+//! # Invariants
+//! - A payload is printed only after [`Doc::validate`] passed: the walk that prints it is then
+//!   bounded by the payload's size.
+//! - Numbers map as the reference maps them: integers that fit i64 stay integers, larger ones and
+//!   anything written with a fraction or exponent become f64 (`1.0` stays a float).
+//! - Keys containing NUL are refused (the reference silently truncates them and loses data).
+//!
+//! Spec: `spec/LITE3.md` §6 (envelope), §7 (JSON mapping).
+
+use crate::error::{Error, ErrorKind};
+use plasmite_core::lite3::envelope::{self, Envelope};
+use plasmite_core::lite3::read::{Container, Doc, ValueRef};
+use plasmite_core::lite3::write::{Key, Value as Lv, Writer};
+use plasmite_core::lite3::{Lite3Error, Lite3ErrorKind};
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
+use serde_json::{Map, Value};
+use std::io::{self, Write};
+
+/// How deep `data` may nest, counting `data` itself (the envelope root and `data`'s parent
+/// use one level; the format allows 32).
+pub const DATA_NESTING_MAX: usize = 31;
+
+/// Encodes `data` (which must be a JSON object) and `tags` into a Lite³ envelope of at most
+/// `max_len` bytes.
+pub fn encode(data: &Value, tags: &[&str], max_len: usize) -> Result<Vec<u8>, Error> {
+    let Value::Object(map) = data else {
+        return Err(Error::new(ErrorKind::Usage, "data must be object")
+            .with_hint("Wrap the value in an object, e.g. {\"value\": …}."));
+    };
+    let mut cap =
+        estimate(data).saturating_add(96 * 4 + tags.iter().map(|t| t.len() + 8).sum::<usize>());
+    loop {
+        let mut buf = vec![0u8; cap.min(max_len.max(96))];
+        match encode_into(&mut buf, map, tags) {
+            Ok(len) => {
+                buf.truncate(len);
+                return Ok(buf);
+            }
+            Err(e) => match e.kind {
+                Lite3ErrorKind::BufferTooSmall { needed } => {
+                    let needed = usize::try_from(needed).unwrap_or(usize::MAX);
+                    if cap >= max_len {
+                        return Err(too_large(max_len));
+                    }
+                    cap = needed.max(cap.saturating_mul(2));
+                }
+                _ => return Err(encode_error(e)),
+            },
+        }
+    }
+}
+
+fn too_large(max_len: usize) -> Error {
+    Error::new(
+        ErrorKind::Usage,
+        format!("message exceeds the pool's maximum payload of {max_len} bytes"),
+    )
+    .with_hint("Send a smaller message, or create the pool with a larger --size.")
+}
+
+fn encode_error(e: Lite3Error) -> Error {
+    let hint = match e.kind {
+        Lite3ErrorKind::KeyContainsNul => {
+            "Remove the NUL (\\u0000) from the key; it would be cut short."
+        }
+        Lite3ErrorKind::NestingTooDeep => "Flatten the message: data may nest at most 31 levels.",
+        Lite3ErrorKind::KeyTagCollision | Lite3ErrorKind::TooManyCollisions => {
+            "Rename one of the colliding keys (their hashes clash in the payload encoding)."
+        }
+        _ => "Make the message smaller or simpler.",
+    };
+    Error::new(
+        ErrorKind::Usage,
+        format!("cannot encode message: {}", e.kind),
+    )
+    .with_hint(hint)
+}
+
+/// Encodes into `buf`; returns the used length.
+fn encode_into(
+    buf: &mut [u8],
+    data: &Map<String, Value>,
+    tags: &[&str],
+) -> Result<usize, Lite3Error> {
+    let (mut w, at) = envelope::begin(buf, tags.iter().copied())?;
+    fill_object(&mut w, at, data, 1)?;
+    Ok(w.len() as usize)
+}
+
+fn fill_object(
+    w: &mut Writer<'_>,
+    at: u32,
+    map: &Map<String, Value>,
+    level: usize,
+) -> Result<(), Lite3Error> {
+    // Sorted bytewise, whatever order the map keeps (serde_json's `preserve_order` would keep
+    // insertion order).
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    for (k, v) in entries {
+        insert(w, at, Key::Name(k), v, level)?;
+    }
+    Ok(())
+}
+
+fn insert(
+    w: &mut Writer<'_>,
+    at: u32,
+    key: Key<'_>,
+    v: &Value,
+    level: usize,
+) -> Result<(), Lite3Error> {
+    let value = match v {
+        Value::Null => Lv::Null,
+        Value::Bool(b) => Lv::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Lv::I64(i),
+            // Above i64::MAX: the reference stores (double)u, rounded to nearest.
+            #[allow(clippy::cast_precision_loss)]
+            (None, Some(u), _) => Lv::F64(u as f64),
+            (_, _, Some(f)) => Lv::F64(f),
+            _ => Lv::Null,
+        },
+        Value::String(s) => Lv::Str(s),
+        Value::Array(items) => {
+            let inner = nested(w, at, key, Lv::Array, level)?;
+            for item in items {
+                insert(w, inner, Key::Append, item, level + 1)?;
+            }
+            return Ok(());
+        }
+        Value::Object(map) => {
+            let inner = nested(w, at, key, Lv::Object, level)?;
+            return fill_object(w, inner, map, level + 1);
+        }
+    };
+    w.insert(at, key, value).map(|_| ())
+}
+
+fn nested(
+    w: &mut Writer<'_>,
+    at: u32,
+    key: Key<'_>,
+    kind: Lv<'_>,
+    level: usize,
+) -> Result<u32, Lite3Error> {
+    if level >= DATA_NESTING_MAX {
+        return Err(Lite3Error {
+            kind: Lite3ErrorKind::NestingTooDeep,
+            offset: at,
+        });
+    }
+    w.insert(at, key, kind)
+}
+
+/// A first guess at the encoded size (the encoder grows and retries when it is short).
+fn estimate(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 2,
+        Value::Number(_) => 9,
+        Value::String(s) => s.len() + 6,
+        Value::Array(a) => 112 + a.iter().map(estimate).sum::<usize>() * 3 / 2,
+        Value::Object(m) => {
+            112 + m
+                .iter()
+                .map(|(k, v)| k.len() + 4 + estimate(v))
+                .sum::<usize>()
+                * 3
+                / 2
+        }
+    }
+}
+
+/// A message as the reference's `fetch` prints it.
+#[derive(Clone, Copy, Debug)]
+pub struct Printed<'a> {
+    /// The message sequence.
+    pub seq: u64,
+    /// Append time, Unix nanoseconds.
+    pub timestamp_ns: u64,
+    /// The Lite³ payload.
+    pub payload: &'a [u8],
+}
+
+/// Output style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// One line, no spaces (what scripts read).
+    Compact,
+    /// Two-space indented (what people read).
+    Pretty,
+}
+
+/// Writes `{"data":…,"meta":{"tags":[…]},"seq":…,"time":"…"}` for a stored message. A damaged
+/// payload is a Corrupt error (the caller adds the frame's offset).
+pub fn print(out: &mut impl Write, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
+    let doc = Doc::new(msg.payload).map_err(corrupt)?;
+    doc.validate().map_err(corrupt)?;
+    let env = Envelope::parse(msg.payload).map_err(corrupt)?;
+    let res = match style {
+        Style::Compact => write_message(out, &mut CompactFormatter, msg, &env),
+        Style::Pretty => write_message(out, &mut PrettyFormatter::new(), msg, &env),
+    };
+    res.map_err(|e| match e {
+        Fail::Io(e) => {
+            Error::new(ErrorKind::Io, format!("failed to write message: {e}")).with_source(e)
+        }
+        Fail::Doc(e) => corrupt(e),
+    })
+}
+
+/// The message JSON as a string (compact).
+pub fn to_json_string(msg: &Printed<'_>) -> Result<String, Error> {
+    let mut out = Vec::new();
+    print(&mut out, msg, Style::Compact)?;
+    String::from_utf8(out).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+}
+
+fn corrupt(e: Lite3Error) -> Error {
+    Error::new(ErrorKind::Corrupt, format!("corrupt payload: {e}"))
+        .with_hint("The message payload is damaged; run `pls doctor` on the pool.")
+}
+
+enum Fail {
+    Io(io::Error),
+    Doc(Lite3Error),
+}
+
+impl From<io::Error> for Fail {
+    fn from(e: io::Error) -> Fail {
+        Fail::Io(e)
+    }
+}
+
+impl From<Lite3Error> for Fail {
+    fn from(e: Lite3Error) -> Fail {
+        Fail::Doc(e)
+    }
+}
+
+fn write_message<W: Write, F: Formatter>(
+    out: &mut W,
+    f: &mut F,
+    msg: &Printed<'_>,
+    env: &Envelope<'_>,
+) -> Result<(), Fail> {
+    f.begin_object(out)?;
+    key(out, f, "data", true)?;
+    write_container(out, f, &env.data)?;
+    f.end_object_value(out)?;
+    key(out, f, "meta", false)?;
+    f.begin_object(out)?;
+    key(out, f, "tags", true)?;
+    write_container(out, f, &env.tags)?;
+    f.end_object_value(out)?;
+    f.end_object(out)?;
+    f.end_object_value(out)?;
+    key(out, f, "seq", false)?;
+    f.write_u64(out, msg.seq)?;
+    f.end_object_value(out)?;
+    key(out, f, "time", false)?;
+    string(out, f, &rfc3339(msg.timestamp_ns))?;
+    f.end_object_value(out)?;
+    f.end_object(out)?;
+    Ok(())
+}
+
+fn key<W: Write, F: Formatter>(out: &mut W, f: &mut F, k: &str, first: bool) -> Result<(), Fail> {
+    f.begin_object_key(out, first)?;
+    string(out, f, k)?;
+    f.end_object_key(out)?;
+    f.begin_object_value(out)?;
+    Ok(())
+}
+
+/// A JSON string with serde_json's escaping: `"`, `\\` and control characters only (the short
+/// forms where JSON has them), everything else verbatim.
+fn string<W: Write, F: Formatter>(out: &mut W, f: &mut F, s: &str) -> Result<(), Fail> {
+    f.begin_string(out)?;
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => CharEscape::Quote,
+            b'\\' => CharEscape::ReverseSolidus,
+            0x08 => CharEscape::Backspace,
+            0x0c => CharEscape::FormFeed,
+            b'\n' => CharEscape::LineFeed,
+            b'\r' => CharEscape::CarriageReturn,
+            b'\t' => CharEscape::Tab,
+            0x00..=0x1f => CharEscape::AsciiControl(b),
+            _ => continue,
+        };
+        if start < i {
+            f.write_string_fragment(out, &s[start..i])?;
+        }
+        f.write_char_escape(out, escape)?;
+        start = i + 1;
+    }
+    if start < bytes.len() {
+        f.write_string_fragment(out, &s[start..])?;
+    }
+    f.end_string(out)?;
+    Ok(())
+}
+
+fn write_container<W: Write, F: Formatter>(
+    out: &mut W,
+    f: &mut F,
+    c: &Container<'_>,
+) -> Result<(), Fail> {
+    if c.is_object() {
+        let mut entries = Vec::new();
+        for e in c.iter() {
+            let (k, v) = e?;
+            entries.push((k.unwrap_or_default(), v));
+        }
+        entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        f.begin_object(out)?;
+        for (i, (k, v)) in entries.iter().enumerate() {
+            key(out, f, k, i == 0)?;
+            write_value(out, f, v)?;
+            f.end_object_value(out)?;
+        }
+        f.end_object(out)?;
+    } else {
+        f.begin_array(out)?;
+        for (i, e) in c.iter().enumerate() {
+            let (_, v) = e?;
+            f.begin_array_value(out, i == 0)?;
+            write_value(out, f, &v)?;
+            f.end_array_value(out)?;
+        }
+        f.end_array(out)?;
+    }
+    Ok(())
+}
+
+fn write_value<W: Write, F: Formatter>(
+    out: &mut W,
+    f: &mut F,
+    v: &ValueRef<'_>,
+) -> Result<(), Fail> {
+    match v {
+        ValueRef::Null => f.write_null(out)?,
+        ValueRef::Bool(b) => f.write_bool(out, *b)?,
+        ValueRef::I64(n) => f.write_i64(out, *n)?,
+        // Non-finite floats have no JSON form (the reference refuses to print them).
+        ValueRef::F64(x) if !x.is_finite() => f.write_null(out)?,
+        ValueRef::F64(x) => f.write_f64(out, *x)?,
+        ValueRef::Str(s) => string(out, f, s)?,
+        ValueRef::Bytes(b) => string(out, f, &base64(b))?,
+        ValueRef::Object(c) | ValueRef::Array(c) => write_container(out, f, c)?,
+    }
+    Ok(())
+}
+
+/// Standard base64 with padding (how the reference prints a bytes value).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                s.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+/// RFC 3339 in UTC with nanoseconds, trailing zeros of the fraction trimmed (no fraction when
+/// it is zero): `2026-11-21T08:54:34.068682436Z`.
+pub fn rfc3339(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    let frac = ns % 1_000_000_000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
+    if frac != 0 {
+        let digits = format!("{frac:09}");
+        s.push('.');
+        s.push_str(digits.trim_end_matches('0'));
+    }
+    s.push('Z');
+    s
+}
+
+/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
