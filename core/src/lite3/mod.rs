@@ -105,6 +105,9 @@ pub enum Lite3ErrorKind {
     BadIndex,
     /// The document's nodes add up to more than it could hold (cycles or shared subtrees).
     WalkTooLong,
+    /// An in-order walk met hashes out of order (objects) or indices other than 0, 1, 2, …
+    /// (arrays): a mis-built or shared subtree.
+    HashOrder,
 }
 
 impl fmt::Display for Lite3ErrorKind {
@@ -131,6 +134,7 @@ impl fmt::Display for Lite3ErrorKind {
             K::BadKey => f.write_str("invalid object key"),
             K::BadIndex => f.write_str("array index missing or out of range"),
             K::WalkTooLong => f.write_str("document structure is cyclic or shared"),
+            K::HashOrder => f.write_str("entries out of order"),
         }
     }
 }

@@ -118,15 +118,10 @@ fn validate_container(c: &Container<'_>, budget: &mut usize) -> Result<(), Lite3
             _ => {}
         }
     }
+    // The walk checked that hashes ascend strictly (arrays: are exactly 0, 1, 2, …), so with
+    // the count right every entry is there exactly once.
     if count != c.len()? {
         return Err(err(K::BadIndex, c.ofs));
-    }
-    if c.kind == LITE3_ARRAY {
-        // Element hashes must be exactly 0..len: in-order they come out ascending, so check
-        // them one by one.
-        for i in 0..count {
-            c.index(i)?.ok_or(err(K::BadIndex, c.ofs))?;
-        }
     }
     Ok(())
 }
@@ -224,6 +219,7 @@ impl<'a> Container<'a> {
             depth: 0,
             started: false,
             budget: None,
+            last: None,
         }
     }
 
@@ -235,6 +231,7 @@ impl<'a> Container<'a> {
             depth: 0,
             started: false,
             budget: Some(budget),
+            last: None,
         }
     }
 
@@ -391,6 +388,8 @@ pub struct Iter<'a, 'b> {
     started: bool,
     /// Nodes this walk may still visit (shared across nested walks by validation).
     budget: Option<&'b mut usize>,
+    /// Hash of the entry yielded last.
+    last: Option<u32>,
 }
 
 impl<'a> Iter<'a, '_> {
@@ -453,6 +452,21 @@ impl<'a> Iter<'a, '_> {
                 .get(j)
                 .map(|k| k.get())
                 .ok_or(err(K::BadKeyCount, at))?;
+            let hash = node
+                .hashes
+                .get(j)
+                .map(|h| h.get())
+                .ok_or(err(K::BadKeyCount, at))?;
+            let in_order = match (self.last, self.c.kind == LITE3_ARRAY) {
+                (Some(prev), true) => prev.checked_add(1) == Some(hash),
+                (Some(prev), false) => prev < hash,
+                (None, true) => hash == 0,
+                (None, false) => true,
+            };
+            if !in_order {
+                return Err(err(K::HashOrder, at));
+            }
+            self.last = Some(hash);
             return if self.c.kind == LITE3_OBJECT {
                 let (key, value_at) = read_key(self.c.buf, kv)?;
                 Ok(Some((Some(key), self.c.value_at(value_at)?)))
