@@ -159,7 +159,7 @@ fn zero_string_size_is_corrupt_not_a_four_gib_string() {
     // The tag "x": type 5, size 2, "x\0".
     let at = find(&doc, &[5, 2, 0, 0, 0, b'x', 0]);
     damaged(at + 1, &[0, 0, 0, 0], K::BadString);
-    damaged(at + 5, &[b'x', b'y'], K::BadString);
+    damaged(at + 5, b"xy", K::BadString);
 }
 
 #[test]
