@@ -26,6 +26,10 @@ fn spec() -> String {
     read("../spec/FORMAT.md")
 }
 
+fn lite3_spec() -> String {
+    read("../spec/LITE3.md")
+}
+
 /// Name → value text of the constants table.
 fn spec_table(spec: &str) -> BTreeMap<String, String> {
     let start = spec
@@ -89,6 +93,31 @@ fn code_values() -> BTreeMap<&'static str, String> {
         ("INDEX_SLOT_SEQ_OFFSET", n(INDEX_SLOT_SEQ_OFFSET)),
         ("INDEX_SLOT_OFF_OFFSET", n(INDEX_SLOT_OFF_OFFSET)),
         ("NEWEST_IN_STATE", n(NEWEST_IN_STATE)),
+        ("LITE3_NODE_SIZE", n(LITE3_NODE_SIZE)),
+        ("LITE3_NODE_KEYS", n(LITE3_NODE_KEYS)),
+        ("LITE3_SPLIT_MEDIAN", n(LITE3_SPLIT_MEDIAN)),
+        ("LITE3_TREE_HEIGHT_MAX", n(LITE3_TREE_HEIGHT_MAX)),
+        ("LITE3_NESTING_MAX", n(LITE3_NESTING_MAX)),
+        ("LITE3_HASH_PROBES", n(LITE3_HASH_PROBES)),
+        ("LITE3_DJB2_SEED", n(LITE3_DJB2_SEED)),
+        ("LITE3_DJB2_MULT", n(LITE3_DJB2_MULT)),
+        ("LITE3_KEY_TAG1_BELOW", n(LITE3_KEY_TAG1_BELOW)),
+        ("LITE3_KEY_TAG2_BELOW", n(LITE3_KEY_TAG2_BELOW)),
+        ("LITE3_KEY_SIZE_LIMIT", n(LITE3_KEY_SIZE_LIMIT)),
+        ("LITE3_ALIGNED_PAYLOAD", n(LITE3_ALIGNED_PAYLOAD)),
+        ("LITE3_ALIGN", n(LITE3_ALIGN)),
+        ("LITE3_BUF_MAX", n(LITE3_BUF_MAX)),
+        ("LITE3_TYPE_BITS", n(LITE3_TYPE_BITS)),
+        ("LITE3_KC_BITS", n(LITE3_KC_BITS)),
+        ("LITE3_KC_MASK", n(LITE3_KC_MASK)),
+        ("LITE3_NULL", n(LITE3_NULL.into())),
+        ("LITE3_BOOL", n(LITE3_BOOL.into())),
+        ("LITE3_I64", n(LITE3_I64.into())),
+        ("LITE3_F64", n(LITE3_F64.into())),
+        ("LITE3_BYTES", n(LITE3_BYTES.into())),
+        ("LITE3_STRING", n(LITE3_STRING.into())),
+        ("LITE3_OBJECT", n(LITE3_OBJECT.into())),
+        ("LITE3_ARRAY", n(LITE3_ARRAY.into())),
     ])
 }
 
@@ -109,7 +138,14 @@ fn layout_const_names() -> Vec<String> {
 
 #[test]
 fn spec_constants_table_lists_every_layout_constant_with_its_value() {
-    let table = spec_table(&spec());
+    // Pool-format constants in FORMAT.md, payload-encoding constants in LITE3.md; each once.
+    let mut table = spec_table(&spec());
+    for (name, value) in spec_table(&lite3_spec()) {
+        assert!(
+            table.insert(name.clone(), value).is_none(),
+            "{name} is in both spec tables"
+        );
+    }
     let code = code_values();
     let declared = layout_const_names();
     for name in &declared {
@@ -172,4 +208,19 @@ fn spec_golden_vectors_are_what_the_encoders_produce() {
         offset: U64::new(0),
     };
     assert_eq!(spec_vector(&spec, "index-slot-seq1"), slot.as_bytes());
+}
+
+#[test]
+fn lite3_spec_golden_vectors_are_what_the_encoder_produces() {
+    use plasmite_core::lite3::envelope;
+    use plasmite_core::lite3::write::{Key, Value, Writer};
+    let spec = lite3_spec();
+    let mut buf = vec![0u8; 1024];
+    let mut w = Writer::object(&mut buf).unwrap();
+    w.insert(0, Key::Name("a"), Value::I64(1)).unwrap();
+    assert_eq!(spec_vector(&spec, "lite3-doc-a1"), w.as_bytes());
+    let mut buf = vec![0u8; 1024];
+    let (mut w, data) = envelope::begin(&mut buf, ["event"]).unwrap();
+    w.insert(data, Key::Name("x"), Value::I64(1)).unwrap();
+    assert_eq!(spec_vector(&spec, "lite3-envelope-event-x1"), w.as_bytes());
 }
