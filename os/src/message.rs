@@ -21,6 +21,7 @@ use plasmite_core::lite3::envelope::{self, Envelope};
 use plasmite_core::lite3::read::{Container, Doc, ValueRef};
 use plasmite_core::lite3::write::{Key, Value as Lv, Writer};
 use plasmite_core::lite3::{Lite3Error, Lite3ErrorKind};
+use plasmite_core::{FrameRef, PoolView};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::{Map, Value};
 use std::io::{self, Write};
@@ -215,6 +216,30 @@ pub fn print(out: &mut impl Write, msg: &Printed<'_>, style: Style) -> Result<()
             Error::new(ErrorKind::Io, format!("failed to write message: {e}")).with_source(e)
         }
         Fail::Doc(e) => corrupt(e),
+    })
+}
+
+/// Prints the message stored in `frame` (found through `view`): copies the payload out, checks
+/// its CRC when the frame has one, and prints it. A damaged payload is Corrupt with the frame's
+/// ring offset and sequence.
+pub fn print_frame<V: PoolView + ?Sized>(
+    out: &mut impl Write,
+    view: &V,
+    frame: &FrameRef,
+    style: Style,
+) -> Result<(), Error> {
+    let mut payload = vec![0u8; frame.head.payload_len as usize];
+    frame
+        .read_payload(view, &mut payload)
+        .map_err(|c| Error::from(c).with_seq(frame.seq()))?;
+    let msg = Printed {
+        seq: frame.seq(),
+        timestamp_ns: frame.head.timestamp_ns,
+        payload: &payload,
+    };
+    print(out, &msg, style).map_err(|e| match e.kind() {
+        ErrorKind::Corrupt => e.with_offset(frame.offset).with_seq(frame.seq()),
+        _ => e,
     })
 }
 

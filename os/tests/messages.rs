@@ -236,3 +236,39 @@ fn damaged_payload_prints_as_a_corrupt_error() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt);
 }
+
+#[test]
+fn damaged_payload_in_a_pool_is_corrupt_with_the_frame_offset() {
+    use plasmite_os::message::{Style, print_frame};
+    let payload = encode(&json!({"k": "value"}), &["t"], MAX).unwrap();
+    let mut pool = support::model::MemPool::create(8192, Some(4)).unwrap();
+    let _ = pool.append(5, &payload).unwrap();
+    let _ = pool.append(6, &payload).unwrap();
+    let f = locate(&pool.snapshot(), 2).unwrap().unwrap();
+    let mut out = Vec::new();
+    print_frame(&mut out, &pool.snapshot(), &f, Style::Compact).unwrap();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .starts_with(r#"{"data":{"k":"value"},"meta":{"tags":["t"]},"seq":2,"#)
+    );
+    // Damage a payload byte: our frames carry a CRC, which catches it first.
+    let at = f.payload_file_offset(pool.snapshot().geometry()) as usize + 300;
+    pool.bytes[at] ^= 0x40;
+    let err = print_frame(&mut Vec::new(), &pool.snapshot(), &f, Style::Compact).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupt);
+    assert_eq!(err.offset(), Some(f.offset));
+    assert_eq!(err.seq(), Some(2));
+    // Without a CRC (as the reference writes frames), the payload decoder catches it.
+    let flags_at = pool.snapshot().geometry().ring_offset as usize + f.offset as usize + 8;
+    pool.bytes[flags_at..flags_at + 4].fill(0);
+    pool.bytes[flags_at + 32..flags_at + 36].fill(0);
+    let f = locate(&pool.snapshot(), 2).unwrap().unwrap();
+    assert!(!f.head.has_crc());
+    let start = f.payload_file_offset(pool.snapshot().geometry()) as usize;
+    let value_at = start + pool.bytes[start..].windows(6).position(|w| w == b"value\0").unwrap();
+    pool.bytes[value_at + 5] = b'!';
+    let err = print_frame(&mut Vec::new(), &pool.snapshot(), &f, Style::Compact).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupt);
+    assert_eq!(err.offset(), Some(f.offset), "{}", err.message());
+}
