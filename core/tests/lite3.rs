@@ -258,3 +258,36 @@ fn nesting_deeper_than_32_is_refused_on_read() {
     let e = Doc::new(&buf[..len]).unwrap().validate().unwrap_err();
     assert_eq!(e.kind, K::NestingTooDeep);
 }
+
+/// The reference's 2,097,161st append splits a full 10-level root and leaves an 11-level tree
+/// that neither its reader nor ours can read (its depth count restarts below a split root). Our
+/// writer refuses exactly that insert, and the document stays readable.
+#[test]
+fn array_stops_at_the_tree_height_limit_and_stays_readable() {
+    let mut buf = vec![0u8; 90 << 20];
+    let mut w = Writer::array(&mut buf).unwrap();
+    let mut n = 0u32;
+    let err = loop {
+        match w.insert(0, Key::Append, Value::Null) {
+            Ok(_) => n += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind, K::TreeTooTall);
+    assert_eq!(n, 2_097_160, "one short of the reference, whose last append is unreadable");
+    let len = w.len() as usize;
+    let doc = Doc::new(&buf[..len]).unwrap();
+    doc.validate().unwrap();
+    assert_eq!(doc.root().len().unwrap(), n);
+    assert_eq!(doc.root().index(n - 1).unwrap(), Some(ValueRef::Null));
+}
+
+#[test]
+fn path_indices_are_plain_decimal() {
+    let payload = sample(&[]);
+    let env = Envelope::parse(&payload).unwrap();
+    assert_eq!(env.field("items.1").unwrap(), Some(ValueRef::I64(20)));
+    for odd in ["items.01", "items.+1", "items.-1", "items. 1", "items.1x"] {
+        assert_eq!(env.field(odd).unwrap(), None, "{odd}");
+    }
+}

@@ -79,11 +79,16 @@ fn encode_error(e: Lite3Error) -> Error {
         }
         _ => "Make the message smaller or simpler.",
     };
-    Error::new(
-        ErrorKind::Usage,
-        format!("cannot encode message: {}", e.kind),
-    )
-    .with_hint(hint)
+    let what = match e.kind {
+        Lite3ErrorKind::NestingTooDeep => {
+            format!("data nests deeper than {DATA_NESTING_MAX} levels")
+        }
+        Lite3ErrorKind::TreeTooTall => {
+            "an object or array in data has too many entries for the payload format".to_owned()
+        }
+        other => other.to_string(),
+    };
+    Error::new(ErrorKind::Usage, format!("cannot encode message: {what}")).with_hint(hint)
 }
 
 /// Encodes into `buf`; returns the used length.
@@ -285,7 +290,13 @@ fn write_message<W: Write, F: Formatter>(
     key(out, f, "meta", false)?;
     f.begin_object(out)?;
     key(out, f, "tags", true)?;
-    write_container(out, f, &env.tags)?;
+    f.begin_array(out)?;
+    for (i, tag) in env.tags().enumerate() {
+        f.begin_array_value(out, i == 0)?;
+        string(out, f, tag?)?;
+        f.end_array_value(out)?;
+    }
+    f.end_array(out)?;
     f.end_object_value(out)?;
     f.end_object(out)?;
     f.end_object_value(out)?;

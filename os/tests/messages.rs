@@ -170,7 +170,7 @@ fn data_nesting_limit_is_31_levels_counting_data() {
     assert!(encode(&nested(DATA_NESTING_MAX), &[], MAX).is_ok());
     let err = encode(&nested(DATA_NESTING_MAX + 1), &[], MAX).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Usage);
-    assert!(err.message().contains("32"), "{}", err.message());
+    assert!(err.message().contains("31"), "{}", err.message());
     assert!(err.hint().unwrap().contains("31"));
 }
 
@@ -266,7 +266,11 @@ fn damaged_payload_in_a_pool_is_corrupt_with_the_frame_offset() {
     let f = locate(&pool.snapshot(), 2).unwrap().unwrap();
     assert!(!f.head.has_crc());
     let start = f.payload_file_offset(pool.snapshot().geometry()) as usize;
-    let value_at = start + pool.bytes[start..].windows(6).position(|w| w == b"value\0").unwrap();
+    let value_at = start
+        + pool.bytes[start..]
+            .windows(6)
+            .position(|w| w == b"value\0")
+            .unwrap();
     pool.bytes[value_at + 5] = b'!';
     let err = print_frame(&mut Vec::new(), &pool.snapshot(), &f, Style::Compact).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt);

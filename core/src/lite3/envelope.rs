@@ -60,9 +60,10 @@ impl<'a> Envelope<'a> {
 
     /// The tags in order.
     pub fn tags(&self) -> impl Iterator<Item = Result<&'a str, Lite3Error>> + 'a {
-        self.tags.iter().map(|e| match e? {
+        let at = self.tags.offset();
+        self.tags.iter().map(move |e| match e? {
             (_, ValueRef::Str(s)) => Ok(s),
-            (_, _) => Err(err(K::BadType, 0)),
+            (_, _) => Err(err(K::BadType, at)),
         })
     }
 

@@ -197,9 +197,9 @@ impl<'a> Container<'a> {
         for step in path.split('.') {
             let next = match here {
                 ValueRef::Object(c) => c.get(step)?,
-                ValueRef::Array(c) => match step.parse::<u32>() {
-                    Ok(i) => c.index(i)?,
-                    Err(_) => None,
+                ValueRef::Array(c) => match decimal_index(step) {
+                    Some(i) => c.index(i)?,
+                    None => None,
                 },
                 _ => None,
             };
@@ -264,6 +264,13 @@ impl<'a> Container<'a> {
     fn value_at(&self, at: u32) -> Result<ValueRef<'a>, Lite3Error> {
         decode_value(self.buf, at, self.level)
     }
+}
+
+/// A path step as an array index: plain decimal digits, no sign, no leading zeros.
+fn decimal_index(step: &str) -> Option<u32> {
+    let canonical =
+        step.bytes().all(|b| b.is_ascii_digit()) && (step == "0" || !step.starts_with('0'));
+    if canonical { step.parse().ok() } else { None }
 }
 
 /// Reads the node at `at`, checking its key count (1..=7 below a container root).

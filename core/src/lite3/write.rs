@@ -278,6 +278,11 @@ impl<'b> Writer<'b> {
         parent: Option<(u32, usize)>,
         h: u32,
     ) -> Result<Descend, Lite3Error> {
+        if parent.is_none() && self.levels(at)? > LITE3_TREE_HEIGHT_MAX {
+            // A root split adds a level. The reference lets the tree reach 11 levels and then
+            // cannot read it (nor can we); refuse the insert instead of writing such a document.
+            return Err(err(K::TreeTooTall, at));
+        }
         self.align_end()?;
         let (left_at, (p_at, pi)) = match parent {
             Some(p) => (at, p),
@@ -358,6 +363,22 @@ impl<'b> Writer<'b> {
         } else {
             Descend::Node(left_at)
         })
+    }
+
+    /// Levels of the B-tree under the container root at `root` (1 for a lone root), following
+    /// first children; bounded by one more than the limit.
+    fn levels(&self, root: u32) -> Result<u64, Lite3Error> {
+        let mut at = root;
+        let mut levels = 1u64;
+        while levels <= LITE3_TREE_HEIGHT_MAX.saturating_add(1) {
+            let node = node_at(self.buf, at)?;
+            if node.is_leaf() {
+                return Ok(levels);
+            }
+            at = get(&node.child_ofs, 0);
+            levels = levels.saturating_add(1);
+        }
+        Ok(levels)
     }
 
     /// Where a new entry starts: after the padding that 4-aligns a 95-byte value.
