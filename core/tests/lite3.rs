@@ -274,7 +274,10 @@ fn array_stops_at_the_tree_height_limit_and_stays_readable() {
         }
     };
     assert_eq!(err.kind, K::TreeTooTall);
-    assert_eq!(n, 2_097_160, "one short of the reference, whose last append is unreadable");
+    assert_eq!(
+        n, 2_097_160,
+        "one short of the reference, whose last append is unreadable"
+    );
     let len = w.len() as usize;
     let doc = Doc::new(&buf[..len]).unwrap();
     doc.validate().unwrap();
@@ -289,5 +292,29 @@ fn path_indices_are_plain_decimal() {
     assert_eq!(env.field("items.1").unwrap(), Some(ValueRef::I64(20)));
     for odd in ["items.01", "items.+1", "items.-1", "items. 1", "items.1x"] {
         assert_eq!(env.field(odd).unwrap(), None, "{odd}");
+    }
+}
+
+/// The reference's case 11: an in-place overwrite of a long string by an object puts the
+/// object's node at an unaligned offset (0x63); release builds of the reference write and read
+/// it, and so do we.
+#[test]
+fn overwrite_in_place_can_leave_an_unaligned_node_which_reads_back() {
+    let mut buf = vec![0u8; 1024];
+    let mut w = Writer::object(&mut buf).unwrap();
+    let s91 = "s".repeat(91);
+    w.insert(0, Key::Name("a"), Value::Str(&s91)).unwrap();
+    let inner = w.insert(0, Key::Name("a"), Value::Object).unwrap();
+    assert_eq!(inner, 0x63, "the node lands where the old string value was");
+    w.insert(inner, Key::Name("z"), Value::I64(1)).unwrap();
+    let len = w.len() as usize;
+    let doc = Doc::new(&buf[..len]).unwrap();
+    doc.validate().unwrap();
+    let root_word = u32::from_le_bytes(buf[0..4].try_into().unwrap());
+    assert_eq!(root_word >> 8, 2, "generation counts both sets");
+    assert_eq!(doc.root().len().unwrap(), 1, "one key");
+    match doc.root().get("a").unwrap() {
+        Some(ValueRef::Object(o)) => assert_eq!(o.get("z").unwrap(), Some(ValueRef::I64(1))),
+        other => panic!("{other:?}"),
     }
 }
