@@ -318,3 +318,21 @@ fn overwrite_in_place_can_leave_an_unaligned_node_which_reads_back() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn envelope_with_a_non_string_tag_is_refused_on_parse() {
+    let mut payload = sample(&["a", "b", "c"]);
+    let env = Envelope::parse(&payload).unwrap();
+    // Point the first tag's entry at a zero byte (a null).
+    let tags_at = env.tags.offset() as usize;
+    let kv0 = tags_at + 36;
+    let padding = (tags_at - 8..tags_at)
+        .find(|&i| payload[i] == 0)
+        .expect("padding before the node");
+    payload[kv0..kv0 + 4].copy_from_slice(&(padding as u32).to_le_bytes());
+    assert!(
+        Doc::new(&payload).unwrap().validate().is_ok(),
+        "a null element is a valid document"
+    );
+    assert_eq!(Envelope::parse(&payload).unwrap_err().kind, K::BadType);
+}

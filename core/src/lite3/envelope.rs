@@ -55,7 +55,11 @@ impl<'a> Envelope<'a> {
             Some(ValueRef::Object(d) | ValueRef::Array(d)) => d,
             _ => return Err(shape),
         };
-        Ok(Envelope { tags, data })
+        let env = Envelope { tags, data };
+        for tag in env.tags() {
+            tag?;
+        }
+        Ok(env)
     }
 
     /// The tags in order.
