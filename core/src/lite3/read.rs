@@ -16,7 +16,8 @@
 
 use super::write::read_key_tag;
 use super::{
-    Lite3Error, Lite3ErrorKind as K, NODE32, NodeWords, djb2, err, key_tag_len, node_at, probe_hash,
+    Lite3Error, Lite3ErrorKind as K, NODE32, NodeWords, djb2, err, key_tag_len, node_at, node_ref,
+    probe_hash,
 };
 use crate::layout::{
     LITE3_ARRAY, LITE3_BOOL, LITE3_BYTES, LITE3_F64, LITE3_HASH_PROBES, LITE3_I64,
@@ -109,9 +110,14 @@ impl<'a> Doc<'a> {
 fn validate_container(c: &Container<'_>, budget: &mut usize) -> Result<(), Lite3Error> {
     let mut it = c.iter_with(budget);
     let mut count = 0u32;
-    while let Some(entry) = it.next() {
-        let (_, value) = entry?;
+    while let Some((hash, key, value)) = it.next_entry()? {
         count = count.saturating_add(1);
+        // An object key must sit on its own probe chain, or lookups could never find it.
+        if let Some(key) = key {
+            if !on_probe_chain(hash, djb2(key.as_bytes())) {
+                return Err(err(K::HashOrder, c.ofs));
+            }
+        }
         let budget = it.budget.as_deref_mut().ok_or(err(K::WalkTooLong, c.ofs))?;
         match value {
             ValueRef::Object(inner) | ValueRef::Array(inner) => validate_container(&inner, budget)?,
@@ -124,6 +130,12 @@ fn validate_container(c: &Container<'_>, budget: &mut usize) -> Result<(), Lite3
         return Err(err(K::BadIndex, c.ofs));
     }
     Ok(())
+}
+
+/// Is `hash` one of the probe hashes `h0 + i²` (i < 128) of a key whose djb2 is `h0`?
+fn on_probe_chain(hash: u32, h0: u32) -> bool {
+    let d = u64::from(hash.wrapping_sub(h0));
+    (0..LITE3_HASH_PROBES).any(|i| i.saturating_mul(i) == d)
 }
 
 impl<'a> Container<'a> {
@@ -157,20 +169,30 @@ impl<'a> Container<'a> {
         if self.kind != LITE3_OBJECT {
             return Ok(None);
         }
-        let size = (key.len() as u64).saturating_add(1);
+        let wanted = key.as_bytes();
+        let size = (wanted.len() as u64).saturating_add(1);
         let Some(tag_len) = key_tag_len(size) else {
             return Ok(None);
         };
-        let h0 = djb2(key.as_bytes());
+        let h0 = djb2(wanted);
         for probe in 0..LITE3_HASH_PROBES {
-            let h = probe_hash(h0, probe);
-            let Some(kv) = self.find(h)? else {
+            let Some(kv) = self.find(probe_hash(h0, probe))? else {
                 return Ok(None);
             };
-            let (stored, value_at) = read_key(self.buf, kv)?;
-            let (stored_tag, _) = read_key_tag(self.buf, kv)?;
-            if stored == key && stored_tag == tag_len {
-                return self.value_at(value_at).map(Some);
+            // Compare bytes in place: tag length, size, key bytes, NUL. A stored key that
+            // differs is another key on the same chain: try the next probe.
+            let (stored_tag, stored_size) = read_key_tag(self.buf, kv)?;
+            if stored_tag == tag_len && stored_size == size {
+                let start = u64::from(kv).saturating_add(tag_len);
+                let stored = slice(self.buf, start, start.saturating_add(size), kv)?;
+                if stored
+                    .split_last()
+                    .is_some_and(|(nul, k)| *nul == 0 && k == wanted)
+                {
+                    let value_at = u32::try_from(start.saturating_add(size))
+                        .map_err(|_| err(K::OutOfBounds, kv))?;
+                    return self.value_at(value_at).map(Some);
+                }
             }
         }
         Ok(None)
@@ -241,21 +263,15 @@ impl<'a> Container<'a> {
         for level in 0..=LITE3_TREE_HEIGHT_MAX {
             let node = checked_node(self.buf, at, level == 0)?;
             let kc = node.kc();
-            let i = node
-                .hashes
-                .iter()
-                .take(kc)
-                .position(|x| x.get() >= h)
-                .unwrap_or(kc);
-            if let Some(x) = node.hashes.get(i).filter(|_| i < kc) {
-                if x.get() == h {
-                    return Ok(node.kv_ofs.get(i).map(|k| k.get()));
-                }
+            let hashes = node.hashes.get(..kc).unwrap_or_default();
+            let i = hashes.iter().position(|x| x.get() >= h).unwrap_or(kc);
+            if hashes.get(i).is_some_and(|x| x.get() == h) {
+                return Ok(node.kv_ofs.get(i).map(|k| k.get()));
             }
             if node.is_leaf() {
                 return Ok(None);
             }
-            at = child(&node, i, at)?;
+            at = child(node, i, at)?;
         }
         Err(err(K::TreeTooTall, at))
     }
@@ -274,8 +290,8 @@ fn decimal_index(step: &str) -> Option<u32> {
 }
 
 /// Reads the node at `at`, checking its key count (1..=7 below a container root).
-fn checked_node(buf: &[u8], at: u32, is_root: bool) -> Result<RawLite3Node, Lite3Error> {
-    let node = node_at(buf, at)?;
+fn checked_node(buf: &[u8], at: u32, is_root: bool) -> Result<&RawLite3Node, Lite3Error> {
+    let node = node_ref(buf, at)?;
     if !is_root && node.kc() == 0 {
         return Err(err(K::BadKeyCount, at));
     }
@@ -361,7 +377,7 @@ fn decode_value(buf: &[u8], at: u32, level: u8) -> Result<ValueRef<'_>, Lite3Err
             if u64::from(level) > LITE3_NESTING_MAX {
                 return Err(err(K::NestingTooDeep, at));
             }
-            node_at(buf, at)?;
+            node_ref(buf, at)?;
             let c = Container {
                 buf,
                 ofs: at,
@@ -379,18 +395,18 @@ fn decode_value(buf: &[u8], at: u32, level: u8) -> Result<ValueRef<'_>, Lite3Err
 }
 
 #[derive(Clone, Copy, Debug, Default)]
-struct Frame {
-    node: Option<RawLite3Node>,
+struct Frame<'a> {
+    node: Option<&'a RawLite3Node>,
     at: u32,
     /// Step within the node: even 2j = descend into child j, odd 2j+1 = yield key j.
-    step: usize,
+    step: u8,
 }
 
 /// In-order iteration over a container's entries: `(key, value)`, key `None` for arrays.
 #[derive(Debug)]
 pub struct Iter<'a, 'b> {
     c: Container<'a>,
-    stack: [Frame; 10],
+    stack: [Frame<'a>; 10],
     depth: usize,
     started: bool,
     /// Nodes this walk may still visit (shared across nested walks by validation).
@@ -398,6 +414,9 @@ pub struct Iter<'a, 'b> {
     /// Hash of the entry yielded last.
     last: Option<u32>,
 }
+
+/// One entry: its hash, key (objects) and value.
+type Entry<'a> = (u32, Option<&'a str>, ValueRef<'a>);
 
 impl<'a> Iter<'a, '_> {
     fn push(&mut self, at: u32) -> Result<(), Lite3Error> {
@@ -422,7 +441,17 @@ impl<'a> Iter<'a, '_> {
         Ok(())
     }
 
-    fn step(&mut self) -> Result<Option<(Option<&'a str>, ValueRef<'a>)>, Lite3Error> {
+    /// The next entry with its hash, or `None` at the end. Stops for good after an error.
+    fn next_entry(&mut self) -> Result<Option<Entry<'a>>, Lite3Error> {
+        let r = self.step();
+        if r.is_err() {
+            self.depth = 0;
+            self.started = true;
+        }
+        r
+    }
+
+    fn step(&mut self) -> Result<Option<Entry<'a>>, Lite3Error> {
         if !self.started {
             self.started = true;
             self.push(self.c.ofs)?;
@@ -438,18 +467,16 @@ impl<'a> Iter<'a, '_> {
             let Some(node) = frame.node else {
                 return Ok(None);
             };
-            let kc = node.kc();
-            let j = frame.step / 2;
+            let j = usize::from(frame.step / 2);
             let at = frame.at;
             if frame.step % 2 == 0 {
                 frame.step = frame.step.saturating_add(1);
                 if !node.is_leaf() {
-                    let c = child(&node, j, at)?;
-                    self.push(c)?;
+                    self.push(child(node, j, at)?)?;
                 }
                 continue;
             }
-            if j >= kc {
+            if j >= node.kc() {
                 self.depth = top;
                 continue;
             }
@@ -476,9 +503,9 @@ impl<'a> Iter<'a, '_> {
             self.last = Some(hash);
             return if self.c.kind == LITE3_OBJECT {
                 let (key, value_at) = read_key(self.c.buf, kv)?;
-                Ok(Some((Some(key), self.c.value_at(value_at)?)))
+                Ok(Some((hash, Some(key), self.c.value_at(value_at)?)))
             } else {
-                Ok(Some((None, self.c.value_at(kv)?)))
+                Ok(Some((hash, None, self.c.value_at(kv)?)))
             };
         }
     }
@@ -488,15 +515,8 @@ impl<'a> Iterator for Iter<'a, '_> {
     type Item = Result<(Option<&'a str>, ValueRef<'a>), Lite3Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.step() {
-            Ok(Some(e)) => Some(Ok(e)),
-            Ok(None) => None,
-            Err(e) => {
-                // Stop after the first error.
-                self.depth = 0;
-                self.started = true;
-                Some(Err(e))
-            }
-        }
+        self.next_entry()
+            .transpose()
+            .map(|r| r.map(|(_, k, v)| (k, v)))
     }
 }

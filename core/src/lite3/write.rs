@@ -578,6 +578,10 @@ fn add(at: u32, n: u64) -> Result<u32, Lite3Error> {
 /// `(tag length, key size)` of the key tag at `at`.
 pub(crate) fn read_key_tag(buf: &[u8], at: u32) -> Result<(u64, u64), Lite3Error> {
     let first = *buf.get(at as usize).ok_or(err(K::OutOfBounds, at))?;
+    if first & 3 == 0 {
+        // One-byte tag: keys shorter than 63 bytes, the common case.
+        return Ok((1, u64::from(first >> 2)));
+    }
     let tag_len = u64::from(first & 3).saturating_add(1);
     let mut word = [0u8; 4];
     let start = at as usize;
