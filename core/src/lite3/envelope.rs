@@ -14,6 +14,10 @@ use super::read::{Container, Doc, ValueRef};
 use super::write::{Key, Value, Writer};
 use super::{Lite3Error, Lite3ErrorKind as K, err};
 
+const META: u32 = super::djb2(b"meta");
+const TAGS: u32 = super::djb2(b"tags");
+const DATA: u32 = super::djb2(b"data");
+
 /// Starts an envelope with `tags` in `buf`; returns the writer and the offset of the (empty)
 /// `data` object, which the caller fills with sorted keys.
 pub fn begin<'b, 't>(
@@ -45,19 +49,32 @@ impl<'a> Envelope<'a> {
     pub fn parse(payload: &'a [u8]) -> Result<Envelope<'a>, Lite3Error> {
         let root = Doc::new(payload)?.root();
         let shape = err(K::NotAContainer, 0);
-        let Some(ValueRef::Object(meta)) = root.get("meta")? else {
-            return Err(shape);
-        };
-        let Some(ValueRef::Array(tags)) = meta.get("tags")? else {
-            return Err(err(K::NotAContainer, meta.offset()));
-        };
-        let data = match root.get("data")? {
-            Some(ValueRef::Object(d) | ValueRef::Array(d)) => d,
-            _ => return Err(shape),
+        let meta_at = root.lookup(b"meta", META)?.ok_or(shape)?;
+        let meta = root.child_container(meta_at, false)?.ok_or(shape)?;
+        let tags_at = meta
+            .lookup(b"tags", TAGS)?
+            .ok_or(err(K::NotAContainer, meta_at))?;
+        let tags = meta
+            .child_container(tags_at, true)?
+            .ok_or(err(K::NotAContainer, meta_at))?;
+        let data_at = root.lookup(b"data", DATA)?.ok_or(shape)?;
+        let data = match root.child_container(data_at, false)? {
+            Some(d) => d,
+            None => root.child_container(data_at, true)?.ok_or(shape)?,
         };
         let env = Envelope { tags, data };
-        for tag in env.tags() {
-            tag?;
+        // Every tag must be a string; the common single-node tag list is checked in place.
+        match tags.leaf_strings()? {
+            Some(strings) => {
+                for s in strings {
+                    s?;
+                }
+            }
+            None => {
+                for tag in env.tags() {
+                    tag?;
+                }
+            }
         }
         Ok(env)
     }
@@ -73,6 +90,14 @@ impl<'a> Envelope<'a> {
 
     /// Does the message carry `tag`? (Reads the tags in place; nothing is decoded.)
     pub fn has_tag(&self, tag: &str) -> Result<bool, Lite3Error> {
+        if let Some(strings) = self.tags.leaf_strings()? {
+            for s in strings {
+                if s? == tag.as_bytes() {
+                    return Ok(true);
+                }
+            }
+            return Ok(false);
+        }
         for t in self.tags() {
             if t? == tag {
                 return Ok(true);

@@ -24,13 +24,17 @@ use core::fmt;
 use zerocopy::{FromBytes, IntoBytes};
 
 /// djb2 over the key bytes (the reference stops at a NUL; keys here never contain one).
-pub fn djb2(key: &[u8]) -> u32 {
+pub const fn djb2(key: &[u8]) -> u32 {
     // Both constants are < 2^32 (checked by the spec table); the truncation is the identity.
     #[allow(clippy::cast_possible_truncation)]
     let (seed, mult) = (LITE3_DJB2_SEED as u32, LITE3_DJB2_MULT as u32);
-    key.iter().fold(seed, |h, &b| {
-        h.wrapping_mul(mult).wrapping_add(u32::from(b))
-    })
+    let mut h = seed;
+    let mut rest = key;
+    while let [b, tail @ ..] = rest {
+        h = h.wrapping_mul(mult).wrapping_add(*b as u32);
+        rest = tail;
+    }
+    h
 }
 
 /// Hash tried at probe `i` of a chain starting at `h0`: `h0 + i²` (wrapping).

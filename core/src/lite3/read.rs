@@ -16,7 +16,7 @@
 
 use super::write::read_key_tag;
 use super::{
-    Lite3Error, Lite3ErrorKind as K, NODE32, NodeWords, djb2, err, key_tag_len, node_at, node_ref,
+    Lite3Error, Lite3ErrorKind as K, NODE32, NodeWords, djb2, err, key_tag_len, node_ref,
     probe_hash,
 };
 use crate::layout::{
@@ -73,7 +73,7 @@ impl<'a> Doc<'a> {
         if u32::try_from(buf.len()).is_err() {
             return Err(err(K::DocumentTooLarge, 0));
         }
-        let root = node_at(buf, 0)?;
+        let root = node_ref(buf, 0)?;
         if root.kind() != LITE3_OBJECT && root.kind() != LITE3_ARRAY {
             return Err(err(K::NotAContainer, 0));
         }
@@ -156,7 +156,7 @@ impl<'a> Container<'a> {
 
     /// Number of entries (the element count stored in the container's root node).
     pub fn len(&self) -> Result<u32, Lite3Error> {
-        Ok(node_at(self.buf, self.ofs)?.size())
+        Ok(node_ref(self.buf, self.ofs)?.size())
     }
 
     /// Whether the container has no entries.
@@ -166,36 +166,83 @@ impl<'a> Container<'a> {
 
     /// The value of object member `key` (`None` when absent or when this is not an object).
     pub fn get(&self, key: &str) -> Result<Option<ValueRef<'a>>, Lite3Error> {
+        self.get_hashed(key, djb2(key.as_bytes()))
+    }
+
+    /// [`Container::get`] with the key's djb2 already computed (constant keys).
+    pub(crate) fn get_hashed(
+        &self,
+        key: &str,
+        h0: u32,
+    ) -> Result<Option<ValueRef<'a>>, Lite3Error> {
+        match self.lookup(key.as_bytes(), h0)? {
+            Some(at) => self.value_at(at).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Offset of the value stored under `key` (whose djb2 is `h0`), without decoding it.
+    #[inline]
+    pub(crate) fn lookup(&self, wanted: &[u8], h0: u32) -> Result<Option<u32>, Lite3Error> {
         if self.kind != LITE3_OBJECT {
             return Ok(None);
         }
-        let wanted = key.as_bytes();
         let size = (wanted.len() as u64).saturating_add(1);
         let Some(tag_len) = key_tag_len(size) else {
             return Ok(None);
         };
-        let h0 = djb2(wanted);
+        // The entry must start with exactly this tag, then the key, then NUL.
+        let tag_word = (size << 2) | tag_len.saturating_sub(1);
+        let tag_len = usize::try_from(tag_len).unwrap_or(0);
+        let tag_bytes = tag_word.to_le_bytes();
+        let tag_bytes = tag_bytes.get(..tag_len).unwrap_or_default();
+        let key_end = tag_len.saturating_add(wanted.len());
         for probe in 0..LITE3_HASH_PROBES {
             let Some(kv) = self.find(probe_hash(h0, probe))? else {
                 return Ok(None);
             };
-            // Compare bytes in place: tag length, size, key bytes, NUL. A stored key that
-            // differs is another key on the same chain: try the next probe.
-            let (stored_tag, stored_size) = read_key_tag(self.buf, kv)?;
-            if stored_tag == tag_len && stored_size == size {
-                let start = u64::from(kv).saturating_add(tag_len);
-                let stored = slice(self.buf, start, start.saturating_add(size), kv)?;
-                if stored
-                    .split_last()
-                    .is_some_and(|(nul, k)| *nul == 0 && k == wanted)
-                {
-                    let value_at = u32::try_from(start.saturating_add(size))
-                        .map_err(|_| err(K::OutOfBounds, kv))?;
-                    return self.value_at(value_at).map(Some);
-                }
+            let entry = self.buf.get(kv as usize..).unwrap_or_default();
+            let matches = entry.starts_with(tag_bytes)
+                && entry.get(tag_bytes.len()..key_end) == Some(wanted)
+                && entry.get(key_end) == Some(&0);
+            if matches {
+                let value_at = u64::from(kv)
+                    .saturating_add(key_end as u64)
+                    .saturating_add(1);
+                return u32::try_from(value_at)
+                    .map(Some)
+                    .map_err(|_| err(K::OutOfBounds, kv));
             }
         }
         Ok(None)
+    }
+
+    /// The container whose node is the value at `at`, if that value is an object (or array,
+    /// with `array`); `None` for any other value.
+    #[inline]
+    pub(crate) fn child_container(
+        &self,
+        at: u32,
+        array: bool,
+    ) -> Result<Option<Container<'a>>, Lite3Error> {
+        let want = if array { LITE3_ARRAY } else { LITE3_OBJECT };
+        let rest = self.buf.get(at as usize..).ok_or(err(K::OutOfBounds, at))?;
+        if rest.first() != Some(&want) {
+            return Ok(None);
+        }
+        let level = self.level.saturating_add(1);
+        if u64::from(level) > LITE3_NESTING_MAX {
+            return Err(err(K::NestingTooDeep, at));
+        }
+        if rest.len() < NODE32 as usize {
+            return Err(err(K::OutOfBounds, at));
+        }
+        Ok(Some(Container {
+            buf: self.buf,
+            ofs: at,
+            kind: want,
+            level,
+        }))
     }
 
     /// Element `i` of an array (`None` when out of range or when this is not an array).
@@ -212,11 +259,20 @@ impl<'a> Container<'a> {
     /// Follows a dot-separated path (`a.b.0.c`): object keys, and array indices in decimal.
     /// `None` as soon as a step does not exist.
     pub fn path(&self, path: &str) -> Result<Option<ValueRef<'a>>, Lite3Error> {
-        let mut here = ValueRef::Object(*self);
-        if self.kind == LITE3_ARRAY {
-            here = ValueRef::Array(*self);
-        }
-        for step in path.split('.') {
+        let mut here = if self.kind == LITE3_ARRAY {
+            ValueRef::Array(*self)
+        } else {
+            ValueRef::Object(*self)
+        };
+        let mut rest = path;
+        loop {
+            let (step, more) = match rest.bytes().position(|b| b == b'.') {
+                Some(i) => (
+                    rest.get(..i).unwrap_or_default(),
+                    rest.get(i.saturating_add(1)..),
+                ),
+                None => (rest, None),
+            };
             let next = match here {
                 ValueRef::Object(c) => c.get(step)?,
                 ValueRef::Array(c) => match decimal_index(step) {
@@ -225,12 +281,15 @@ impl<'a> Container<'a> {
                 },
                 _ => None,
             };
-            match next {
-                Some(v) => here = v,
-                None => return Ok(None),
+            match (next, more) {
+                (Some(v), Some(tail)) => {
+                    here = v;
+                    rest = tail;
+                }
+                (Some(v), None) => return Ok(Some(v)),
+                (None, _) => return Ok(None),
             }
         }
-        Ok(Some(here))
     }
 
     /// The entries in stored order (objects: ascending key hash; arrays: index order).
@@ -255,6 +314,24 @@ impl<'a> Container<'a> {
             budget: Some(budget),
             last: None,
         }
+    }
+
+    /// The raw bytes of each string element of an array held in a single node (up to 7
+    /// elements: tag lists, in practice), in order, without an iterator; `None` when the array
+    /// spans several nodes. A non-string element is `Err(BadType)`. Strings are not checked for
+    /// UTF-8 here: callers compare them with `&str`s.
+    pub(crate) fn leaf_strings(&self) -> Result<Option<LeafStrings<'a>>, Lite3Error> {
+        let node = node_ref(self.buf, self.ofs)?;
+        if self.kind != LITE3_ARRAY || !node.is_leaf() || node.kc() as u64 != u64::from(node.size())
+        {
+            return Ok(None);
+        }
+        Ok(Some(LeafStrings {
+            buf: self.buf,
+            node,
+            at: self.ofs,
+            next: 0,
+        }))
     }
 
     /// Finds the entry with hash `h`: its `kv_ofs`.
@@ -333,43 +410,25 @@ fn slice(buf: &[u8], start: u64, end: u64, at: u32) -> Result<&[u8], Lite3Error>
 }
 
 fn decode_value(buf: &[u8], at: u32, level: u8) -> Result<ValueRef<'_>, Lite3Error> {
-    let a = u64::from(at);
-    let t = *buf.get(at as usize).ok_or(err(K::OutOfBounds, at))?;
-    let fixed = |n: u64| {
-        slice(
-            buf,
-            a.saturating_add(1),
-            a.saturating_add(1).saturating_add(n),
-            at,
-        )
-    };
-    let word8 = |b: &[u8]| -> Result<[u8; 8], Lite3Error> {
-        b.try_into().map_err(|_| err(K::OutOfBounds, at))
-    };
-    let sized = || -> Result<&[u8], Lite3Error> {
-        let n = u32::from_le_bytes(fixed(4)?.try_into().map_err(|_| err(K::OutOfBounds, at))?);
-        slice(
-            buf,
-            a.saturating_add(5),
-            a.saturating_add(5).saturating_add(u64::from(n)),
-            at,
-        )
+    let oob = err(K::OutOfBounds, at);
+    let rest = buf.get(at as usize..).ok_or(oob)?;
+    let (&t, payload) = rest.split_first().ok_or(oob)?;
+    let word8 = || -> Result<[u8; 8], Lite3Error> {
+        payload.get(..8).and_then(|b| b.try_into().ok()).ok_or(oob)
     };
     Ok(match t {
         LITE3_NULL => ValueRef::Null,
-        LITE3_BOOL => match fixed(1)? {
-            [0] => ValueRef::Bool(false),
-            [1] => ValueRef::Bool(true),
-            _ => return Err(err(K::BadBool, at)),
+        LITE3_BOOL => match payload.first() {
+            Some(0) => ValueRef::Bool(false),
+            Some(1) => ValueRef::Bool(true),
+            Some(_) => return Err(err(K::BadBool, at)),
+            None => return Err(oob),
         },
-        LITE3_I64 => ValueRef::I64(i64::from_le_bytes(word8(fixed(8)?)?)),
-        LITE3_F64 => ValueRef::F64(f64::from_bits(u64::from_le_bytes(word8(fixed(8)?)?))),
-        LITE3_BYTES => ValueRef::Bytes(sized()?),
+        LITE3_I64 => ValueRef::I64(i64::from_le_bytes(word8()?)),
+        LITE3_F64 => ValueRef::F64(f64::from_bits(u64::from_le_bytes(word8()?))),
+        LITE3_BYTES => ValueRef::Bytes(sized(payload, at)?),
         LITE3_STRING => {
-            let (nul, s) = sized()?.split_last().ok_or(err(K::BadString, at))?;
-            if *nul != 0 {
-                return Err(err(K::BadString, at));
-            }
+            let s = string_bytes(payload, at)?;
             ValueRef::Str(core::str::from_utf8(s).map_err(|_| err(K::BadUtf8, at))?)
         }
         LITE3_OBJECT | LITE3_ARRAY => {
@@ -377,7 +436,9 @@ fn decode_value(buf: &[u8], at: u32, level: u8) -> Result<ValueRef<'_>, Lite3Err
             if u64::from(level) > LITE3_NESTING_MAX {
                 return Err(err(K::NestingTooDeep, at));
             }
-            node_ref(buf, at)?;
+            if rest.len() < NODE32 as usize {
+                return Err(oob);
+            }
             let c = Container {
                 buf,
                 ofs: at,
@@ -392,6 +453,35 @@ fn decode_value(buf: &[u8], at: u32, level: u8) -> Result<ValueRef<'_>, Lite3Err
         }
         _ => return Err(err(K::BadType, at)),
     })
+}
+
+/// The bytes of a length-prefixed payload (`u32` length, then the bytes).
+fn sized(payload: &[u8], at: u32) -> Result<&[u8], Lite3Error> {
+    let oob = err(K::OutOfBounds, at);
+    let (len, body) = payload.split_first_chunk::<4>().ok_or(oob)?;
+    body.get(..u32::from_le_bytes(*len) as usize).ok_or(oob)
+}
+
+/// A string payload without its NUL (size ≥ 1, last byte NUL); not checked for UTF-8.
+fn string_bytes(payload: &[u8], at: u32) -> Result<&[u8], Lite3Error> {
+    match sized(payload, at)?.split_last() {
+        Some((0, s)) => Ok(s),
+        _ => Err(err(K::BadString, at)),
+    }
+}
+
+/// The raw bytes of the string value at `at` (type byte first); `None` when it is another type.
+fn raw_string_at(buf: &[u8], at: u32) -> Result<Option<&[u8]>, Lite3Error> {
+    let oob = err(K::OutOfBounds, at);
+    let (&t, payload) = buf
+        .get(at as usize..)
+        .and_then(<[u8]>::split_first)
+        .ok_or(oob)?;
+    if t == LITE3_STRING {
+        string_bytes(payload, at).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -518,5 +608,36 @@ impl<'a> Iterator for Iter<'a, '_> {
         self.next_entry()
             .transpose()
             .map(|r| r.map(|(_, k, v)| (k, v)))
+    }
+}
+
+/// String elements of a single-node array, see [`Container::leaf_strings`].
+#[derive(Debug)]
+pub(crate) struct LeafStrings<'a> {
+    buf: &'a [u8],
+    node: &'a RawLite3Node,
+    at: u32,
+    next: usize,
+}
+
+impl<'a> Iterator for LeafStrings<'a> {
+    type Item = Result<&'a [u8], Lite3Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let j = self.next;
+        if j >= self.node.kc() {
+            return None;
+        }
+        self.next = j.saturating_add(1);
+        let hash = self.node.hashes.get(j).map(|h| h.get());
+        let kv = self.node.kv_ofs.get(j).map(|k| k.get());
+        Some(match (hash, kv) {
+            (Some(h), Some(kv)) if h as usize == j => match raw_string_at(self.buf, kv) {
+                Ok(Some(s)) => Ok(s),
+                Ok(None) => Err(err(K::BadType, kv)),
+                Err(e) => Err(e),
+            },
+            _ => Err(err(K::HashOrder, self.at)),
+        })
     }
 }
