@@ -18,13 +18,13 @@
 
 use crate::error::{Error, ErrorKind};
 use plasmite_core::lite3::envelope::{self, Envelope};
-use plasmite_core::lite3::read::{Container, Doc, ValueRef};
+use plasmite_core::lite3::read::{Container, Doc, Iter, ValueRef};
 use plasmite_core::lite3::write::{Key, Value as Lv, Writer};
 use plasmite_core::lite3::{Lite3Error, Lite3ErrorKind};
 use plasmite_core::{FrameRef, PoolView};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::{Map, Value};
-use std::io::{self, Write};
+use std::io;
 
 /// How deep `data` may nest, counting `data` itself (the envelope root and `data`'s parent
 /// use one level; the format allows 32).
@@ -206,21 +206,26 @@ pub enum Style {
     Pretty,
 }
 
-/// Writes `{"data":…,"meta":{"tags":[…]},"seq":…,"time":"…"}` for a stored message. A damaged
-/// payload is a Corrupt error (the caller adds the frame's offset).
-pub fn print(out: &mut impl Write, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
-    let doc = Doc::new(msg.payload).map_err(corrupt)?;
-    doc.validate().map_err(corrupt)?;
-    let env = Envelope::parse(msg.payload).map_err(corrupt)?;
-    let res = match style {
-        Style::Compact => write_message(out, &mut CompactFormatter, msg, &env),
-        Style::Pretty => write_message(out, &mut PrettyFormatter::new(), msg, &env),
+/// Appends `{"data":…,"meta":{"tags":[…]},"seq":…,"time":"…"}` for a stored message to `out`.
+/// A damaged payload is a Corrupt error (the caller adds the frame's offset) and leaves `out` as
+/// it was.
+///
+/// One pass: the walk that prints also checks every node, key and value it prints (order, probe
+/// chains, counts, UTF-8) and is bounded by the payload's size.
+pub fn print(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
+    let start = out.len();
+    let result = match style {
+        Style::Compact => render(out, &mut CompactFormatter, msg),
+        Style::Pretty => render(out, &mut PrettyFormatter::new(), msg),
     };
-    res.map_err(|e| match e {
-        Fail::Io(e) => {
-            Error::new(ErrorKind::Io, format!("failed to write message: {e}")).with_source(e)
+    result.map_err(|e| {
+        out.truncate(start);
+        match e {
+            Fail::Io(e) => {
+                Error::new(ErrorKind::Io, format!("failed to write message: {e}")).with_source(e)
+            }
+            Fail::Doc(e) => corrupt(e),
         }
-        Fail::Doc(e) => corrupt(e),
     })
 }
 
@@ -228,7 +233,7 @@ pub fn print(out: &mut impl Write, msg: &Printed<'_>, style: Style) -> Result<()
 /// its CRC when the frame has one, and prints it. A damaged payload is Corrupt with the frame's
 /// ring offset and sequence.
 pub fn print_frame<V: PoolView + ?Sized>(
-    out: &mut impl Write,
+    out: &mut Vec<u8>,
     view: &V,
     frame: &FrameRef,
     style: Style,
@@ -250,7 +255,7 @@ pub fn print_frame<V: PoolView + ?Sized>(
 
 /// The message JSON as a string (compact).
 pub fn to_json_string(msg: &Printed<'_>) -> Result<String, Error> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(msg.payload.len());
     print(&mut out, msg, Style::Compact)?;
     String::from_utf8(out).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
 }
@@ -277,15 +282,23 @@ impl From<Lite3Error> for Fail {
     }
 }
 
-fn write_message<W: Write, F: Formatter>(
-    out: &mut W,
-    f: &mut F,
-    msg: &Printed<'_>,
-    env: &Envelope<'_>,
-) -> Result<(), Fail> {
+/// Entries of the objects being printed, sorted per object (one buffer for the whole message).
+type Scratch<'a> = Vec<(&'a str, ValueRef<'a>)>;
+
+fn render<F: Formatter>(out: &mut Vec<u8>, f: &mut F, msg: &Printed<'_>) -> Result<(), Fail> {
+    let doc = Doc::new(msg.payload)?;
+    let env = Envelope::parse(msg.payload)?;
+    let mut budget = doc.node_budget();
+    let mut scratch = Scratch::new();
     f.begin_object(out)?;
     key(out, f, "data", true)?;
-    write_container(out, f, &env.data)?;
+    write_container(
+        out,
+        f,
+        &env.data,
+        &mut env.data.iter_budgeted(&mut budget),
+        &mut scratch,
+    )?;
     f.end_object_value(out)?;
     key(out, f, "meta", false)?;
     f.begin_object(out)?;
@@ -304,13 +317,15 @@ fn write_message<W: Write, F: Formatter>(
     f.write_u64(out, msg.seq)?;
     f.end_object_value(out)?;
     key(out, f, "time", false)?;
-    string(out, f, &rfc3339(msg.timestamp_ns))?;
+    f.begin_string(out)?;
+    write_rfc3339(out, msg.timestamp_ns);
+    f.end_string(out)?;
     f.end_object_value(out)?;
     f.end_object(out)?;
     Ok(())
 }
 
-fn key<W: Write, F: Formatter>(out: &mut W, f: &mut F, k: &str, first: bool) -> Result<(), Fail> {
+fn key<F: Formatter>(out: &mut Vec<u8>, f: &mut F, k: &str, first: bool) -> Result<(), Fail> {
     f.begin_object_key(out, first)?;
     string(out, f, k)?;
     f.end_object_key(out)?;
@@ -320,11 +335,17 @@ fn key<W: Write, F: Formatter>(out: &mut W, f: &mut F, k: &str, first: bool) -> 
 
 /// A JSON string with serde_json's escaping: `"`, `\\` and control characters only (the short
 /// forms where JSON has them), everything else verbatim.
-fn string<W: Write, F: Formatter>(out: &mut W, f: &mut F, s: &str) -> Result<(), Fail> {
+fn string<F: Formatter>(out: &mut Vec<u8>, f: &mut F, s: &str) -> Result<(), Fail> {
     f.begin_string(out)?;
     let bytes = s.as_bytes();
+    let needs_escape = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    // Most strings need no escape at all: one copy.
+    let Some(first) = bytes.iter().position(|&b| needs_escape(b)) else {
+        f.write_string_fragment(out, s)?;
+        return Ok(f.end_string(out)?);
+    };
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
         let escape = match b {
             b'"' => CharEscape::Quote,
             b'\\' => CharEscape::ReverseSolidus,
@@ -349,31 +370,62 @@ fn string<W: Write, F: Formatter>(out: &mut W, f: &mut F, s: &str) -> Result<(),
     Ok(())
 }
 
-fn write_container<W: Write, F: Formatter>(
-    out: &mut W,
+/// Prints the container `c`, walking it with `it`: objects with their keys sorted bytewise (as
+/// the reference prints them), arrays in order.
+fn write_container<'a, F: Formatter>(
+    out: &mut Vec<u8>,
     f: &mut F,
-    c: &Container<'_>,
+    c: &Container<'a>,
+    it: &mut Iter<'a, '_>,
+    scratch: &mut Scratch<'a>,
 ) -> Result<(), Fail> {
     if c.is_object() {
-        let mut entries = Vec::new();
-        for e in c.iter() {
+        // Objects of up to 16 keys sort on the stack; larger ones in the shared scratch buffer.
+        let mut small = [("", ValueRef::Null); 16];
+        let mut n = 0;
+        let start = scratch.len();
+        for e in &mut *it {
             let (k, v) = e?;
-            entries.push((k.unwrap_or_default(), v));
+            let entry = (k.unwrap_or_default(), v);
+            match small.get_mut(n) {
+                Some(slot) if scratch.len() == start => *slot = entry,
+                _ => {
+                    if scratch.len() == start {
+                        scratch.extend_from_slice(&small[..n]);
+                    }
+                    scratch.push(entry);
+                }
+            }
+            n += 1;
         }
+        let spilled = scratch.len() > start;
+        let entries: &mut [(&str, ValueRef<'a>)] = if spilled {
+            &mut scratch[start..]
+        } else {
+            &mut small[..n]
+        };
         entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         f.begin_object(out)?;
-        for (i, (k, v)) in entries.iter().enumerate() {
+        for i in 0..n {
+            let (k, v) = if spilled {
+                scratch[start + i]
+            } else {
+                small[i]
+            };
             key(out, f, k, i == 0)?;
-            write_value(out, f, v)?;
+            write_value(out, f, &v, it, scratch)?;
             f.end_object_value(out)?;
         }
         f.end_object(out)?;
+        scratch.truncate(start);
     } else {
         f.begin_array(out)?;
-        for (i, e) in c.iter().enumerate() {
+        let mut first = true;
+        while let Some(e) = it.next() {
             let (_, v) = e?;
-            f.begin_array_value(out, i == 0)?;
-            write_value(out, f, &v)?;
+            f.begin_array_value(out, first)?;
+            first = false;
+            write_value(out, f, &v, it, scratch)?;
             f.end_array_value(out)?;
         }
         f.end_array(out)?;
@@ -381,10 +433,12 @@ fn write_container<W: Write, F: Formatter>(
     Ok(())
 }
 
-fn write_value<W: Write, F: Formatter>(
-    out: &mut W,
+fn write_value<'a, F: Formatter>(
+    out: &mut Vec<u8>,
     f: &mut F,
-    v: &ValueRef<'_>,
+    v: &ValueRef<'a>,
+    parent: &mut Iter<'a, '_>,
+    scratch: &mut Scratch<'a>,
 ) -> Result<(), Fail> {
     match v {
         ValueRef::Null => f.write_null(out)?,
@@ -395,7 +449,9 @@ fn write_value<W: Write, F: Formatter>(
         ValueRef::F64(x) => f.write_f64(out, *x)?,
         ValueRef::Str(s) => string(out, f, s)?,
         ValueRef::Bytes(b) => string(out, f, &base64(b))?,
-        ValueRef::Object(c) | ValueRef::Array(c) => write_container(out, f, c)?,
+        ValueRef::Object(c) | ValueRef::Array(c) => {
+            write_container(out, f, c, &mut parent.nested(c), scratch)?
+        }
     }
     Ok(())
 }
@@ -425,24 +481,50 @@ fn base64(bytes: &[u8]) -> String {
 /// RFC 3339 in UTC with nanoseconds, trailing zeros of the fraction trimmed (no fraction when
 /// it is zero): `2026-11-21T08:54:34.068682436Z`.
 pub fn rfc3339(ns: u64) -> String {
+    let mut out = Vec::with_capacity(30);
+    write_rfc3339(&mut out, ns);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends [`rfc3339`]'s text to `out` without formatting machinery.
+fn write_rfc3339(out: &mut Vec<u8>, ns: u64) {
+    /// Two decimal digits of `v` (< 100).
+    fn two(v: u64) -> [u8; 2] {
+        [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]
+    }
     let secs = ns / 1_000_000_000;
     let frac = ns % 1_000_000_000;
-    let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let y = y as u64;
+    let mut b = [0u8; 30];
+    b[..2].copy_from_slice(&two(y / 100));
+    b[2..4].copy_from_slice(&two(y % 100));
+    b[4] = b'-';
+    b[5..7].copy_from_slice(&two(m.into()));
+    b[7] = b'-';
+    b[8..10].copy_from_slice(&two(d.into()));
+    b[10] = b'T';
+    b[11..13].copy_from_slice(&two(rem / 3600));
+    b[13] = b':';
+    b[14..16].copy_from_slice(&two(rem / 60 % 60));
+    b[16] = b':';
+    b[17..19].copy_from_slice(&two(rem % 60));
+    let mut n = 19;
     if frac != 0 {
-        let digits = format!("{frac:09}");
-        s.push('.');
-        s.push_str(digits.trim_end_matches('0'));
+        b[19] = b'.';
+        let mut f = frac;
+        for i in (20..29).rev() {
+            b[i] = b'0' + (f % 10) as u8;
+            f /= 10;
+        }
+        n = 29;
+        while b[n - 1] == b'0' {
+            n -= 1;
+        }
     }
-    s.push('Z');
-    s
+    b[n] = b'Z';
+    out.extend_from_slice(&b[..=n]);
 }
 
 /// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).

@@ -97,37 +97,28 @@ impl<'a> Doc<'a> {
 
     /// Checks the whole document: every node, key and value reachable from the root.
     pub fn validate(&self) -> Result<(), Lite3Error> {
-        let nodes = self
-            .buf
+        let mut budget = self.node_budget();
+        validate_container(&mut self.root().iter_budgeted(&mut budget))
+    }
+
+    /// How many nodes a walk of the whole document may visit: `len / 96 + 1`, which every valid
+    /// document stays within (its nodes do not overlap). Pass it to
+    /// [`Container::iter_budgeted`] and [`Iter::nested`] to bound a walk of nested containers.
+    pub fn node_budget(&self) -> usize {
+        self.buf
             .len()
             .checked_div(usize::try_from(NODE32).unwrap_or(1))
-            .unwrap_or(0);
-        let mut budget = nodes.saturating_add(1);
-        validate_container(&self.root(), &mut budget)
+            .unwrap_or(0)
+            .saturating_add(1)
     }
 }
 
-fn validate_container(c: &Container<'_>, budget: &mut usize) -> Result<(), Lite3Error> {
-    let mut it = c.iter_with(budget);
-    let mut count = 0u32;
-    while let Some((hash, key, value)) = it.next_entry()? {
-        count = count.saturating_add(1);
-        // An object key must sit on its own probe chain, or lookups could never find it.
-        if let Some(key) = key {
-            if !on_probe_chain(hash, djb2(key.as_bytes())) {
-                return Err(err(K::HashOrder, c.ofs));
-            }
+fn validate_container(it: &mut Iter<'_, '_>) -> Result<(), Lite3Error> {
+    // The iterator checks order, probe chains, the budget and, at its end, the count.
+    while let Some((_, _, value)) = it.next_entry()? {
+        if let ValueRef::Object(inner) | ValueRef::Array(inner) = value {
+            validate_container(&mut it.nested(&inner))?;
         }
-        let budget = it.budget.as_deref_mut().ok_or(err(K::WalkTooLong, c.ofs))?;
-        match value {
-            ValueRef::Object(inner) | ValueRef::Array(inner) => validate_container(&inner, budget)?,
-            _ => {}
-        }
-    }
-    // The walk checked that hashes ascend strictly (arrays: are exactly 0, 1, 2, …), so with
-    // the count right every entry is there exactly once.
-    if count != c.len()? {
-        return Err(err(K::BadIndex, c.ofs));
     }
     Ok(())
 }
@@ -135,7 +126,7 @@ fn validate_container(c: &Container<'_>, budget: &mut usize) -> Result<(), Lite3
 /// Is `hash` one of the probe hashes `h0 + i²` (i < 128) of a key whose djb2 is `h0`?
 fn on_probe_chain(hash: u32, h0: u32) -> bool {
     let d = u64::from(hash.wrapping_sub(h0));
-    (0..LITE3_HASH_PROBES).any(|i| i.saturating_mul(i) == d)
+    d == 0 || (1..LITE3_HASH_PROBES).any(|i| i.saturating_mul(i) == d)
 }
 
 impl<'a> Container<'a> {
@@ -301,11 +292,14 @@ impl<'a> Container<'a> {
             started: false,
             budget: None,
             last: None,
+            count: 0,
+            size: 0,
         }
     }
 
-    /// Like [`Container::iter`], charging every node visited to `budget`.
-    fn iter_with<'b>(&self, budget: &'b mut usize) -> Iter<'a, 'b> {
+    /// Like [`Container::iter`], charging every node visited to `budget` (see
+    /// [`Doc::node_budget`]); the walk fails with `WalkTooLong` when it runs out.
+    pub fn iter_budgeted<'b>(&self, budget: &'b mut usize) -> Iter<'a, 'b> {
         Iter {
             c: *self,
             stack: [Frame::default(); 10],
@@ -313,6 +307,8 @@ impl<'a> Container<'a> {
             started: false,
             budget: Some(budget),
             last: None,
+            count: 0,
+            size: 0,
         }
     }
 
@@ -503,6 +499,10 @@ pub struct Iter<'a, 'b> {
     budget: Option<&'b mut usize>,
     /// Hash of the entry yielded last.
     last: Option<u32>,
+    /// Entries yielded so far.
+    count: u32,
+    /// The container's element count (read when the walk starts).
+    size: u32,
 }
 
 /// One entry: its hash, key (objects) and value.
@@ -515,8 +515,11 @@ impl<'a> Iter<'a, '_> {
         }
         let is_root = self.depth == 0;
         let node = checked_node(self.c.buf, at, is_root)?;
-        if is_root && node.kind() != self.c.kind {
-            return Err(err(K::NotAContainer, at));
+        if is_root {
+            if node.kind() != self.c.kind {
+                return Err(err(K::NotAContainer, at));
+            }
+            self.size = node.size();
         }
         let slot = self
             .stack
@@ -529,6 +532,30 @@ impl<'a> Iter<'a, '_> {
         };
         self.depth = self.depth.saturating_add(1);
         Ok(())
+    }
+
+    /// An iterator over a container found while walking this one, charged to the same node
+    /// budget (so a whole-document walk stays bounded however containers nest).
+    pub fn nested(&mut self, c: &Container<'a>) -> Iter<'a, '_> {
+        Iter {
+            c: *c,
+            stack: [Frame::default(); 10],
+            depth: 0,
+            started: false,
+            budget: self.budget.as_deref_mut(),
+            last: None,
+            count: 0,
+            size: 0,
+        }
+    }
+
+    /// The end of the walk: every entry the container counts must have come out.
+    fn finish(&self) -> Result<Option<Entry<'a>>, Lite3Error> {
+        if self.count == self.size {
+            Ok(None)
+        } else {
+            Err(err(K::BadIndex, self.c.ofs))
+        }
     }
 
     /// The next entry with its hash, or `None` at the end. Stops for good after an error.
@@ -548,14 +575,14 @@ impl<'a> Iter<'a, '_> {
         }
         loop {
             let Some(top) = self.depth.checked_sub(1) else {
-                return Ok(None);
+                return self.finish();
             };
             let frame = self
                 .stack
                 .get_mut(top)
                 .ok_or(err(K::TreeTooTall, self.c.ofs))?;
             let Some(node) = frame.node else {
-                return Ok(None);
+                return self.finish();
             };
             let j = usize::from(frame.step / 2);
             let at = frame.at;
@@ -591,8 +618,13 @@ impl<'a> Iter<'a, '_> {
                 return Err(err(K::HashOrder, at));
             }
             self.last = Some(hash);
+            self.count = self.count.saturating_add(1);
             return if self.c.kind == LITE3_OBJECT {
                 let (key, value_at) = read_key(self.c.buf, kv)?;
+                // A key off its own probe chain could be printed but never looked up.
+                if !on_probe_chain(hash, djb2(key.as_bytes())) {
+                    return Err(err(K::HashOrder, kv));
+                }
                 Ok(Some((hash, Some(key), self.c.value_at(value_at)?)))
             } else {
                 Ok(Some((hash, None, self.c.value_at(kv)?)))
