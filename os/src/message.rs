@@ -108,8 +108,18 @@ fn fill_object(
     map: &Map<String, Value>,
     level: usize,
 ) -> Result<(), Lite3Error> {
-    // Sorted bytewise, whatever order the map keeps (serde_json's `preserve_order` would keep
-    // insertion order).
+    // Keys go in sorted bytewise. serde_json's default map already iterates that way; with
+    // `preserve_order` it keeps insertion order, and then the entries are sorted first.
+    let sorted = map
+        .keys()
+        .zip(map.keys().skip(1))
+        .all(|(a, b)| a.as_bytes() < b.as_bytes());
+    if sorted {
+        for (k, v) in map {
+            insert(w, at, Key::Name(k), v, level)?;
+        }
+        return Ok(());
+    }
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
     entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     for (k, v) in entries {

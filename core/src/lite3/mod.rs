@@ -181,6 +181,17 @@ pub(crate) fn node_ref(buf: &[u8], ofs: u32) -> Result<&RawLite3Node, Lite3Error
         .map_err(|_| err(Lite3ErrorKind::OutOfBounds, ofs))
 }
 
+/// Borrows the node at `ofs` mutably, in place.
+pub(crate) fn node_mut(buf: &mut [u8], ofs: u32) -> Result<&mut RawLite3Node, Lite3Error> {
+    let bytes = usize::try_from(ofs)
+        .ok()
+        .and_then(|o| buf.get_mut(o..))
+        .ok_or(err(Lite3ErrorKind::OutOfBounds, ofs))?;
+    RawLite3Node::mut_from_prefix(bytes)
+        .map(|(n, _)| n)
+        .map_err(|_| err(Lite3ErrorKind::OutOfBounds, ofs))
+}
+
 /// Writes the node at `ofs` (which must lie inside `buf`).
 pub(crate) fn put_node(buf: &mut [u8], ofs: u32, node: &RawLite3Node) -> Result<(), Lite3Error> {
     let at = usize::try_from(ofs).map_err(|_| err(Lite3ErrorKind::OutOfBounds, ofs))?;

@@ -13,7 +13,9 @@
 //! Spec: `spec/LITE3.md` §4 (insertion).
 
 use super::{Lite3Error, Lite3ErrorKind as K, djb2};
-use super::{NODE32, NodeWords, err, key_tag_len, node_at, probe_hash, put_node};
+use super::{
+    NODE32, NodeWords, err, key_tag_len, node_at, node_mut, node_ref, probe_hash, put_node,
+};
 use crate::layout::{
     LITE3_ALIGN, LITE3_ALIGNED_PAYLOAD, LITE3_ARRAY, LITE3_BOOL, LITE3_BYTES, LITE3_F64,
     LITE3_HASH_PROBES, LITE3_I64, LITE3_NODE_KEYS, LITE3_NULL, LITE3_OBJECT, LITE3_SPLIT_MEDIAN,
@@ -115,7 +117,7 @@ impl<'b> Writer<'b> {
         key: Key<'_>,
         value: Value<'_>,
     ) -> Result<u32, Lite3Error> {
-        let mut root = node_at(self.buf, container)?;
+        let root = node_ref(self.buf, container)?;
         let want = match key {
             Key::Name(_) => LITE3_OBJECT,
             Key::Append => LITE3_ARRAY,
@@ -123,6 +125,7 @@ impl<'b> Writer<'b> {
         if root.kind() != want {
             return Err(err(K::NotAContainer, container));
         }
+        let size = root.size();
         let (key_bytes, key_size, tag_len) = match key {
             Key::Name(k) => {
                 if k.as_bytes().contains(&0) {
@@ -138,12 +141,11 @@ impl<'b> Writer<'b> {
             Key::Append => (&[][..], 0, 0),
         };
         // The generation counter of the container goes up before anything can fail.
-        root.bump_generation();
-        put_node(self.buf, container, &root)?;
+        node_mut(self.buf, container)?.bump_generation();
 
         let (h0, probes) = match key {
             Key::Name(k) => (djb2(k.as_bytes()), LITE3_HASH_PROBES),
-            Key::Append => (root.size(), 1),
+            Key::Append => (size, 1),
         };
         let entry = Entry {
             key: key_bytes,
@@ -172,26 +174,19 @@ impl<'b> Writer<'b> {
         let mut parent: Option<(u32, usize)> = None;
         let mut depth = 0u64;
         loop {
-            let mut node = node_at(self.buf, at)?;
-            if node.kc() as u64 == LITE3_NODE_KEYS {
+            if node_ref(self.buf, at)?.kc() as u64 == LITE3_NODE_KEYS {
                 match self.split(container, at, parent, h)? {
                     // The half we continue in holds 3 keys: it will not split again, so its
                     // parent is not needed any more.
-                    Descend::Node(next) => {
-                        at = next;
-                        node = node_at(self.buf, at)?;
-                    }
+                    Descend::Node(next) => at = next,
                     Descend::Found(p_at, i) => return self.found(p_at, i, e),
                 }
             }
+            let node = node_ref(self.buf, at)?;
             let kc = node.kc();
-            let i = node
-                .hashes
-                .iter()
-                .take(kc)
-                .position(|x| x.get() >= h)
-                .unwrap_or(kc);
-            if i < kc && node.hashes.get(i).map(|x| x.get()) == Some(h) {
+            let hashes = node.hashes.get(..kc).unwrap_or_default();
+            let i = hashes.iter().position(|x| x.get() >= h).unwrap_or(kc);
+            if hashes.get(i).is_some_and(|x| x.get() == h) {
                 return self.found(at, i, e);
             }
             if !node.is_leaf() {
@@ -207,17 +202,18 @@ impl<'b> Writer<'b> {
                     .ok_or(err(K::BadKeyCount, at))?;
                 continue;
             }
-            // Leaf: make room at i.
+            // Leaf: the entry goes at the end of the log (after its alignment padding); make
+            // room at i for its hash and offset, in place. (The reference updates the node
+            // first; the two touch different bytes, so the result is the same.)
+            let kv = self.entry_start(e)?;
+            let node = node_mut(self.buf, at)?;
             shift_right(&mut node.hashes, i, kc);
             shift_right(&mut node.kv_ofs, i, kc);
             set(&mut node.hashes, i, h);
-            node.set_kc(kc.saturating_add(1));
-            let kv = self.entry_start(e)?;
             set(&mut node.kv_ofs, i, kv);
-            put_node(self.buf, at, &node)?;
-            let mut root = node_at(self.buf, container)?;
+            node.set_kc(kc.saturating_add(1));
+            let root = node_mut(self.buf, container)?;
             root.set_size(root.size().wrapping_add(1));
-            put_node(self.buf, container, &root)?;
             return self.append_entry(kv, e).map(Some);
         }
     }
