@@ -401,11 +401,16 @@ impl<'b> Writer<'b> {
         if e.tag_len > 0 {
             // key_size < 2^30 (checked by key_tag_len), so the shift keeps every bit.
             let tag = (e.key_size << 2) | e.tag_len.saturating_sub(1);
-            let tag_bytes = tag.to_le_bytes();
-            let n = usize::try_from(e.tag_len).unwrap_or(0);
-            at = self.put(at, tag_bytes.get(..n).unwrap_or_default())?;
+            // tag < 2^32: its low 1, 2 or 4 bytes are the key tag.
+            #[allow(clippy::cast_possible_truncation)]
+            let tag_bytes = (tag as u32).to_le_bytes();
+            at = match e.tag_len {
+                1 => self.put_n(at, [tag_bytes[0]])?,
+                2 => self.put_n(at, [tag_bytes[0], tag_bytes[1]])?,
+                _ => self.put_n(at, tag_bytes)?,
+            };
             at = self.put(at, e.key)?;
-            at = self.put(at, &[0])?;
+            at = self.put_n(at, [0])?;
         }
         let value_at = at;
         self.len = add(kv, total)?;
@@ -414,29 +419,21 @@ impl<'b> Writer<'b> {
 
     /// Writes type byte and payload at `at` (space already reserved).
     fn write_value(&mut self, at: u32, v: &Value<'_>) -> Result<u32, Lite3Error> {
+        let too_large = err(K::DocumentTooLarge, at);
         match *v {
-            Value::Null => self.put(at, &[LITE3_NULL])?,
-            Value::Bool(b) => self.put(at, &[LITE3_BOOL, u8::from(b)])?,
-            Value::I64(n) => {
-                let a = self.put(at, &[LITE3_I64])?;
-                self.put(a, &n.to_le_bytes())?
-            }
-            Value::F64(x) => {
-                let a = self.put(at, &[LITE3_F64])?;
-                self.put(a, &x.to_bits().to_le_bytes())?
-            }
+            Value::Null => self.put_n(at, [LITE3_NULL])?,
+            Value::Bool(b) => self.put_n(at, [LITE3_BOOL, u8::from(b)])?,
+            Value::I64(n) => self.put_n(at, typed8(LITE3_I64, n.to_le_bytes()))?,
+            Value::F64(x) => self.put_n(at, typed8(LITE3_F64, x.to_bits().to_le_bytes()))?,
             Value::Str(s) => {
-                let size = u32::try_from(s.len().saturating_add(1))
-                    .map_err(|_| err(K::DocumentTooLarge, at))?;
-                let a = self.put(at, &[LITE3_STRING])?;
-                let a = self.put(a, &size.to_le_bytes())?;
+                let size = u32::try_from(s.len().saturating_add(1)).map_err(|_| too_large)?;
+                let a = self.put_n(at, typed4(LITE3_STRING, size.to_le_bytes()))?;
                 let a = self.put(a, s.as_bytes())?;
-                self.put(a, &[0])?
+                self.put_n(a, [0])?
             }
             Value::Bytes(b) => {
-                let n = u32::try_from(b.len()).map_err(|_| err(K::DocumentTooLarge, at))?;
-                let a = self.put(at, &[LITE3_BYTES])?;
-                let a = self.put(a, &n.to_le_bytes())?;
+                let n = u32::try_from(b.len()).map_err(|_| too_large)?;
+                let a = self.put_n(at, typed4(LITE3_BYTES, n.to_le_bytes()))?;
                 self.put(a, b)?
             }
             Value::Object => {
@@ -449,6 +446,28 @@ impl<'b> Writer<'b> {
             }
         };
         Ok(at)
+    }
+
+    /// Stores a fixed-size group of bytes (compiled to plain stores, not a `memcpy` call).
+    #[inline]
+    fn put_n<const N: usize>(&mut self, at: u32, bytes: [u8; N]) -> Result<u32, Lite3Error> {
+        let start = at as usize;
+        let dst = self
+            .buf
+            .get_mut(start..)
+            .and_then(|b| b.first_chunk_mut::<N>());
+        match dst {
+            Some(d) => {
+                *d = bytes;
+                add(at, N as u64)
+            }
+            None => Err(err(
+                K::BufferTooSmall {
+                    needed: (start as u64).saturating_add(N as u64),
+                },
+                at,
+            )),
+        }
     }
 
     /// Makes sure `n` more bytes fit after the end.
@@ -557,10 +576,11 @@ fn set<const N: usize>(a: &mut [U32; N], i: usize, v: u32) {
 /// Moves `a[i..n]` one place right (dropping what falls off the end).
 fn shift_right<const N: usize>(a: &mut [U32; N], i: usize, n: usize) {
     let n = n.min(N.saturating_sub(1));
-    if i < n {
-        if let Some(s) = a.get_mut(i..=n) {
-            s.rotate_right(1);
-        }
+    let mut k = n;
+    while k > i {
+        let prev = get(a, k.saturating_sub(1));
+        set(a, k, prev);
+        k = k.saturating_sub(1);
     }
 }
 
@@ -610,4 +630,14 @@ pub(crate) fn value_span(buf: &[u8], at: u32) -> Result<u64, Lite3Error> {
         _ => return Err(err(K::BadType, at)),
     };
     Ok(payload.saturating_add(1))
+}
+
+/// A type byte followed by 8 payload bytes.
+fn typed8(t: u8, p: [u8; 8]) -> [u8; 9] {
+    [t, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]]
+}
+
+/// A type byte followed by a 4-byte length.
+fn typed4(t: u8, p: [u8; 4]) -> [u8; 5] {
+    [t, p[0], p[1], p[2], p[3]]
 }
