@@ -336,3 +336,17 @@ fn envelope_with_a_non_string_tag_is_refused_on_parse() {
     );
     assert_eq!(Envelope::parse(&payload).unwrap_err().kind, K::BadType);
 }
+
+#[test]
+fn direct_predicates_agree_with_the_parsed_envelope() {
+    use plasmite_core::lite3::envelope::{field, has_tag};
+    let payload = sample(&["alpha", "beta"]);
+    let env = Envelope::parse(&payload).unwrap();
+    for tag in ["alpha", "beta", "gamma", ""] {
+        assert_eq!(has_tag(&payload, tag).unwrap(), env.has_tag(tag).unwrap(), "{tag}");
+    }
+    for path in ["status", "user.name", "items.0", "items.9", "nope", "n.x"] {
+        assert_eq!(field(&payload, path).unwrap(), env.field(path).unwrap(), "{path}");
+    }
+    assert!(has_tag(&payload[..50], "alpha").is_err(), "a damaged payload is an error, not false");
+}

@@ -9,7 +9,7 @@
 //! `std::hint::black_box`. Run: `cargo bench -p plasmite-os --bench message [-- FILTER]`
 //! (only the cases whose name contains FILTER; cargo's own `--bench` flag is ignored).
 
-use plasmite_core::lite3::envelope::Envelope;
+use plasmite_core::lite3::envelope::{self, Envelope};
 use plasmite_core::lite3::read::Doc;
 use plasmite_os::message::{Printed, Style, encode, print};
 use serde_json::Value;
@@ -56,6 +56,18 @@ fn main() {
     });
 
     let p = payload.as_slice();
+    b.run("pred_has_tag_present", || {
+        envelope::has_tag(black_box(p), black_box("x"))
+    });
+    b.run("pred_has_tag_absent", || {
+        envelope::has_tag(black_box(p), black_box("y"))
+    });
+    b.run("pred_field_top (from)", || {
+        envelope::field(black_box(p), black_box("from")).map(|v| v.is_some())
+    });
+    b.run("pred_field_nested (tags.1)", || {
+        envelope::field(black_box(p), black_box("tags.1")).map(|v| v.is_some())
+    });
     b.run("envelope_parse", || Envelope::parse(black_box(p)).is_ok());
     b.run("has_tag_present", || {
         Envelope::parse(black_box(p)).and_then(|e| e.has_tag(black_box("x")))

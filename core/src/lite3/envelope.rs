@@ -111,3 +111,37 @@ impl<'a> Envelope<'a> {
         self.data.path(path)
     }
 }
+
+/// Does the message in `payload` carry `tag`? Reads only `meta.tags`, in place: the check a
+/// follower runs on every message before decoding anything.
+pub fn has_tag(payload: &[u8], tag: &str) -> Result<bool, Lite3Error> {
+    let tags = tags_of(payload)?;
+    let env = Envelope { tags, data: tags };
+    env.has_tag(tag)
+}
+
+/// The `data` field at `path` in the message in `payload`. Reads only the `data` object (or
+/// array), in place.
+pub fn field<'a>(payload: &'a [u8], path: &str) -> Result<Option<ValueRef<'a>>, Lite3Error> {
+    let root = Doc::new(payload)?.root();
+    let shape = err(K::NotAContainer, 0);
+    let data_at = root.lookup(b"data", DATA)?.ok_or(shape)?;
+    let data = match root.child_container(data_at, false)? {
+        Some(d) => d,
+        None => root.child_container(data_at, true)?.ok_or(shape)?,
+    };
+    data.path(path)
+}
+
+/// The `meta.tags` array of the message in `payload`.
+fn tags_of(payload: &[u8]) -> Result<Container<'_>, Lite3Error> {
+    let root = Doc::new(payload)?.root();
+    let shape = err(K::NotAContainer, 0);
+    let meta_at = root.lookup(b"meta", META)?.ok_or(shape)?;
+    let meta = root.child_container(meta_at, false)?.ok_or(shape)?;
+    let tags_at = meta
+        .lookup(b"tags", TAGS)?
+        .ok_or(err(K::NotAContainer, meta_at))?;
+    meta.child_container(tags_at, true)?
+        .ok_or(err(K::NotAContainer, meta_at))
+}

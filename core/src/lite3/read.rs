@@ -123,6 +123,12 @@ fn validate_container(it: &mut Iter<'_, '_>) -> Result<(), Lite3Error> {
     Ok(())
 }
 
+/// Byte-wise equality, inlined (short keys and tags; the library compare is a call).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Is `hash` one of the probe hashes `h0 + i²` (i < 128) of a key whose djb2 is `h0`?
 fn on_probe_chain(hash: u32, h0: u32) -> bool {
     let d = u64::from(hash.wrapping_sub(h0));
@@ -193,9 +199,14 @@ impl<'a> Container<'a> {
                 return Ok(None);
             };
             let entry = self.buf.get(kv as usize..).unwrap_or_default();
-            let matches = entry.starts_with(tag_bytes)
-                && entry.get(tag_bytes.len()..key_end) == Some(wanted)
-                && entry.get(key_end) == Some(&0);
+            let matches = entry.get(..=key_end).is_some_and(|e| {
+                let (tag, rest) = e.split_at(tag_bytes.len().min(e.len()));
+                // Keys are short: a byte loop beats two library compares.
+                same_bytes(tag, tag_bytes)
+                    && rest
+                        .split_last()
+                        .is_some_and(|(nul, k)| *nul == 0 && same_bytes(k, wanted))
+            });
             if matches {
                 let value_at = u64::from(kv)
                     .saturating_add(key_end as u64)
