@@ -343,10 +343,21 @@ fn direct_predicates_agree_with_the_parsed_envelope() {
     let payload = sample(&["alpha", "beta"]);
     let env = Envelope::parse(&payload).unwrap();
     for tag in ["alpha", "beta", "gamma", ""] {
-        assert_eq!(has_tag(&payload, tag).unwrap(), env.has_tag(tag).unwrap(), "{tag}");
+        assert_eq!(
+            has_tag(&payload, tag).unwrap(),
+            env.has_tag(tag).unwrap(),
+            "{tag}"
+        );
     }
     for path in ["status", "user.name", "items.0", "items.9", "nope", "n.x"] {
-        assert_eq!(field(&payload, path).unwrap(), env.field(path).unwrap(), "{path}");
+        assert_eq!(
+            field(&payload, path).unwrap(),
+            env.field(path).unwrap(),
+            "{path}"
+        );
     }
-    assert!(has_tag(&payload[..50], "alpha").is_err(), "a damaged payload is an error, not false");
+    assert!(
+        has_tag(&payload[..50], "alpha").is_err(),
+        "a damaged payload is an error, not false"
+    );
 }

@@ -332,14 +332,18 @@ fn key<F: Formatter>(out: &mut Vec<u8>, f: &mut F, k: &str, first: bool) -> Resu
 /// A JSON string with serde_json's escaping: `"`, `\\` and control characters only (the short
 /// forms where JSON has them), everything else verbatim.
 fn string<F: Formatter>(out: &mut Vec<u8>, f: &mut F, s: &str) -> Result<(), Fail> {
-    f.begin_string(out)?;
     let bytes = s.as_bytes();
     let needs_escape = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    // Most strings need no escape at all: one copy.
+    // Most strings need no escape at all: quote, one copy, quote (both formatters print
+    // strings this way).
     let Some(first) = bytes.iter().position(|&b| needs_escape(b)) else {
-        f.write_string_fragment(out, s)?;
-        return Ok(f.end_string(out)?);
+        out.reserve(bytes.len().saturating_add(2));
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return Ok(());
     };
+    f.begin_string(out)?;
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate().skip(first) {
         let escape = match b {
@@ -376,8 +380,8 @@ fn write_container<'a, F: Formatter>(
     scratch: &mut Scratch<'a>,
 ) -> Result<(), Fail> {
     if c.is_object() {
-        // Objects of up to 16 keys sort on the stack; larger ones in the shared scratch buffer.
-        let mut small = [("", ValueRef::Null); 16];
+        // Objects of up to 8 keys sort on the stack; larger ones in the shared scratch buffer.
+        let mut small = [("", ValueRef::Null); 8];
         let mut n = 0;
         let start = scratch.len();
         for e in &mut *it {

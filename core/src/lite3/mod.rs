@@ -27,14 +27,22 @@ use zerocopy::{FromBytes, IntoBytes};
 pub const fn djb2(key: &[u8]) -> u32 {
     // Both constants are < 2^32 (checked by the spec table); the truncation is the identity.
     #[allow(clippy::cast_possible_truncation)]
-    let (seed, mult) = (LITE3_DJB2_SEED as u32, LITE3_DJB2_MULT as u32);
+    let seed = LITE3_DJB2_SEED as u32;
     let mut h = seed;
     let mut rest = key;
     while let [b, tail @ ..] = rest {
-        h = h.wrapping_mul(mult).wrapping_add(*b as u32);
+        h = djb2_step(h, *b);
         rest = tail;
     }
     h
+}
+
+/// One byte of djb2: `h × 33 + b` (wrapping).
+#[inline]
+pub(crate) const fn djb2_step(h: u32, b: u8) -> u32 {
+    #[allow(clippy::cast_possible_truncation)] // 33
+    let mult = LITE3_DJB2_MULT as u32;
+    h.wrapping_mul(mult).wrapping_add(b as u32)
 }
 
 /// Hash tried at probe `i` of a chain starting at `h0`: `h0 + i²` (wrapping).

@@ -16,8 +16,8 @@
 
 use super::write::read_key_tag;
 use super::{
-    Lite3Error, Lite3ErrorKind as K, NODE32, NodeWords, djb2, err, key_tag_len, node_ref,
-    probe_hash,
+    Lite3Error, Lite3ErrorKind as K, NODE32, NodeWords, djb2, djb2_step, err, key_tag_len,
+    node_ref, probe_hash,
 };
 use crate::layout::{
     LITE3_ARRAY, LITE3_BOOL, LITE3_BYTES, LITE3_F64, LITE3_HASH_PROBES, LITE3_I64,
@@ -390,8 +390,9 @@ fn child(node: &RawLite3Node, i: usize, at: u32) -> Result<u32, Lite3Error> {
     }
 }
 
-/// The key at `kv` and the offset of its value.
-fn read_key(buf: &[u8], kv: u32) -> Result<(&str, u32), Lite3Error> {
+/// The key at `kv` (NUL-terminated, no interior NUL, minimal tag, UTF-8), the offset of its
+/// value, and the key's djb2, computed in the same pass that checks for NUL bytes.
+fn read_key_hashed(buf: &[u8], kv: u32) -> Result<(&str, u32, u32), Lite3Error> {
     let (tag_len, size) = read_key_tag(buf, kv)?;
     if size == 0 || key_tag_len(size) != Some(tag_len) {
         return Err(err(K::BadKey, kv));
@@ -400,14 +401,18 @@ fn read_key(buf: &[u8], kv: u32) -> Result<(&str, u32), Lite3Error> {
     let end = start.saturating_add(size);
     let bytes = slice(buf, start, end, kv)?;
     let (nul, key) = bytes.split_last().ok_or(err(K::BadKey, kv))?;
-    if *nul != 0 || key.contains(&0) {
+    let mut h = djb2(b"");
+    let mut has_nul = false;
+    for &b in key {
+        has_nul |= b == 0;
+        h = djb2_step(h, b);
+    }
+    if *nul != 0 || has_nul {
         return Err(err(K::BadKey, kv));
     }
     let key = core::str::from_utf8(key).map_err(|_| err(K::BadUtf8, kv))?;
-    Ok((
-        key,
-        u32::try_from(end).map_err(|_| err(K::OutOfBounds, kv))?,
-    ))
+    let value_at = u32::try_from(end).map_err(|_| err(K::OutOfBounds, kv))?;
+    Ok((key, value_at, h))
 }
 
 fn slice(buf: &[u8], start: u64, end: u64, at: u32) -> Result<&[u8], Lite3Error> {
@@ -631,9 +636,9 @@ impl<'a> Iter<'a, '_> {
             self.last = Some(hash);
             self.count = self.count.saturating_add(1);
             return if self.c.kind == LITE3_OBJECT {
-                let (key, value_at) = read_key(self.c.buf, kv)?;
+                let (key, value_at, h0) = read_key_hashed(self.c.buf, kv)?;
                 // A key off its own probe chain could be printed but never looked up.
-                if !on_probe_chain(hash, djb2(key.as_bytes())) {
+                if !on_probe_chain(hash, h0) {
                     return Err(err(K::HashOrder, kv));
                 }
                 Ok(Some((hash, Some(key), self.c.value_at(value_at)?)))
