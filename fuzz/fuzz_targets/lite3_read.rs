@@ -8,9 +8,10 @@
 //! - A document that validates walks without an error, yields at most 7 entries per node it can
 //!   hold (`7 * (len / 96 + 1)`), and its array elements are the same by `index(i)` as by
 //!   iteration.
-//! - `to_json_string` succeeds exactly when `Doc::validate` and `Envelope::parse` both do, and
-//!   then prints JSON that serde_json parses, with `data` a container, `meta.tags` an array of
-//!   as many elements as the tags container holds, and `seq` 1.
+//! - `to_json_string` succeeds whenever `Doc::validate` and `Envelope::parse` both do, and only
+//!   when `Envelope::parse` does (printing checks what it prints, not parts of the document it
+//!   does not print); what it prints is JSON that serde_json parses, with `data` a container,
+//!   `meta.tags` an array of as many elements as the tags container holds, and `seq` 1.
 //!
 //! Input layout: `[0]` mode; the rest is the document (mode 0), or is laid over a valid
 //! envelope built by `message::encode` (modes 1–3, so the fuzzer spends its time on near-valid
@@ -138,9 +139,9 @@ fn exercise(bytes: &[u8]) {
         payload: bytes,
     });
     match (&printed, valid && env.is_ok()) {
-        (Ok(s), true) => check_printed(s, env.as_ref().ok()),
+        (Ok(s), _) if env.is_ok() => check_printed(s, env.as_ref().ok()),
+        (Ok(_), _) => panic!("printed a payload that does not parse as an envelope"),
         (Err(e), true) => panic!("a valid envelope must print: {e}"),
-        (Ok(_), false) => panic!("printed a payload that does not validate as an envelope"),
         (Err(_), false) => {}
     }
 }
