@@ -48,20 +48,7 @@ impl<'a> Envelope<'a> {
     /// [`Doc::validate`]).
     pub fn parse(payload: &'a [u8]) -> Result<Envelope<'a>, Lite3Error> {
         let root = Doc::new(payload)?.root();
-        let shape = err(K::NotAContainer, 0);
-        let meta_at = root.lookup(b"meta", META)?.ok_or(shape)?;
-        let meta = root.child_container(meta_at, false)?.ok_or(shape)?;
-        let tags_at = meta
-            .lookup(b"tags", TAGS)?
-            .ok_or(err(K::NotAContainer, meta_at))?;
-        let tags = meta
-            .child_container(tags_at, true)?
-            .ok_or(err(K::NotAContainer, meta_at))?;
-        let data_at = root.lookup(b"data", DATA)?.ok_or(shape)?;
-        let data = match root.child_container(data_at, false)? {
-            Some(d) => d,
-            None => root.child_container(data_at, true)?.ok_or(shape)?,
-        };
+        let (tags, data) = (tags_in(&root)?, data_in(&root)?);
         let env = Envelope { tags, data };
         // Every tag must be a string; the common single-node tag list is checked in place.
         match tags.leaf_strings()? {
@@ -123,19 +110,16 @@ pub fn has_tag(payload: &[u8], tag: &str) -> Result<bool, Lite3Error> {
 /// The `data` field at `path` in the message in `payload`. Reads only the `data` object (or
 /// array), in place.
 pub fn field<'a>(payload: &'a [u8], path: &str) -> Result<Option<ValueRef<'a>>, Lite3Error> {
-    let root = Doc::new(payload)?.root();
-    let shape = err(K::NotAContainer, 0);
-    let data_at = root.lookup(b"data", DATA)?.ok_or(shape)?;
-    let data = match root.child_container(data_at, false)? {
-        Some(d) => d,
-        None => root.child_container(data_at, true)?.ok_or(shape)?,
-    };
-    data.path(path)
+    data_in(&Doc::new(payload)?.root())?.path(path)
 }
 
 /// The `meta.tags` array of the message in `payload`.
 fn tags_of(payload: &[u8]) -> Result<Container<'_>, Lite3Error> {
-    let root = Doc::new(payload)?.root();
+    tags_in(&Doc::new(payload)?.root())
+}
+
+/// `root.meta.tags`, which must be an object holding an array.
+fn tags_in<'a>(root: &Container<'a>) -> Result<Container<'a>, Lite3Error> {
     let shape = err(K::NotAContainer, 0);
     let meta_at = root.lookup(b"meta", META)?.ok_or(shape)?;
     let meta = root.child_container(meta_at, false)?.ok_or(shape)?;
@@ -144,4 +128,14 @@ fn tags_of(payload: &[u8]) -> Result<Container<'_>, Lite3Error> {
         .ok_or(err(K::NotAContainer, meta_at))?;
     meta.child_container(tags_at, true)?
         .ok_or(err(K::NotAContainer, meta_at))
+}
+
+/// `root.data`, an object (or an array, which readers of the reference accept too).
+fn data_in<'a>(root: &Container<'a>) -> Result<Container<'a>, Lite3Error> {
+    let shape = err(K::NotAContainer, 0);
+    let data_at = root.lookup(b"data", DATA)?.ok_or(shape)?;
+    match root.child_container(data_at, false)? {
+        Some(d) => Ok(d),
+        None => root.child_container(data_at, true)?.ok_or(shape),
+    }
 }
