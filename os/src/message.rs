@@ -8,8 +8,9 @@
 //! them.
 //!
 //! # Invariants
-//! - A payload is printed only after [`Doc::validate`] passed: the walk that prints it is then
-//!   bounded by the payload's size.
+//! - The walk that prints a payload checks everything it prints as [`Doc::validate`] would
+//!   (order, probe chains, counts, UTF-8) and is bounded by the payload's size through one node
+//!   budget shared by nested containers; on any error nothing is left in the output.
 //! - Numbers map as the reference maps them: integers that fit i64 stay integers, larger ones and
 //!   anything written with a fraction or exponent become f64 (`1.0` stays a float).
 //! - Keys containing NUL are refused (the reference silently truncates them and loses data).
