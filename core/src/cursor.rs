@@ -9,8 +9,9 @@
 //! - Messages come out with strictly increasing, contiguous sequences; a discontinuity is
 //!   reported as [`Step::Gap`] (first missing sequence and count), never silently.
 //! - A frame that does not hold the expected sequence is only called corrupt after the ring
-//!   state is re-read and still says that sequence is retained; otherwise the cursor was
-//!   overtaken and resyncs to the oldest retained message.
+//!   state is re-read and still says that sequence is retained *and* looking the sequence up
+//!   (index, then walk from the tail) fails too; if it was evicted the cursor was overtaken and
+//!   resyncs to the oldest retained message.
 //! - Each call does a bounded amount of work: at most one wrap hop and, in seek mode, one
 //!   [`crate::read::locate`].
 //! - Reading starts at `tail_off` (never at ring offset 0), so wrapped pools lose nothing.
@@ -172,9 +173,24 @@ impl Cursor {
         if state.is_empty() || self.expect < state.oldest {
             return Ok(self.resync(&state));
         }
-        match bad {
-            Some(c) => Err(c),
-            None => Ok(Step::CaughtUp),
+        let Some(bad) = bad else {
+            return Ok(Step::CaughtUp);
+        };
+        // The expected message is still retained, yet its position held something else. Not
+        // necessarily damage: the position may have been the wrap marker (or end-of-ring gap)
+        // before the message, which writers reuse once the tail has passed it while the message
+        // itself, at ring offset 0, is still retained. Find the message by its sequence; only
+        // if that fails too is the ring damaged.
+        match locate(view, self.expect)? {
+            Some(f) if f.seq() == self.expect => Ok(self.deliver(f)),
+            _ => {
+                let state = view.published()?.state;
+                if state.is_empty() || self.expect < state.oldest {
+                    Ok(self.resync(&state))
+                } else {
+                    Err(bad)
+                }
+            }
         }
     }
 

@@ -1,18 +1,23 @@
-//! Plasmite pools on an operating system: files, errors, and (growing) mmap, locking and waiting.
+//! Plasmite pools on an operating system: files, the shared mapping, the writer lock, errors,
+//! and messages as JSON.
 //!
-//! Role: composes the `no_std` format core with the operating system. Today it provides the
-//! error type every interface reports through and a read-only inspection of pool files; the
-//! mapped, locked, waking `Pool` builds on these.
+//! Role: composes the `no_std` format core with the operating system behind one [`Pool`]: create,
+//! open (read-write or read-only), append under the writer lock, get by sequence.
 //!
 //! # Invariants
 //! - Storage logic lives in `plasmite-core`; this crate only moves bytes and maps errors.
 //!
 //! Spec: `spec/FORMAT.md`.
-#![forbid(unsafe_code)]
+// `unsafe` is allowed in exactly one module, `map`, which states its rules.
+#![deny(unsafe_code)]
 
 pub mod error;
 pub mod inspect;
+#[allow(unsafe_code)]
+pub mod map;
 pub mod message;
+pub mod pool;
 
 pub use error::{Error, ErrorKind};
 pub use plasmite_core as core;
+pub use pool::{CreateOptions, Message, Pool};

@@ -1,0 +1,194 @@
+//! The shared mapping of a pool file — the only module of this workspace with `unsafe`.
+//!
+//! Role: maps a whole pool file and gives the rest of the crate bounds-checked, atomic access
+//! to its bytes: 8-byte words for the header and frame words, byte-and-word copies for payloads.
+//! Other processes map the same file and read and write it concurrently.
+//!
+//! # Safety
+//! Every `unsafe` block below relies on these rules:
+//! 1. **Live mapping.** `base` points to a mapping of exactly `len` bytes that stays mapped for as
+//!    long as the [`SharedMap`] exists: memmap2's `MmapRaw` unmaps only on drop, and we never
+//!    remap.
+//! 2. **Bounds and alignment.** A pointer is formed only after checking `off + size ≤ len`, and
+//!    for a word also `off % size == 0`. The mapping starts on a page boundary, so a file offset's
+//!    alignment is the address's alignment.
+//! 3. **Atomics only.** Every access to mapped bytes is an atomic load or store (`AtomicU64` for
+//!    aligned words, `AtomicU32` for the wake words, `AtomicU8` for the bytes around them). Other
+//!    processes may write any byte at any time; atomic accesses make that race-free in Rust's
+//!    model (accesses of different widths to the same bytes are the standard practice for memory
+//!    shared between processes, and aligned accesses are single-copy atomic on every platform we
+//!    build for). No `&`/`&mut` to plain bytes of the mapping is ever created.
+//! 4. **Writable only when mapped writable.** Stores go through [`SharedMap::store_u64`] and
+//!    friends, which refuse on a read-only mapping (a store there would fault).
+//! 5. **Fixed size.** Pool files never change size after creation, and `open` checks the header's
+//!    `file_size` against the file. A hostile process that truncates the file can still make an
+//!    access fault (`SIGBUS`); that is outside what a mapping can defend against.
+//!
+//! # Concurrency rules
+//! - Writers hold the pool's exclusive `flock` for the whole append and perform the core's ordered
+//!   stores (`plasmite_core::plan::Store`): plain stores are `Relaxed`, publications `Release`, an
+//!   announce is a `Release` store followed by a `Release` fence.
+//! - Readers copy with atomic loads, then re-validate (the core's cursor re-reads the published
+//!   state; payload copies re-check retention and CRC): copy-then-revalidate, never references
+//!   into the mapping.
+//!
+//! Spec: `spec/FORMAT.md` §5.3 (store order), §6 (readers).
+
+use std::fs::File;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
+
+/// A pool file mapped shared, accessed only atomically.
+#[derive(Debug)]
+pub struct SharedMap {
+    map: memmap2::MmapRaw,
+    len: usize,
+    writable: bool,
+}
+
+impl SharedMap {
+    /// `mmap(MAP_SHARED)` of the whole file, read-write or read-only.
+    pub fn new(file: &File, writable: bool) -> std::io::Result<SharedMap> {
+        let opts = memmap2::MmapOptions::new();
+        let map = if writable {
+            opts.map_raw(file)?
+        } else {
+            opts.map_raw_read_only(file)?
+        };
+        let len = map.len();
+        Ok(SharedMap { map, len, writable })
+    }
+
+    /// Mapped length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether stores are allowed.
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+
+    fn word(&self, off: u64) -> Option<&AtomicU64> {
+        let off = usize::try_from(off).ok()?;
+        if off % 8 != 0 || off.checked_add(8)? > self.len {
+            return None;
+        }
+        // SAFETY: rule 1 (live mapping), rule 2 (in bounds, 8-aligned: checked above), rule 3
+        // (the only access is through this atomic).
+        Some(unsafe { &*self.map.as_ptr().add(off).cast::<AtomicU64>() })
+    }
+
+    fn word32(&self, off: u64) -> Option<&AtomicU32> {
+        let off = usize::try_from(off).ok()?;
+        if off % 4 != 0 || off.checked_add(4)? > self.len {
+            return None;
+        }
+        // SAFETY: rules 1, 2 (in bounds, 4-aligned: checked above) and 3.
+        Some(unsafe { &*self.map.as_ptr().add(off).cast::<AtomicU32>() })
+    }
+
+    fn byte(&self, off: usize) -> Option<&AtomicU8> {
+        if off >= self.len {
+            return None;
+        }
+        // SAFETY: rules 1, 2 (in bounds: checked above; a byte needs no alignment) and 3.
+        Some(unsafe { &*self.map.as_ptr().add(off).cast::<AtomicU8>() })
+    }
+
+    /// Atomic load of the 8-aligned word at `off`.
+    pub fn load_u64(&self, off: u64, order: Ordering) -> Option<u64> {
+        self.word(off).map(|w| w.load(order))
+    }
+
+    /// Atomic store of the 8-aligned word at `off` (refused on a read-only mapping).
+    pub fn store_u64(&self, off: u64, value: u64, order: Ordering) -> Option<()> {
+        if !self.writable {
+            return None;
+        }
+        self.word(off).map(|w| w.store(value, order))
+    }
+
+    /// The 4-aligned 32-bit word at `off` (wake word and waiter count).
+    pub fn atomic_u32(&self, off: u64) -> Option<&AtomicU32> {
+        self.word32(off)
+    }
+
+    /// Copies `dst.len()` bytes from `off` with atomic loads (words where aligned). `false`
+    /// when the range is outside the mapping (nothing trusted is copied then).
+    pub fn copy_out(&self, off: u64, dst: &mut [u8]) -> bool {
+        let Ok(start) = usize::try_from(off) else {
+            return false;
+        };
+        let Some(end) = start.checked_add(dst.len()).filter(|&e| e <= self.len) else {
+            return false;
+        };
+        let mut at = start;
+        let mut out = dst.iter_mut();
+        while at < end {
+            if at % 8 == 0 && end - at >= 8 {
+                let Some(w) = self.load_u64(at as u64, Ordering::Relaxed) else {
+                    return false;
+                };
+                for b in w.to_le_bytes() {
+                    if let Some(d) = out.next() {
+                        *d = b;
+                    }
+                }
+                at += 8;
+            } else {
+                let (Some(src), Some(d)) = (self.byte(at), out.next()) else {
+                    return false;
+                };
+                *d = src.load(Ordering::Relaxed);
+                at += 1;
+            }
+        }
+        true
+    }
+
+    /// Stores `src` at `off` with relaxed atomic stores (words where aligned). Refused on a
+    /// read-only mapping or outside it.
+    pub fn copy_in(&self, off: u64, src: &[u8]) -> Option<()> {
+        if !self.writable {
+            return None;
+        }
+        let start = usize::try_from(off).ok()?;
+        let end = start.checked_add(src.len()).filter(|&e| e <= self.len)?;
+        let mut at = start;
+        let mut i = 0;
+        while at < end {
+            if at % 8 == 0 && end - at >= 8 {
+                let w: [u8; 8] = src.get(i..i + 8)?.try_into().ok()?;
+                self.word(at as u64)?
+                    .store(u64::from_le_bytes(w), Ordering::Relaxed);
+                at += 8;
+                i += 8;
+            } else {
+                self.byte(at)?.store(*src.get(i)?, Ordering::Relaxed);
+                at += 1;
+                i += 1;
+            }
+        }
+        Some(())
+    }
+
+    /// `msync(MS_SYNC)` of the pages covering `[off, off + len)`.
+    pub fn flush(&self, off: usize, len: usize) -> std::io::Result<()> {
+        self.map.flush_range(off, len)
+    }
+}
+
+/// A release fence (after an announce store, see the concurrency rules).
+pub fn release_fence() {
+    fence(Ordering::Release);
+}
+
+/// An acquire fence (before re-checking a state word after copying).
+pub fn acquire_fence() {
+    fence(Ordering::Acquire);
+}
