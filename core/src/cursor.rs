@@ -38,6 +38,9 @@ enum Pos {
 pub struct Cursor {
     pos: Pos,
     expect: u64,
+    /// Look the expected seq up when its position holds something else (see `overtaken_or`).
+    /// Off for the scan inside `locate` itself, which must not recurse.
+    relocate: bool,
 }
 
 /// One step of a cursor.
@@ -66,6 +69,7 @@ impl Cursor {
             Cursor {
                 pos: Pos::At(state.tail),
                 expect: state.oldest,
+                relocate: true,
             }
         }
     }
@@ -76,6 +80,7 @@ impl Cursor {
         Cursor {
             pos: Pos::At(state.head),
             expect: state.newest.saturating_add(1),
+            relocate: true,
         }
     }
 
@@ -85,6 +90,7 @@ impl Cursor {
         Cursor {
             pos: Pos::Seek,
             expect: seq.max(1),
+            relocate: true,
         }
     }
 
@@ -93,7 +99,15 @@ impl Cursor {
         Cursor {
             pos: Pos::At(frame.offset),
             expect: frame.seq(),
+            relocate: true,
         }
+    }
+
+    /// This cursor without the look-up-by-seq fallback (for the scan inside `locate`, which is
+    /// that fallback).
+    pub(crate) fn without_relocation(mut self) -> Cursor {
+        self.relocate = false;
+        self
     }
 
     /// The sequence the next [`Step::Message`] will carry.
@@ -176,6 +190,9 @@ impl Cursor {
         let Some(bad) = bad else {
             return Ok(Step::CaughtUp);
         };
+        if !self.relocate {
+            return Err(bad);
+        }
         // The expected message is still retained, yet its position held something else. Not
         // necessarily damage: the position may have been the wrap marker (or end-of-ring gap)
         // before the message, which writers reuse once the tail has passed it while the message
@@ -201,11 +218,13 @@ impl Cursor {
         } else {
             state.oldest
         };
+        let relocate = self.relocate;
         *self = if state.is_empty() {
             Cursor::live(state)
         } else {
             Cursor::oldest(state)
         };
+        self.relocate = relocate;
         match to.saturating_sub(first_missing) {
             // Nothing was missed (only reachable through a state that ends the sequence
             // space, which the header check refuses): never report an empty gap.

@@ -213,7 +213,7 @@ pub fn locate<V: PoolView + ?Sized>(view: &V, seq: u64) -> Result<Option<FrameRe
     if let Some(f) = probe_index(view, seq) {
         return Ok(Some(f));
     }
-    let mut cursor = Cursor::oldest(&state);
+    let mut cursor = Cursor::oldest(&state).without_relocation();
     loop {
         match cursor.next(view)? {
             Step::Message(f) if f.seq() == seq => return Ok(Some(f)),
