@@ -19,6 +19,18 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A new pool of `size` bytes with the automatic index.
+fn create(path: &std::path::Path, size: u64) -> Pool {
+    Pool::create(
+        path,
+        CreateOptions {
+            size,
+            index_capacity: None,
+        },
+    )
+    .unwrap()
+}
+
 fn payload(i: u64) -> Vec<u8> {
     encode(
         &json!({"i": i, "pad": "x".repeat((i % 50) as usize)}),
@@ -42,14 +54,7 @@ fn printed(m: &plasmite_os::Message) -> Value {
 fn appended_messages_read_back_byte_for_byte_and_the_file_validates() {
     let dir = scratch("roundtrip");
     let path = dir.join("nested/dirs/p.plasmite");
-    let pool = Pool::create(
-        &path,
-        CreateOptions {
-            size: 64 * 1024,
-            index_capacity: None,
-        },
-    )
-    .unwrap();
+    let pool = create(&path, 64 * 1024);
     for i in 1..=400 {
         assert_eq!(pool.append(&payload(i), 1_000 + i).unwrap(), i);
     }
@@ -162,14 +167,7 @@ fn missing_message_is_not_found_with_the_retained_range_in_the_hint() {
 fn read_only_pool_reads_and_refuses_appends_with_a_hint() {
     let dir = scratch("readonly");
     let path = dir.join("p.plasmite");
-    let pool = Pool::create(
-        &path,
-        CreateOptions {
-            size: 64 * 1024,
-            index_capacity: None,
-        },
-    )
-    .unwrap();
+    let pool = create(&path, 64 * 1024);
     pool.append(&payload(1), 1).unwrap();
     drop(pool);
     let ro = Pool::open_read_only(&path).unwrap();
@@ -186,16 +184,7 @@ fn read_only_pool_reads_and_refuses_appends_with_a_hint() {
 fn concurrent_writers_and_a_reader_see_every_message_once_in_order() {
     let dir = scratch("concurrent");
     let path = dir.join("p.plasmite");
-    drop(
-        Pool::create(
-            &path,
-            CreateOptions {
-                size: 8 << 20,
-                index_capacity: None,
-            },
-        )
-        .unwrap(),
-    );
+    drop(create(&path, 8 << 20));
     const PER_WRITER: u64 = 1500;
     let writers: Vec<_> = (0..2)
         .map(|w| {
