@@ -131,13 +131,23 @@ impl PoolView for LiveView<'_> {
     }
 }
 
-/// Holds `flock(fd, LOCK_EX)` until dropped (`flock(fd, LOCK_UN)`).
-struct WriterLock<'f>(&'f File);
+/// Holds a `flock` on the pool file until dropped (`flock(fd, LOCK_UN)`).
+struct FileLock<'f>(&'f File);
 
-impl<'f> WriterLock<'f> {
+impl<'f> FileLock<'f> {
     /// `flock(fd, LOCK_EX)` — blocks until no other process holds the pool's writer lock.
-    fn acquire(file: &'f File, path: &Path) -> Result<WriterLock<'f>, Error> {
-        flock(file, FlockOperation::LockExclusive).map_err(|e| {
+    fn exclusive(file: &'f File, path: &Path) -> Result<FileLock<'f>, Error> {
+        Self::acquire(file, path, FlockOperation::LockExclusive)
+    }
+
+    /// `flock(fd, LOCK_SH)` — blocks until no writer holds the lock, so the ring cannot move
+    /// while it is held (readers use it only to confirm a Corrupt verdict).
+    fn shared(file: &'f File, path: &Path) -> Result<FileLock<'f>, Error> {
+        Self::acquire(file, path, FlockOperation::LockShared)
+    }
+
+    fn acquire(file: &'f File, path: &Path, op: FlockOperation) -> Result<FileLock<'f>, Error> {
+        flock(file, op).map_err(|e| {
             let kind = if e == rustix::io::Errno::ACCESS || e == rustix::io::Errno::PERM {
                 ErrorKind::Permission
             } else {
@@ -147,11 +157,11 @@ impl<'f> WriterLock<'f> {
                 .with_path(path)
                 .with_hint("Check the pool file's permissions.")
         })?;
-        Ok(WriterLock(file))
+        Ok(FileLock(file))
     }
 }
 
-impl Drop for WriterLock<'_> {
+impl Drop for FileLock<'_> {
     fn drop(&mut self) {
         // Unlocking cannot meaningfully fail; closing the file would release it anyway.
         let _ = flock(self.0, FlockOperation::Unlock);
@@ -286,7 +296,7 @@ impl Pool {
         }
         // The CRC is computed before taking the lock: the lock is held only for the stores.
         let crc = payload_crc(payload);
-        let _lock = WriterLock::acquire(&self.file, &self.path)?;
+        let _lock = FileLock::exclusive(&self.file, &self.path)?;
         let view = self.view();
         let before = view
             .published()
@@ -343,10 +353,8 @@ impl Pool {
             Err(e) if e.kind() == ErrorKind::Corrupt => {
                 // Without the lock a writer may have been overwriting what we read; under it the
                 // ring cannot move, so a second failure is real damage.
-                let _lock = flock(&self.file, FlockOperation::LockShared);
-                let result = self.try_get(seq);
-                let _ = flock(&self.file, FlockOperation::Unlock);
-                result
+                let _lock = FileLock::shared(&self.file, &self.path)?;
+                self.try_get(seq)
             }
             other => other,
         }
