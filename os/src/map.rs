@@ -18,8 +18,9 @@
 //!    model (accesses of different widths to the same bytes are the standard practice for memory
 //!    shared between processes, and aligned accesses are single-copy atomic on every platform we
 //!    build for). No `&`/`&mut` to plain bytes of the mapping is ever created.
-//! 4. **Writable only when mapped writable.** Stores go through [`SharedMap::store_u64`] and
-//!    friends, which refuse on a read-only mapping (a store there would fault).
+//! 4. **Writable only when mapped writable.** Stores and read-modify-writes go through
+//!    [`SharedMap::store_u64`] and friends, which refuse on a read-only mapping (a store there
+//!    would fault). No reference to an atomic in the mapping ever leaves this module.
 //! 5. **Fixed size.** Pool files never change size after creation, and `open` checks the header's
 //!    `file_size` against the file. A hostile process that truncates the file can still make an
 //!    access fault (`SIGBUS`); that is outside what a mapping can defend against.
@@ -113,9 +114,60 @@ impl SharedMap {
         self.word(off).map(|w| w.store(value, order))
     }
 
-    /// The 4-aligned 32-bit word at `off` (wake word and waiter count).
-    pub fn atomic_u32(&self, off: u64) -> Option<&AtomicU32> {
-        self.word32(off)
+    /// Atomic load of the 4-aligned 32-bit word at `off` (the wake words).
+    pub fn load_u32(&self, off: u64, order: Ordering) -> Option<u32> {
+        self.word32(off).map(|w| w.load(order))
+    }
+
+    /// Atomic add to the 4-aligned word at `off`, returning the old value (refused on a
+    /// read-only mapping).
+    pub fn fetch_add_u32(&self, off: u64, value: u32, order: Ordering) -> Option<u32> {
+        if !self.writable {
+            return None;
+        }
+        self.word32(off).map(|w| w.fetch_add(value, order))
+    }
+
+    /// Atomic swap of the 4-aligned word at `off`, returning the old value (refused on a
+    /// read-only mapping).
+    pub fn swap_u32(&self, off: u64, value: u32, order: Ordering) -> Option<u32> {
+        if !self.writable {
+            return None;
+        }
+        self.word32(off).map(|w| w.swap(value, order))
+    }
+
+    /// `futex(FUTEX_WAIT)` on the 4-aligned word at `off` — shared, not process-private, so
+    /// writers in other processes can wake it: sleeps while the word equals `expected`, at most
+    /// `timeout`. Returns early on a wake-up, a changed word, a signal or the timeout alike; the
+    /// caller re-checks what it waits for. Works on read-only mappings too.
+    pub fn futex_wait(&self, off: u64, expected: u32, timeout: std::time::Duration) {
+        let Some(word) = self.word32(off) else {
+            return;
+        };
+        let ts = rustix::thread::futex::Timespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: rustix::thread::futex::Nsecs::try_from(timeout.subsec_nanos()).unwrap_or(0),
+        };
+        // Every outcome (woken, EAGAIN, ETIMEDOUT, EINTR) means "look again".
+        let _ = rustix::thread::futex::wait(
+            word,
+            rustix::thread::futex::Flags::empty(),
+            expected,
+            Some(&ts),
+        );
+    }
+
+    /// `futex(FUTEX_WAKE)` of every waiter on the 4-aligned word at `off`, in any process.
+    pub fn futex_wake_all(&self, off: u64) {
+        if let Some(word) = self.word32(off) {
+            // A failed wake only delays waiters until their bounded timeout.
+            let _ = rustix::thread::futex::wake(
+                word,
+                rustix::thread::futex::Flags::empty(),
+                i32::MAX as u32,
+            );
+        }
     }
 
     /// Copies `dst.len()` bytes from `off` with atomic loads (words where aligned). `false`

@@ -15,11 +15,12 @@
 //! Spec: `spec/FORMAT.md` §5.3 (append), §6 (readers), §7 (creation).
 
 use crate::error::{Error, ErrorKind};
+use crate::info::Info;
 use crate::map::{SharedMap, acquire_fence, release_fence};
 use plasmite_core::frame::payload_crc;
 use plasmite_core::header::{RingState, resolve};
 use plasmite_core::layout::{
-    HEADER_LEN, JOURNAL_OFFSET, RING_STATE_OFFSET, STATE_GEN_OFFSET, WAKE_OFFSET,
+    HEADER_LEN, JOURNAL_OFFSET, RING_STATE_OFFSET, STATE_GEN_OFFSET, WAITERS_OFFSET, WAKE_OFFSET,
 };
 use plasmite_core::{
     AppendWrite, Corrupt, FrameRef, Geometry, Header, Order, PoolView, Published, Store, locate,
@@ -30,6 +31,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// How a new pool is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +49,33 @@ impl Default for CreateOptions {
             index_capacity: None,
         }
     }
+}
+
+/// When an append returns relative to the data reaching the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Return once the message is in the shared mapping (visible to every process; the
+    /// operating system writes it back later).
+    #[default]
+    Fast,
+    /// Also `msync` exactly the pages the append wrote before returning.
+    Flush,
+}
+
+/// What an append assigned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Sequence.
+    pub seq: u64,
+    /// Append time, Unix nanoseconds.
+    pub timestamp_ns: u64,
+}
+
+/// The current time in Unix nanoseconds (0 before 1970, saturating after 2554).
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// A message copied out of a pool.
@@ -69,6 +98,9 @@ pub struct Pool {
     file: File,
     map: SharedMap,
     geometry: Geometry,
+    /// Serializes lock holders within this process: `flock` locks belong to the open file
+    /// description, so two threads of one `Pool` would otherwise both "hold" the writer lock.
+    local: Mutex<()>,
 }
 
 /// The live view of a mapped pool that the core's algorithms read through.
@@ -131,40 +163,50 @@ impl PoolView for LiveView<'_> {
     }
 }
 
-/// Holds a `flock` on the pool file until dropped (`flock(fd, LOCK_UN)`).
-struct FileLock<'f>(&'f File);
+/// Holds the in-process mutex and a `flock` on the pool file until dropped (`flock(fd, LOCK_UN)`,
+/// then the mutex).
+pub(crate) struct FileLock<'f> {
+    file: &'f File,
+    _local: MutexGuard<'f, ()>,
+}
 
 impl<'f> FileLock<'f> {
     /// `flock(fd, LOCK_EX)` — blocks until no other process holds the pool's writer lock.
-    fn exclusive(file: &'f File, path: &Path) -> Result<FileLock<'f>, Error> {
-        Self::acquire(file, path, FlockOperation::LockExclusive)
+    fn exclusive(pool: &'f Pool) -> Result<FileLock<'f>, Error> {
+        Self::acquire(pool, FlockOperation::LockExclusive)
     }
 
     /// `flock(fd, LOCK_SH)` — blocks until no writer holds the lock, so the ring cannot move
     /// while it is held (readers use it only to confirm a Corrupt verdict).
-    fn shared(file: &'f File, path: &Path) -> Result<FileLock<'f>, Error> {
-        Self::acquire(file, path, FlockOperation::LockShared)
+    fn shared(pool: &'f Pool) -> Result<FileLock<'f>, Error> {
+        Self::acquire(pool, FlockOperation::LockShared)
     }
 
-    fn acquire(file: &'f File, path: &Path, op: FlockOperation) -> Result<FileLock<'f>, Error> {
-        flock(file, op).map_err(|e| {
+    fn acquire(pool: &'f Pool, op: FlockOperation) -> Result<FileLock<'f>, Error> {
+        // A panic while holding the mutex leaves nothing half-done that the lock protects
+        // (every prefix of an append's stores is a valid pool), so poisoning is ignored.
+        let local = pool.local.lock().unwrap_or_else(PoisonError::into_inner);
+        flock(&pool.file, op).map_err(|e| {
             let kind = if e == rustix::io::Errno::ACCESS || e == rustix::io::Errno::PERM {
                 ErrorKind::Permission
             } else {
                 ErrorKind::Io
             };
             Error::new(kind, format!("failed to lock pool: {e}"))
-                .with_path(path)
+                .with_path(&pool.path)
                 .with_hint("Check the pool file's permissions.")
         })?;
-        Ok(FileLock(file))
+        Ok(FileLock {
+            file: &pool.file,
+            _local: local,
+        })
     }
 }
 
 impl Drop for FileLock<'_> {
     fn drop(&mut self) {
         // Unlocking cannot meaningfully fail; closing the file would release it anyway.
-        let _ = flock(self.0, FlockOperation::Unlock);
+        let _ = flock(self.file, FlockOperation::Unlock);
     }
 }
 
@@ -252,6 +294,7 @@ impl Pool {
             file,
             map,
             geometry,
+            local: Mutex::new(()),
         })
     }
 
@@ -287,16 +330,117 @@ impl Pool {
             .state)
     }
 
-    /// Appends one payload (a Lite³ envelope) stamped `timestamp_ns`; returns its sequence.
-    pub fn append(&self, payload: &[u8], timestamp_ns: u64) -> Result<u64, Error> {
+    /// Appends one payload (a Lite³ envelope), stamped with the current time under the lock.
+    pub fn append(&self, payload: &[u8], durability: Durability) -> Result<Appended, Error> {
+        self.append_with(payload, None, durability)
+    }
+
+    /// Appends one payload with an explicit time (imports, replays, tests).
+    pub fn append_at(
+        &self,
+        payload: &[u8],
+        timestamp_ns: u64,
+        durability: Durability,
+    ) -> Result<Appended, Error> {
+        self.append_with(payload, Some(timestamp_ns), durability)
+    }
+
+    fn append_with(
+        &self,
+        payload: &[u8],
+        timestamp_ns: Option<u64>,
+        durability: Durability,
+    ) -> Result<Appended, Error> {
+        let mut out = Vec::with_capacity(1);
+        self.append_batch_with(&[payload], timestamp_ns, durability, &mut out)?;
+        out.pop()
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "append reported nothing"))
+    }
+
+    /// Appends `payloads` in order under one acquisition of the writer lock, each stamped with
+    /// the current time. Each message is published as it is written, so followers see the
+    /// batch arrive. Payloads too large for the pool are refused before anything is written.
+    /// On an error the messages appended before it stay appended and are listed in `out`.
+    pub fn append_batch<P: AsRef<[u8]>>(
+        &self,
+        payloads: &[P],
+        durability: Durability,
+        out: &mut Vec<Appended>,
+    ) -> Result<(), Error> {
+        self.append_batch_with(payloads, None, durability, out)
+    }
+
+    fn append_batch_with<P: AsRef<[u8]>>(
+        &self,
+        payloads: &[P],
+        timestamp_ns: Option<u64>,
+        durability: Durability,
+        out: &mut Vec<Appended>,
+    ) -> Result<(), Error> {
         if !self.writable() {
             return Err(Error::new(ErrorKind::Permission, "pool is open read-only")
                 .with_path(&self.path)
                 .with_hint("Check the pool file's permissions: appending needs write access."));
         }
-        // The CRC is computed before taking the lock: the lock is held only for the stores.
-        let crc = payload_crc(payload);
-        let _lock = FileLock::exclusive(&self.file, &self.path)?;
+        let max = self.geometry.max_payload();
+        if let Some((i, p)) = payloads
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.as_ref().len() as u64 > max)
+        {
+            let len = p.as_ref().len();
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "message {} of the batch is {len} bytes; the pool holds at most {max}",
+                    i + 1
+                ),
+            )
+            .with_path(&self.path)
+            .with_hint(format!(
+                "Send messages of at most {max} bytes, or create a larger pool."
+            )));
+        }
+        // CRCs are computed before taking the lock: it is held only for the stores.
+        let crcs: Vec<u32> = payloads.iter().map(|p| payload_crc(p.as_ref())).collect();
+        let mut synced = match durability {
+            Durability::Fast => None,
+            Durability::Flush => Some(Vec::new()),
+        };
+        let result = {
+            let _lock = FileLock::exclusive(self)?;
+            let mut result = Ok(());
+            for (payload, &crc) in payloads.iter().zip(&crcs) {
+                let time = timestamp_ns.unwrap_or_else(now_ns);
+                match self.append_locked(payload.as_ref(), crc, time, synced.as_mut()) {
+                    Ok(seq) => out.push(Appended {
+                        seq,
+                        timestamp_ns: time,
+                    }),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            result
+        };
+        self.wake_followers();
+        if let Some(ranges) = synced {
+            self.sync(ranges)?;
+        }
+        result
+    }
+
+    /// One append with the writer lock held: plan on the published state, perform the stores.
+    /// Records the touched file ranges in `touched` when durability asks for a sync.
+    fn append_locked(
+        &self,
+        payload: &[u8],
+        crc: u32,
+        timestamp_ns: u64,
+        mut touched: Option<&mut Vec<(u64, u64)>>,
+    ) -> Result<u64, Error> {
         let view = self.view();
         let before = view
             .published()
@@ -310,11 +454,67 @@ impl Pool {
         let (stores, n) = write.stores();
         for store in stores.iter().take(n).flatten() {
             self.perform(store)?;
-        }
-        if let Some(wake) = self.map.atomic_u32(WAKE_OFFSET) {
-            wake.fetch_add(1, Ordering::Release);
+            if let Some(t) = touched.as_deref_mut() {
+                t.push(match *store {
+                    Store::Bytes { at, bytes } => (at, bytes.len() as u64),
+                    Store::Word { at, .. } => (at, 8),
+                });
+            }
         }
         Ok(plan.seq)
+    }
+
+    /// Tells followers in any process that something was published: bump `wake`, and make the
+    /// `futex` wake call only when a follower announced it is parked (spec §2.3).
+    fn wake_followers(&self) {
+        if self
+            .map
+            .fetch_add_u32(WAKE_OFFSET, 1, Ordering::SeqCst)
+            .is_none()
+        {
+            return;
+        }
+        if self.map.load_u32(WAITERS_OFFSET, Ordering::SeqCst) != Some(0)
+            && self.map.swap_u32(WAITERS_OFFSET, 0, Ordering::SeqCst) != Some(0)
+        {
+            self.map.futex_wake_all(WAKE_OFFSET);
+        }
+    }
+
+    /// `msync` of the page ranges an append touched: ring and index first, the header last, so
+    /// the header never reaches the disk claiming frames that are not there.
+    fn sync(&self, ranges: Vec<(u64, u64)>) -> Result<(), Error> {
+        let page = 4096u64;
+        let header_pages = (HEADER_LEN as u64).div_ceil(page);
+        let mut header = false;
+        let mut pages: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+        for (at, len) in ranges {
+            let (start, end) = (at / page, (at + len).div_ceil(page));
+            if start < header_pages {
+                header = true;
+            } else {
+                pages.push((start, end));
+            }
+        }
+        pages.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(pages.len() + 1);
+        for (start, end) in pages {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        if header {
+            merged.push((0, header_pages));
+        }
+        for (start, end) in merged {
+            let off = start * page;
+            let len = ((end - start) * page).min(self.geometry.file_size.saturating_sub(off));
+            self.map
+                .flush(off as usize, len as usize)
+                .map_err(|e| Error::io(e, "failed to flush pool", &self.path))?;
+        }
+        Ok(())
     }
 
     /// Performs one store of the append protocol with its ordering.
@@ -353,7 +553,7 @@ impl Pool {
             Err(e) if e.kind() == ErrorKind::Corrupt => {
                 // Without the lock a writer may have been overwriting what we read; under it the
                 // ring cannot move, so a second failure is real damage.
-                let _lock = FileLock::shared(&self.file, &self.path)?;
+                let _lock = FileLock::shared(self)?;
                 self.try_get(seq)
             }
             other => other,
@@ -378,15 +578,57 @@ impl Pool {
 
     /// Copies a frame's payload out and checks its CRC.
     pub fn copy_message(&self, frame: &FrameRef) -> Result<Message, Error> {
-        let mut payload = vec![0u8; frame.head.payload_len as usize];
-        frame
-            .read_payload(&self.view(), &mut payload)
-            .map_err(|c| Error::from(c).with_seq(frame.seq()).with_path(&self.path))?;
+        let mut payload = Vec::new();
+        self.read_into(frame, &mut payload)?;
         Ok(Message {
             seq: frame.seq(),
             timestamp_ns: frame.head.timestamp_ns,
             payload,
             offset: frame.offset,
+        })
+    }
+
+    /// Copies a frame's payload into `buf` (replacing its contents) and checks its CRC. The
+    /// caller re-checks retention afterwards.
+    pub fn read_into(&self, frame: &FrameRef, buf: &mut Vec<u8>) -> Result<(), Error> {
+        buf.clear();
+        buf.resize(frame.head.payload_len as usize, 0);
+        frame
+            .read_payload(&self.view(), buf)
+            .map_err(|c| self.corrupt(c).with_seq(frame.seq()))
+    }
+
+    /// A Corrupt error for this pool.
+    pub(crate) fn corrupt(&self, c: Corrupt) -> Error {
+        Error::from(c).with_path(&self.path)
+    }
+
+    /// The shared mapping (for followers' waiting).
+    pub(crate) fn shared_map(&self) -> &SharedMap {
+        &self.map
+    }
+
+    /// Holds the lock shared: no writer moves the ring until the guard drops.
+    pub(crate) fn lock_shared(&self) -> Result<FileLock<'_>, Error> {
+        FileLock::shared(self)
+    }
+
+    /// Layout, bounds, utilization and the times of the oldest and newest messages.
+    pub fn info(&self) -> Result<Info, Error> {
+        let view = self.view();
+        let state = self.state()?;
+        let time_of = |seq: u64| -> Option<u64> {
+            (!state.is_empty())
+                .then(|| locate(&view, seq).ok().flatten())
+                .flatten()
+                .map(|f| f.head.timestamp_ns)
+        };
+        Ok(Info {
+            path: self.path.clone(),
+            geometry: self.geometry,
+            state,
+            oldest_time_ns: time_of(state.oldest),
+            newest_time_ns: time_of(state.newest),
         })
     }
 

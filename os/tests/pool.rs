@@ -7,7 +7,7 @@ mod support;
 use plasmite_core::{Cursor, Step};
 use plasmite_os::inspect::PoolCopy;
 use plasmite_os::message::{Printed, encode, to_json_string};
-use plasmite_os::{CreateOptions, ErrorKind, Pool};
+use plasmite_os::{CreateOptions, Durability, ErrorKind, Pool};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -56,7 +56,12 @@ fn appended_messages_read_back_byte_for_byte_and_the_file_validates() {
     let path = dir.join("nested/dirs/p.plasmite");
     let pool = create(&path, 64 * 1024);
     for i in 1..=400 {
-        assert_eq!(pool.append(&payload(i), 1_000 + i).unwrap(), i);
+        assert_eq!(
+            pool.append_at(&payload(i), 1_000 + i, Durability::Fast)
+                .unwrap()
+                .seq,
+            i
+        );
     }
     let s = pool.state().unwrap();
     assert_eq!(s.newest, 400);
@@ -139,7 +144,13 @@ fn every_reference_pool_opens_reads_as_listed_and_takes_appends() {
         }
         let newest = pool.state().unwrap().newest;
         for i in 1..=30 {
-            assert_eq!(pool.append(&payload(i), i).unwrap(), newest + i, "{name}");
+            assert_eq!(
+                pool.append_at(&payload(i), i, Durability::Fast)
+                    .unwrap()
+                    .seq,
+                newest + i,
+                "{name}"
+            );
         }
         let report = PoolCopy::read(&path).unwrap().validate().unwrap();
         assert!(report.is_ok(), "{name}: {:?}", report.issue);
@@ -157,7 +168,9 @@ fn missing_message_is_not_found_with_the_retained_range_in_the_hint() {
     assert_eq!(err.seq(), Some(6));
     assert_eq!(err.hint(), Some("The pool holds messages 1 to 5."));
     assert_eq!(
-        pool.append(&payload(1), 1).unwrap(),
+        pool.append_at(&payload(1), 1, Durability::Fast)
+            .unwrap()
+            .seq,
         6,
         "the crashed append's seq is reused"
     );
@@ -168,12 +181,14 @@ fn read_only_pool_reads_and_refuses_appends_with_a_hint() {
     let dir = scratch("readonly");
     let path = dir.join("p.plasmite");
     let pool = create(&path, 64 * 1024);
-    pool.append(&payload(1), 1).unwrap();
+    pool.append_at(&payload(1), 1, Durability::Fast)
+        .unwrap()
+        .seq;
     drop(pool);
     let ro = Pool::open_read_only(&path).unwrap();
     assert!(!ro.writable());
     assert_eq!(ro.get(1).unwrap().payload, payload(1));
-    let err = ro.append(&payload(2), 2).unwrap_err();
+    let err = ro.append_at(&payload(2), 2, Durability::Fast).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Permission);
     assert!(err.hint().is_some());
 }
@@ -192,7 +207,9 @@ fn concurrent_writers_and_a_reader_see_every_message_once_in_order() {
             std::thread::spawn(move || {
                 let pool = Pool::open(&path).unwrap();
                 for i in 0..PER_WRITER {
-                    pool.append(&payload(w * 10_000 + i), i).unwrap();
+                    pool.append_at(&payload(w * 10_000 + i), i, Durability::Fast)
+                        .unwrap()
+                        .seq;
                 }
             })
         })
@@ -249,7 +266,12 @@ fn reader_overtaken_by_a_writer_never_sees_a_torn_message() {
         std::thread::spawn(move || {
             let pool = Pool::open(&path).unwrap();
             for seq in 1..=N {
-                assert_eq!(pool.append(&payload(seq), seq).unwrap(), seq);
+                assert_eq!(
+                    pool.append_at(&payload(seq), seq, Durability::Fast)
+                        .unwrap()
+                        .seq,
+                    seq
+                );
             }
         })
     };

@@ -1,0 +1,359 @@
+//! Following a pool: deliver messages in sequence order from a chosen start, wait for new ones
+//! without burning CPU, report (or refuse) gaps when writers overtake the reader.
+//!
+//! Role: the reading loop under `follow`, `fetch --tail`-style reads, the HTTP tail and every API
+//! stream. Built on the core's [`Cursor`]; this module adds payload copies, the start positions,
+//! the gap policy and waiting.
+//!
+//! # Invariants
+//! - Messages come out in strictly increasing sequence order, never twice; a discontinuity is a
+//!   [`Event::Gap`] (or a `RetentionGap` error under [`GapPolicy::Stop`]), never silent.
+//! - A payload is handed out only after it was copied and re-checked: CRC intact when the frame
+//!   has one, and still retained after the copy (else the copy may be torn, and the message is
+//!   reported as part of a gap instead).
+//! - A Corrupt verdict is confirmed under the pool's lock before it is reported.
+//! - Waiting is always bounded ([`MAX_PARK`]): wake-ups make it fast, never make it correct.
+//!
+//! Spec: `spec/FORMAT.md` §2.3 (wake words), §6 (readers); `spec/API.md` (follow).
+
+use crate::error::{Error, ErrorKind};
+use crate::pool::Pool;
+use plasmite_core::layout::{RING_STATE_OFFSET, WAITERS_OFFSET, WAKE_OFFSET};
+use plasmite_core::{Cursor, Step};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Longest single sleep of a waiting follower. Writers that do not wake followers (the
+/// reference's) are seen within this delay.
+pub const MAX_PARK: Duration = Duration::from_millis(50);
+
+/// How long a follower that just delivered a message spins before it parks.
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
+
+/// File offset of the `newest_seq` field of the header's ring state.
+const NEWEST_OFFSET: u64 = RING_STATE_OFFSET + 32;
+
+/// Where a follower starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// The oldest retained message.
+    Oldest,
+    /// This sequence (a gap first if it is no longer retained; messages before it are skipped
+    /// if it is not written yet).
+    Seq(u64),
+    /// The first retained message appended at or after this time (Unix ns). Retained messages
+    /// stamped earlier are skipped; messages appended after the follower started are all
+    /// delivered.
+    Time(u64),
+    /// The last `n` retained messages (`0` is the live edge).
+    Last(u64),
+    /// Only messages appended after the follower starts — also when the ring is full.
+    Live,
+}
+
+/// What to do when writers evict messages before the follower read them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GapPolicy {
+    /// Report an [`Event::Gap`] and go on from the oldest retained message.
+    #[default]
+    Continue,
+    /// Fail with a `RetentionGap` error.
+    Stop,
+}
+
+/// How a follower behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowOptions {
+    /// Where to start.
+    pub start: Start,
+    /// Gap handling.
+    pub gap: GapPolicy,
+    /// Park on the pool's wake word (else poll with a backoff up to [`MAX_PARK`]).
+    pub notify: bool,
+    /// Spin this long after a delivered message before parking.
+    pub spin: Duration,
+}
+
+impl Default for FollowOptions {
+    fn default() -> Self {
+        FollowOptions {
+            start: Start::Live,
+            gap: GapPolicy::Continue,
+            notify: true,
+            spin: DEFAULT_SPIN,
+        }
+    }
+}
+
+/// A message delivered by a follower; the payload borrows the follower's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageRef<'a> {
+    /// Sequence.
+    pub seq: u64,
+    /// Append time, Unix nanoseconds.
+    pub timestamp_ns: u64,
+    /// Ring offset of its frame.
+    pub offset: u64,
+    /// The Lite³ payload.
+    pub payload: &'a [u8],
+}
+
+/// One thing a follower reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// The next message.
+    Message(MessageRef<'a>),
+    /// Messages were evicted before they were read (only under [`GapPolicy::Continue`]).
+    Gap {
+        /// First sequence not delivered.
+        first_missing: u64,
+        /// How many were missed.
+        count: u64,
+    },
+}
+
+/// An event without the payload borrow (the payload is in the follower's buffer).
+#[derive(Clone, Copy)]
+enum Got {
+    Message {
+        seq: u64,
+        timestamp_ns: u64,
+        offset: u64,
+    },
+    Gap {
+        first_missing: u64,
+        count: u64,
+    },
+}
+
+/// Reads a pool in sequence order from a start position, waiting for new messages.
+#[derive(Debug)]
+pub struct Follower<'p> {
+    pool: &'p Pool,
+    cursor: Cursor,
+    opts: FollowOptions,
+    /// `(time, last seq)`: retained messages up to `last seq` stamped before `time` are skipped.
+    skip_before: Option<(u64, u64)>,
+    buf: Vec<u8>,
+    /// A message was delivered since the last park: spin before parking again.
+    active: bool,
+    backoff: Duration,
+}
+
+impl<'p> Follower<'p> {
+    /// A follower of `pool` positioned per `opts.start`.
+    pub fn new(pool: &'p Pool, opts: FollowOptions) -> Result<Follower<'p>, Error> {
+        let state = pool.state()?;
+        let mut skip_before = None;
+        let cursor = match opts.start {
+            Start::Oldest => Cursor::oldest(&state),
+            Start::Seq(seq) => Cursor::from_seq(seq),
+            Start::Live => Cursor::live(&state),
+            Start::Last(0) => Cursor::live(&state),
+            Start::Last(n) if state.is_empty() => {
+                let _ = n;
+                Cursor::live(&state)
+            }
+            Start::Last(n) => {
+                let first = state.newest.saturating_sub(n - 1).max(state.oldest);
+                Cursor::from_seq(first)
+            }
+            Start::Time(t) => {
+                skip_before = Some((t, state.newest));
+                Cursor::oldest(&state)
+            }
+        };
+        Ok(Follower {
+            pool,
+            cursor,
+            opts,
+            skip_before,
+            buf: Vec::new(),
+            active: false,
+            backoff: Duration::from_millis(1),
+        })
+    }
+
+    /// The sequence the next message will carry (unless a gap comes first).
+    pub fn next_seq(&self) -> u64 {
+        self.cursor.expected_seq()
+    }
+
+    /// The next event if there is one now, without waiting.
+    pub fn poll(&mut self) -> Result<Option<Event<'_>>, Error> {
+        Ok(self.step()?.map(|got| self.event(got)))
+    }
+
+    /// The next event, waiting up to `timeout` (`None`: as long as it takes). `Ok(None)` when
+    /// the timeout passed with nothing new.
+    pub fn next(&mut self, timeout: Option<Duration>) -> Result<Option<Event<'_>>, Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let got = loop {
+            if let Some(got) = self.step()? {
+                break got;
+            }
+            if !self.wait(deadline) {
+                return Ok(None);
+            }
+        };
+        Ok(Some(self.event(got)))
+    }
+
+    fn event(&self, got: Got) -> Event<'_> {
+        match got {
+            Got::Message {
+                seq,
+                timestamp_ns,
+                offset,
+            } => Event::Message(MessageRef {
+                seq,
+                timestamp_ns,
+                offset,
+                payload: &self.buf,
+            }),
+            Got::Gap {
+                first_missing,
+                count,
+            } => Event::Gap {
+                first_missing,
+                count,
+            },
+        }
+    }
+
+    /// One cursor step plus the payload copy and its re-checks.
+    fn step(&mut self) -> Result<Option<Got>, Error> {
+        let view = self.pool.view();
+        loop {
+            let before = self.cursor;
+            let step = match self.cursor.next(&view) {
+                Ok(step) => step,
+                Err(_) => {
+                    // A writer may have been rewriting what we read; under the lock the ring
+                    // cannot move, so failing again is real damage.
+                    self.cursor = before;
+                    let _lock = self.pool.lock_shared()?;
+                    self.cursor.next(&view).map_err(|c| self.pool.corrupt(c))?
+                }
+            };
+            let frame = match step {
+                Step::CaughtUp => return Ok(None),
+                Step::Gap {
+                    first_missing,
+                    count,
+                } => {
+                    if self.opts.gap == GapPolicy::Stop {
+                        return Err(retention_gap(self.pool, first_missing, count));
+                    }
+                    return Ok(Some(Got::Gap {
+                        first_missing,
+                        count,
+                    }));
+                }
+                Step::Message(frame) => frame,
+            };
+            if let Some((time, last)) = self.skip_before {
+                if frame.seq() > last {
+                    self.skip_before = None;
+                } else if frame.head.timestamp_ns < time {
+                    continue;
+                }
+            }
+            match self.pool.read_into(&frame, &mut self.buf) {
+                Ok(()) if self.pool.state()?.retains(frame.seq()) => {}
+                Ok(()) => {
+                    // Evicted while we copied: the copy may be torn. Step again from this
+                    // message, which the cursor now reports as part of a gap.
+                    self.cursor = before;
+                    continue;
+                }
+                Err(e) if e.kind() == ErrorKind::Corrupt => {
+                    if !self.pool.state()?.retains(frame.seq()) {
+                        self.cursor = before;
+                        continue;
+                    }
+                    let _lock = self.pool.lock_shared()?;
+                    if !self.pool.state()?.retains(frame.seq()) {
+                        self.cursor = before;
+                        continue;
+                    }
+                    self.pool.read_into(&frame, &mut self.buf)?;
+                }
+                Err(e) => return Err(e),
+            }
+            self.active = true;
+            self.backoff = Duration::from_millis(1);
+            return Ok(Some(Got::Message {
+                seq: frame.seq(),
+                timestamp_ns: frame.head.timestamp_ns,
+                offset: frame.offset,
+            }));
+        }
+    }
+
+    /// Whether the header already shows a message the cursor has not delivered.
+    fn news(&self) -> bool {
+        let newest = self
+            .pool
+            .shared_map()
+            .load_u64(NEWEST_OFFSET, Ordering::SeqCst)
+            .unwrap_or(0);
+        newest >= self.cursor.expected_seq()
+    }
+
+    /// Waits until something may have been published or `deadline` passes (`false` then).
+    /// Spins briefly after activity, then parks on the wake word for at most [`MAX_PARK`].
+    fn wait(&mut self, deadline: Option<Instant>) -> bool {
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            return false;
+        }
+        if self.active {
+            self.active = false;
+            let until = now + self.opts.spin;
+            while Instant::now() < until {
+                if self.news() {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        let remaining = deadline.map_or(MAX_PARK, |d| d.saturating_duration_since(Instant::now()));
+        if remaining.is_zero() {
+            return false;
+        }
+        let map = self.pool.shared_map();
+        if self.opts.notify && map.writable() {
+            // Read `wake`, announce a parked follower, re-check, sleep while `wake` is unchanged
+            // (spec §2.3): a writer either sees the announcement or bumped `wake` first.
+            let seen = map.load_u32(WAKE_OFFSET, Ordering::SeqCst).unwrap_or(0);
+            let _ = map.swap_u32(WAITERS_OFFSET, 1, Ordering::SeqCst);
+            if self.news() {
+                return true;
+            }
+            map.futex_wait(WAKE_OFFSET, seen, remaining.min(MAX_PARK));
+        } else {
+            // Read-only mappings cannot announce themselves: poll with a backoff.
+            let nap = remaining.min(self.backoff);
+            self.backoff = (self.backoff * 2).min(MAX_PARK);
+            if self.opts.notify {
+                let seen = map.load_u32(WAKE_OFFSET, Ordering::SeqCst).unwrap_or(0);
+                map.futex_wait(WAKE_OFFSET, seen, nap);
+            } else {
+                std::thread::sleep(nap);
+            }
+        }
+        true
+    }
+}
+
+fn retention_gap(pool: &Pool, first_missing: u64, count: u64) -> Error {
+    let last = first_missing.saturating_add(count).saturating_sub(1);
+    Error::new(
+        ErrorKind::RetentionGap,
+        format!("messages {first_missing} to {last} were evicted before they were read"),
+    )
+    .with_seq(first_missing)
+    .with_path(pool.path())
+    .with_hint("Read faster, start from a retained message, or create a larger pool.")
+}
