@@ -147,7 +147,7 @@ impl SharedMap {
         };
         let ts = rustix::thread::futex::Timespec {
             tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
-            tv_nsec: rustix::thread::futex::Nsecs::try_from(timeout.subsec_nanos()).unwrap_or(0),
+            tv_nsec: timeout.subsec_nanos().into(),
         };
         // Every outcome (woken, EAGAIN, ETIMEDOUT, EINTR) means "look again".
         let _ = rustix::thread::futex::wait(

@@ -181,9 +181,7 @@ fn read_only_pool_reads_and_refuses_appends_with_a_hint() {
     let dir = scratch("readonly");
     let path = dir.join("p.plasmite");
     let pool = create(&path, 64 * 1024);
-    pool.append_at(&payload(1), 1, Durability::Fast)
-        .unwrap()
-        .seq;
+    pool.append_at(&payload(1), 1, Durability::Fast).unwrap();
     drop(pool);
     let ro = Pool::open_read_only(&path).unwrap();
     assert!(!ro.writable());
@@ -208,8 +206,7 @@ fn concurrent_writers_and_a_reader_see_every_message_once_in_order() {
                 let pool = Pool::open(&path).unwrap();
                 for i in 0..PER_WRITER {
                     pool.append_at(&payload(w * 10_000 + i), i, Durability::Fast)
-                        .unwrap()
-                        .seq;
+                        .unwrap();
                 }
             })
         })
