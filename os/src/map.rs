@@ -170,6 +170,27 @@ impl SharedMap {
         }
     }
 
+    /// The aligned words covering `[start, start + 8·n)`, as atomics.
+    fn words(&self, start: usize, n: usize) -> Option<&[AtomicU64]> {
+        let end = n.checked_mul(8)?.checked_add(start)?;
+        if start % 8 != 0 || end > self.len {
+            return None;
+        }
+        // SAFETY: rule 1 (live mapping), rule 2 (in bounds and 8-aligned: checked above), rule
+        // 3 (the only access is through these atomics).
+        Some(unsafe {
+            std::slice::from_raw_parts(self.map.as_ptr().add(start).cast::<AtomicU64>(), n)
+        })
+    }
+
+    /// Splits `[start, end)` into a byte-wise head up to 8-alignment, whole words, and a
+    /// byte-wise tail: `(head_len, words)`.
+    fn split(start: usize, end: usize) -> (usize, usize) {
+        let head = (8 - start % 8) % 8;
+        let head = head.min(end - start);
+        (head, (end - start - head) / 8)
+    }
+
     /// Copies `dst.len()` bytes from `off` with atomic loads (words where aligned). `false`
     /// when the range is outside the mapping (nothing trusted is copied then).
     pub fn copy_out(&self, off: u64, dst: &mut [u8]) -> bool {
@@ -179,25 +200,26 @@ impl SharedMap {
         let Some(end) = start.checked_add(dst.len()).filter(|&e| e <= self.len) else {
             return false;
         };
-        let mut at = start;
-        let mut out = dst.iter_mut();
-        while at < end {
-            if at % 8 == 0 && end - at >= 8 {
-                let Some(w) = self.load_u64(at as u64, Ordering::Relaxed) else {
-                    return false;
-                };
-                for b in w.to_le_bytes() {
-                    if let Some(d) = out.next() {
-                        *d = b;
-                    }
-                }
-                at += 8;
-            } else {
-                let (Some(src), Some(d)) = (self.byte(at), out.next()) else {
-                    return false;
-                };
-                *d = src.load(Ordering::Relaxed);
-                at += 1;
+        let (head, n) = Self::split(start, end);
+        let (dst_head, rest) = dst.split_at_mut(head);
+        let (dst_words, dst_tail) = rest.split_at_mut(n * 8);
+        for (i, d) in dst_head.iter_mut().enumerate() {
+            match self.byte(start + i) {
+                Some(b) => *d = b.load(Ordering::Relaxed),
+                None => return false,
+            }
+        }
+        let Some(words) = self.words(start + head, n) else {
+            return false;
+        };
+        for (w, d) in words.iter().zip(dst_words.chunks_exact_mut(8)) {
+            d.copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+        }
+        let tail_at = start + head + n * 8;
+        for (i, d) in dst_tail.iter_mut().enumerate() {
+            match self.byte(tail_at + i) {
+                Some(b) => *d = b.load(Ordering::Relaxed),
+                None => return false,
             }
         }
         true
@@ -211,20 +233,21 @@ impl SharedMap {
         }
         let start = usize::try_from(off).ok()?;
         let end = start.checked_add(src.len()).filter(|&e| e <= self.len)?;
-        let mut at = start;
-        let mut i = 0;
-        while at < end {
-            if at % 8 == 0 && end - at >= 8 {
-                let w: [u8; 8] = src.get(i..i + 8)?.try_into().ok()?;
-                self.word(at as u64)?
-                    .store(u64::from_le_bytes(w), Ordering::Relaxed);
-                at += 8;
-                i += 8;
-            } else {
-                self.byte(at)?.store(*src.get(i)?, Ordering::Relaxed);
-                at += 1;
-                i += 1;
-            }
+        let (head, n) = Self::split(start, end);
+        let (src_head, rest) = src.split_at(head);
+        let (src_words, src_tail) = rest.split_at(n * 8);
+        for (i, &s) in src_head.iter().enumerate() {
+            self.byte(start + i)?.store(s, Ordering::Relaxed);
+        }
+        let words = self.words(start + head, n)?;
+        for (w, s) in words.iter().zip(src_words.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(s);
+            w.store(u64::from_le_bytes(b), Ordering::Relaxed);
+        }
+        let tail_at = start + head + n * 8;
+        for (i, &s) in src_tail.iter().enumerate() {
+            self.byte(tail_at + i)?.store(s, Ordering::Relaxed);
         }
         Some(())
     }

@@ -351,10 +351,33 @@ impl Pool {
         timestamp_ns: Option<u64>,
         durability: Durability,
     ) -> Result<Appended, Error> {
-        let mut out = Vec::with_capacity(1);
-        self.append_batch_with(&[payload], timestamp_ns, durability, &mut out)?;
-        out.pop()
-            .ok_or_else(|| Error::new(ErrorKind::Internal, "append reported nothing"))
+        self.check_writable()?;
+        // The CRC is computed before taking the lock: it is held only for the stores.
+        let crc = payload_crc(payload);
+        let mut synced = (durability == Durability::Flush).then(Vec::new);
+        let appended = {
+            let _lock = FileLock::exclusive(self)?;
+            let time = timestamp_ns.unwrap_or_else(now_ns);
+            self.append_locked(payload, crc, time, synced.as_mut())
+                .map(|seq| Appended {
+                    seq,
+                    timestamp_ns: time,
+                })
+        };
+        self.wake_followers();
+        if let Some(ranges) = synced {
+            self.sync(ranges)?;
+        }
+        appended
+    }
+
+    fn check_writable(&self) -> Result<(), Error> {
+        if self.writable() {
+            return Ok(());
+        }
+        Err(Error::new(ErrorKind::Permission, "pool is open read-only")
+            .with_path(&self.path)
+            .with_hint("Check the pool file's permissions: appending needs write access."))
     }
 
     /// Appends `payloads` in order under one acquisition of the writer lock, each stamped with
@@ -367,21 +390,7 @@ impl Pool {
         durability: Durability,
         out: &mut Vec<Appended>,
     ) -> Result<(), Error> {
-        self.append_batch_with(payloads, None, durability, out)
-    }
-
-    fn append_batch_with<P: AsRef<[u8]>>(
-        &self,
-        payloads: &[P],
-        timestamp_ns: Option<u64>,
-        durability: Durability,
-        out: &mut Vec<Appended>,
-    ) -> Result<(), Error> {
-        if !self.writable() {
-            return Err(Error::new(ErrorKind::Permission, "pool is open read-only")
-                .with_path(&self.path)
-                .with_hint("Check the pool file's permissions: appending needs write access."));
-        }
+        self.check_writable()?;
         let max = self.geometry.max_payload();
         if let Some((i, p)) = payloads
             .iter()
@@ -403,15 +412,12 @@ impl Pool {
         }
         // CRCs are computed before taking the lock: it is held only for the stores.
         let crcs: Vec<u32> = payloads.iter().map(|p| payload_crc(p.as_ref())).collect();
-        let mut synced = match durability {
-            Durability::Fast => None,
-            Durability::Flush => Some(Vec::new()),
-        };
+        let mut synced = (durability == Durability::Flush).then(Vec::new);
         let result = {
             let _lock = FileLock::exclusive(self)?;
             let mut result = Ok(());
             for (payload, &crc) in payloads.iter().zip(&crcs) {
-                let time = timestamp_ns.unwrap_or_else(now_ns);
+                let time = now_ns();
                 match self.append_locked(payload.as_ref(), crc, time, synced.as_mut()) {
                     Ok(seq) => out.push(Appended {
                         seq,
