@@ -410,3 +410,45 @@ fn a_deleted_pool_keeps_serving_followers_that_have_it_open() {
     pool.append(&payload(2), Durability::Fast).unwrap();
     assert_eq!(seqs(&drain(&mut f)), vec![1, 2]);
 }
+
+#[test]
+fn a_parked_follower_sees_an_append_that_wakes_nobody_within_the_park_bound() {
+    use std::os::unix::fs::FileExt;
+    let dir = scratch("nowake");
+    let path = dir.join("p.plasmite");
+    let pool = create(&path, 64 * 1024);
+    let follower = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let pool = Pool::open(&path).unwrap();
+            let mut f = Follower::new(&pool, start(Start::Live)).unwrap();
+            match f.next(Some(Duration::from_secs(10))).unwrap() {
+                Some(Event::Message(m)) => (m.seq, Instant::now()),
+                other => panic!("{other:?}"),
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    // Append the way a writer that knows nothing of the wake words does: the core's stores on
+    // a copy of the file, written back in place (the follower's mapping sees the same pages).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let mut mem = support::model::MemPool::from_bytes(std::fs::read(&path).unwrap());
+    let seq = mem.append(7, &payload(7)).unwrap().seq;
+    let ring_offset = pool.geometry().ring_offset as usize;
+    // Ring first, then the header words before the wake words, as a writer publishes.
+    file.write_all_at(&mem.bytes[ring_offset..], ring_offset as u64)
+        .unwrap();
+    file.write_all_at(&mem.bytes[..152], 0).unwrap();
+    let appended = Instant::now();
+    let (got, at) = follower.join().unwrap();
+    assert_eq!(got, seq);
+    let delay = at.saturating_duration_since(appended);
+    assert!(
+        delay < Duration::from_secs(2),
+        "seen after {delay:?}, not at the follower's own 10 s timeout"
+    );
+}
