@@ -210,10 +210,25 @@ pub enum Style {
 /// One pass: the walk that prints also checks every node, key and value it prints (order, probe
 /// chains, counts, UTF-8) and is bounded by the payload's size.
 pub fn print(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
+    print_part(out, msg, style, false)
+}
+
+/// Appends only the message's `data` object (what `follow --data-only` prints), with the same
+/// checks and error behaviour as [`print`].
+pub fn print_data(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
+    print_part(out, msg, style, true)
+}
+
+fn print_part(
+    out: &mut Vec<u8>,
+    msg: &Printed<'_>,
+    style: Style,
+    data_only: bool,
+) -> Result<(), Error> {
     let start = out.len();
     let result = match style {
-        Style::Compact => render(out, &mut CompactFormatter, msg),
-        Style::Pretty => render(out, &mut PrettyFormatter::new(), msg),
+        Style::Compact => render(out, &mut CompactFormatter, msg, data_only),
+        Style::Pretty => render(out, &mut PrettyFormatter::new(), msg, data_only),
     };
     result.map_err(|e| {
         out.truncate(start);
@@ -282,11 +297,25 @@ impl From<Lite3Error> for Fail {
 /// Entries of the objects being printed, sorted per object (one buffer for the whole message).
 type Scratch<'a> = Vec<(&'a str, ValueRef<'a>)>;
 
-fn render<F: Formatter>(out: &mut Vec<u8>, f: &mut F, msg: &Printed<'_>) -> Result<(), Fail> {
+fn render<F: Formatter>(
+    out: &mut Vec<u8>,
+    f: &mut F,
+    msg: &Printed<'_>,
+    data_only: bool,
+) -> Result<(), Fail> {
     let doc = Doc::new(msg.payload)?;
     let env = Envelope::parse(msg.payload)?;
     let mut budget = doc.node_budget();
     let mut scratch = Scratch::new();
+    if data_only {
+        return write_container(
+            out,
+            f,
+            &env.data,
+            &mut env.data.iter_budgeted(&mut budget),
+            &mut scratch,
+        );
+    }
     f.begin_object(out)?;
     key(out, f, "data", true)?;
     write_container(

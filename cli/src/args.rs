@@ -1,0 +1,596 @@
+//! The command line's grammar: one table of commands, positionals and flags, and the lexopt
+//! parser that reads `argv` against it.
+//!
+//! Role: everything that knows which flags exist. Help text and shell completions are generated
+//! from [`COMMANDS`] and [`GLOBAL_FLAGS`], and the parser accepts exactly what they list, so a
+//! flag cannot exist in one place and be missing from another. Commands turn the generic
+//! [`Matches`] into their own plain argument structs.
+//!
+//! # Invariants
+//! - Global flags (`--dir`, `--color`) come before the command, as in the reference.
+//! - Every parse failure is a `Usage` error naming the fix (exit 2); nothing panics on input.
+//! - Repeatable flags keep every value in order; other flags keep the last value given.
+//!
+//! Spec: `spec/CLI.md` §1 (global behaviour).
+
+use plasmite_os::{Error, ErrorKind};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// A flag of a command.
+#[derive(Debug)]
+pub struct Flag {
+    /// `--long` name, without dashes.
+    pub long: &'static str,
+    /// `-s` short name.
+    pub short: Option<char>,
+    /// The value's placeholder when the flag takes one.
+    pub value: Option<&'static str>,
+    /// The values a completion may offer (empty: free text or a file).
+    pub choices: &'static [&'static str],
+    /// One line of help.
+    pub help: &'static str,
+}
+
+/// A positional argument.
+#[derive(Debug)]
+pub struct Positional {
+    /// Placeholder (`POOL`).
+    pub name: &'static str,
+    /// Must be given.
+    pub required: bool,
+    /// Takes every remaining value.
+    pub many: bool,
+}
+
+/// A command (`feed`) or subcommand (`pool create`).
+#[derive(Debug)]
+pub struct Command {
+    /// Words that select it (`["pool", "create"]`).
+    pub path: &'static [&'static str],
+    /// One line of help.
+    pub about: &'static str,
+    /// Positional arguments, in order.
+    pub positionals: &'static [Positional],
+    /// Flags.
+    pub flags: &'static [Flag],
+    /// A first-workflow example shown in `--help`.
+    pub example: &'static str,
+}
+
+const fn flag(long: &'static str, help: &'static str) -> Flag {
+    Flag {
+        long,
+        short: None,
+        value: None,
+        choices: &[],
+        help,
+    }
+}
+
+const fn opt(long: &'static str, value: &'static str, help: &'static str) -> Flag {
+    Flag {
+        long,
+        short: None,
+        value: Some(value),
+        choices: &[],
+        help,
+    }
+}
+
+const fn short(mut f: Flag, c: char) -> Flag {
+    f.short = Some(c);
+    f
+}
+
+const fn choices(mut f: Flag, c: &'static [&'static str]) -> Flag {
+    f.choices = c;
+    f
+}
+
+const fn pos(name: &'static str) -> Positional {
+    Positional {
+        name,
+        required: true,
+        many: false,
+    }
+}
+
+const fn pos_opt(name: &'static str) -> Positional {
+    Positional {
+        name,
+        required: false,
+        many: false,
+    }
+}
+
+const fn pos_many(name: &'static str) -> Positional {
+    Positional {
+        name,
+        required: true,
+        many: true,
+    }
+}
+
+const HELP: Flag = short(flag("help", "print help"), 'h');
+const JSON: Flag = flag("json", "print JSON");
+const DURABILITY: Flag = choices(
+    opt(
+        "durability",
+        "fast|flush",
+        "fast: return once written; flush: msync before returning",
+    ),
+    &["fast", "flush"],
+);
+
+/// Flags accepted before the command.
+pub static GLOBAL_FLAGS: &[Flag] = &[
+    opt(
+        "dir",
+        "DIR",
+        "pool directory for named pools (default ~/.plasmite/pools)",
+    ),
+    choices(
+        opt("color", "auto|always|never", "color output (default auto)"),
+        &["auto", "always", "never"],
+    ),
+    HELP,
+    short(flag("version", "print the version"), 'V'),
+];
+
+/// Every command.
+pub static COMMANDS: &[Command] = &[
+    Command {
+        path: &["pool", "create"],
+        about: "create pools",
+        positionals: &[pos_many("NAME")],
+        flags: &[
+            opt(
+                "size",
+                "SIZE",
+                "file size: bytes or 64K, 1M, 2G (default 1M)",
+            ),
+            opt(
+                "index-capacity",
+                "N",
+                "index slots (default: automatic; 0 disables)",
+            ),
+            JSON,
+            HELP,
+        ],
+        example: "pls pool create chat --size 8M",
+    },
+    Command {
+        path: &["pool", "info"],
+        about: "show a pool's bounds, size and utilization",
+        positionals: &[pos("NAME")],
+        flags: &[JSON, HELP],
+        example: "pls pool info chat --json",
+    },
+    Command {
+        path: &["pool", "list"],
+        about: "list the pools in the pool directory",
+        positionals: &[],
+        flags: &[JSON, HELP],
+        example: "pls pool list",
+    },
+    Command {
+        path: &["pool", "delete"],
+        about: "delete pools",
+        positionals: &[pos_many("NAME")],
+        flags: &[JSON, HELP],
+        example: "pls pool delete chat",
+    },
+    Command {
+        path: &["feed"],
+        about: "append JSON messages to a pool",
+        positionals: &[pos("POOL"), pos_opt("DATA")],
+        flags: &[
+            opt("tag", "TAG", "tag the messages (repeatable)"),
+            short(
+                opt("file", "PATH", "read records from a file (- for stdin)"),
+                'f',
+            ),
+            short(
+                choices(
+                    opt("in", "MODE", "input format: auto, jsonl, json, seq, jq"),
+                    &["auto", "jsonl", "json", "seq", "jq"],
+                ),
+                'i',
+            ),
+            short(
+                choices(
+                    opt(
+                        "errors",
+                        "stop|skip",
+                        "on a bad record: stop (default) or skip it",
+                    ),
+                    &["stop", "skip"],
+                ),
+                'e',
+            ),
+            DURABILITY,
+            flag("create", "create the pool if it is missing"),
+            opt("create-size", "SIZE", "size of a pool made by --create"),
+            opt("retry", "N", "retry a busy or interrupted append N times"),
+            opt("retry-delay", "DUR", "delay between retries (default 50ms)"),
+            opt("token", "TOKEN", "remote pools only"),
+            opt("token-file", "PATH", "remote pools only"),
+            opt("tls-ca", "PATH", "remote pools only"),
+            flag("tls-skip-verify", "remote pools only"),
+            HELP,
+        ],
+        example: "pls feed chat '{\"from\":\"alice\",\"msg\":\"hi\"}'",
+    },
+    Command {
+        path: &["fetch"],
+        about: "print one message by sequence number",
+        positionals: &[pos("POOL"), pos("SEQ")],
+        flags: &[HELP],
+        example: "pls fetch chat 1",
+    },
+    Command {
+        path: &["follow"],
+        about: "print new messages as they arrive",
+        positionals: &[pos("POOL")],
+        flags: &[
+            short(
+                opt("tail", "N", "first print the last N matching messages"),
+                'n',
+            ),
+            opt(
+                "since",
+                "WHEN",
+                "start at messages since 5m, 2h, 1d or an RFC 3339 time",
+            ),
+            flag("one", "exit after one message"),
+            opt(
+                "where",
+                "EXPR",
+                "jq predicate on the message (repeatable, all must hold)",
+            ),
+            opt("tag", "TAG", "only messages with this tag (repeatable)"),
+            choices(
+                opt("format", "pretty|jsonl", "output format (default pretty)"),
+                &["pretty", "jsonl"],
+            ),
+            flag("jsonl", "one compact JSON message per line"),
+            flag("data-only", "print only the data"),
+            opt(
+                "template",
+                "TPL",
+                "print each message through a template, e.g. '{{ seq }} {{ data.msg }}'",
+            ),
+            opt(
+                "timeout",
+                "DUR",
+                "exit 124 when nothing arrives for DUR (e.g. 500ms, 5s)",
+            ),
+            opt(
+                "replay",
+                "SPEED",
+                "replay history with its timing (with --tail or --since)",
+            ),
+            flag("create", "create the pool if it is missing"),
+            flag("quiet-drops", "do not report dropped messages"),
+            flag("no-notify", "poll instead of waiting for wake-ups"),
+            opt("token", "TOKEN", "remote pools only"),
+            opt("token-file", "PATH", "remote pools only"),
+            opt("tls-ca", "PATH", "remote pools only"),
+            flag("tls-skip-verify", "remote pools only"),
+            HELP,
+        ],
+        example: "pls follow chat --tail 10",
+    },
+    Command {
+        path: &["doctor"],
+        about: "check pools for damage",
+        positionals: &[pos_opt("POOL")],
+        flags: &[flag("all", "check every pool in the directory"), JSON, HELP],
+        example: "pls doctor chat",
+    },
+    Command {
+        path: &["version"],
+        about: "print the version",
+        positionals: &[],
+        flags: &[HELP],
+        example: "pls version",
+    },
+];
+
+/// How to color output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Color {
+    /// Color when the stream is a terminal (and `NO_COLOR` is unset).
+    #[default]
+    Auto,
+    /// Always color.
+    Always,
+    /// Never color.
+    Never,
+}
+
+/// Options given before the command.
+#[derive(Clone, Debug, Default)]
+pub struct Global {
+    /// `--dir`.
+    pub dir: Option<PathBuf>,
+    /// `--color`.
+    pub color: Color,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Print help (for a command, or the overview) and exit with this code.
+    Help(Option<&'static Command>, u8),
+    /// Print the version.
+    Version,
+    /// Run a command.
+    Run(Matches),
+}
+
+/// A command with the flags and positionals it was given.
+#[derive(Debug)]
+pub struct Matches {
+    /// The command.
+    pub command: &'static Command,
+    flags: Vec<(&'static str, Option<String>)>,
+    /// Positionals, in order.
+    pub positionals: Vec<String>,
+}
+
+impl Matches {
+    /// Whether `long` was given.
+    pub fn has(&self, long: &str) -> bool {
+        self.flags.iter().any(|(f, _)| *f == long)
+    }
+
+    /// The last value of `long`.
+    pub fn value(&self, long: &str) -> Option<&str> {
+        self.flags
+            .iter()
+            .rev()
+            .find(|(f, _)| *f == long)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// Every value of `long`, in order.
+    pub fn values(&self, long: &str) -> Vec<&str> {
+        self.flags
+            .iter()
+            .filter(|(f, _)| *f == long)
+            .filter_map(|(_, v)| v.as_deref())
+            .collect()
+    }
+
+    /// Positional `i`.
+    pub fn positional(&self, i: usize) -> Option<&str> {
+        self.positionals.get(i).map(String::as_str)
+    }
+}
+
+/// A usage error with the standard hint for `command`.
+pub fn usage(message: impl Into<String>, command: Option<&Command>) -> Error {
+    let hint = match command {
+        Some(c) => format!("Try `pls {} --help`.", c.path.join(" ")),
+        None => "Try `pls --help`.".to_owned(),
+    };
+    Error::new(ErrorKind::Usage, message).with_hint(hint)
+}
+
+fn text(v: OsString, command: Option<&Command>) -> Result<String, Error> {
+    v.into_string()
+        .map_err(|v| usage(format!("argument is not valid UTF-8: {v:?}"), command))
+}
+
+/// Parses `args` (without the program name).
+pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
+    use lexopt::Arg;
+    let mut global = Global::default();
+    let mut p = lexopt::Parser::from_args(args);
+    let lex = |e: lexopt::Error, c: Option<&Command>| usage(e.to_string(), c);
+    // Global flags, then the command's words.
+    let first = loop {
+        match p.next().map_err(|e| lex(e, None))? {
+            None => return Ok((global, Invocation::Help(None, 2))),
+            Some(Arg::Long("dir")) => {
+                global.dir = Some(PathBuf::from(p.value().map_err(|e| lex(e, None))?));
+            }
+            Some(Arg::Long("color")) => {
+                let v = text(p.value().map_err(|e| lex(e, None))?, None)?;
+                global.color = match v.as_str() {
+                    "auto" => Color::Auto,
+                    "always" => Color::Always,
+                    "never" => Color::Never,
+                    other => {
+                        return Err(usage(
+                            format!("invalid --color '{other}': use auto, always or never"),
+                            None,
+                        ));
+                    }
+                };
+            }
+            Some(Arg::Short('h') | Arg::Long("help")) => {
+                return Ok((global, Invocation::Help(None, 0)));
+            }
+            Some(Arg::Short('V') | Arg::Long("version")) => {
+                return Ok((global, Invocation::Version));
+            }
+            Some(Arg::Value(v)) => break text(v, None)?,
+            Some(other) => {
+                return Err(usage(
+                    format!("unexpected argument '{}'", describe(&other)),
+                    None,
+                ));
+            }
+        }
+    };
+    let mut words = vec![first];
+    if words[0] == "help" {
+        let mut rest = Vec::new();
+        while let Some(arg) = p.next().map_err(|e| lex(e, None))? {
+            if let Arg::Value(v) = arg {
+                rest.push(text(v, None)?);
+            }
+        }
+        let found = COMMANDS
+            .iter()
+            .find(|c| c.path.iter().copied().eq(rest.iter().map(String::as_str)));
+        return match (rest.is_empty(), found) {
+            (true, _) => Ok((global, Invocation::Help(None, 0))),
+            (false, Some(c)) => Ok((global, Invocation::Help(Some(c), 0))),
+            (false, None) => Err(usage(format!("unknown command '{}'", rest.join(" ")), None)),
+        };
+    }
+    if COMMANDS
+        .iter()
+        .any(|c| c.path.len() > 1 && c.path[0] == words[0])
+    {
+        match p.next().map_err(|e| lex(e, None))? {
+            Some(Arg::Value(v)) => words.push(text(v, None)?),
+            Some(Arg::Short('h') | Arg::Long("help")) | None => {
+                return Ok((global, Invocation::Help(None, 2)));
+            }
+            Some(other) => {
+                return Err(usage(
+                    format!(
+                        "'{}' needs a subcommand before '{}'",
+                        words[0],
+                        describe(&other)
+                    ),
+                    None,
+                ));
+            }
+        }
+    }
+    let Some(command) = COMMANDS
+        .iter()
+        .find(|c| c.path.iter().copied().eq(words.iter().map(String::as_str)))
+    else {
+        return Err(usage(
+            format!("unknown command '{}'", words.join(" ")),
+            None,
+        ));
+    };
+    let c = Some(command);
+    let mut m = Matches {
+        command,
+        flags: Vec::new(),
+        positionals: Vec::new(),
+    };
+    while let Some(arg) = p.next().map_err(|e| lex(e, c))? {
+        let found = match &arg {
+            Arg::Value(_) => None,
+            Arg::Short('h') | Arg::Long("help") => {
+                return Ok((global, Invocation::Help(c, 0)));
+            }
+            Arg::Short(s) => command.flags.iter().find(|f| f.short == Some(*s)),
+            Arg::Long(l) => command.flags.iter().find(|f| f.long == *l),
+        };
+        match (arg, found) {
+            (Arg::Value(v), _) => m.positionals.push(text(v, c)?),
+            (_, Some(f)) if f.value.is_some() => {
+                let v = p.value().map_err(|e| lex(e, c))?;
+                m.flags.push((f.long, Some(text(v, c)?)));
+            }
+            (_, Some(f)) => m.flags.push((f.long, None)),
+            (other, None) => {
+                return Err(usage(
+                    format!("unexpected argument '{}'", describe(&other)),
+                    c,
+                ));
+            }
+        }
+    }
+    check_positionals(&m)?;
+    Ok((global, Invocation::Run(m)))
+}
+
+fn describe(arg: &lexopt::Arg<'_>) -> String {
+    match arg {
+        lexopt::Arg::Short(s) => format!("-{s}"),
+        lexopt::Arg::Long(l) => format!("--{l}"),
+        lexopt::Arg::Value(v) => v.to_string_lossy().into_owned(),
+    }
+}
+
+fn check_positionals(m: &Matches) -> Result<(), Error> {
+    let spec = m.command.positionals;
+    let many = spec.iter().any(|p| p.many);
+    if !many && m.positionals.len() > spec.len() {
+        let extra = &m.positionals[spec.len()];
+        return Err(usage(
+            format!("unexpected argument '{extra}'"),
+            Some(m.command),
+        ));
+    }
+    if let Some(missing) = spec.iter().skip(m.positionals.len()).find(|p| p.required) {
+        let mut err = usage(
+            format!(
+                "the following required arguments were not provided: <{}>",
+                missing.name
+            ),
+            Some(m.command),
+        );
+        if m.command.path == ["follow"] {
+            err = err.with_hint("Provide a pool ref, for example: `pls follow chat -n 1`.");
+        }
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// The overview printed by `pls --help`.
+pub fn overview() -> String {
+    let mut s = String::from(
+        "pls — persistent JSON message pools\n\nUsage: pls [--dir DIR] [--color WHEN] <COMMAND> [ARGS]\n\nCommands:\n",
+    );
+    for c in COMMANDS {
+        s.push_str(&format!("  {:<14} {}\n", c.path.join(" "), c.about));
+    }
+    s.push_str("\nGlobal options (before the command):\n");
+    for f in GLOBAL_FLAGS {
+        s.push_str(&flag_line(f));
+    }
+    s.push_str(
+        "\nFirst steps:\n  pls feed chat --create '{\"msg\":\"hi\"}'   # append (creates ~/.plasmite/pools/chat.plasmite)\n  pls follow chat                          # in another terminal: print new messages\n\nRun `pls <COMMAND> --help` for a command's options.\n",
+    );
+    s
+}
+
+fn flag_line(f: &Flag) -> String {
+    let name = match (f.short, f.value) {
+        (Some(s), Some(v)) => format!("-{s}, --{} <{v}>", f.long),
+        (Some(s), None) => format!("-{s}, --{}", f.long),
+        (None, Some(v)) => format!("    --{} <{v}>", f.long),
+        (None, None) => format!("    --{}", f.long),
+    };
+    format!("  {name:<30} {}\n", f.help)
+}
+
+/// `pls <command> --help`.
+pub fn command_help(c: &Command) -> String {
+    let mut usage_line = format!("Usage: pls {}", c.path.join(" "));
+    for p in c.positionals {
+        let dots = if p.many { "..." } else { "" };
+        if p.required {
+            usage_line.push_str(&format!(" <{}>{dots}", p.name));
+        } else {
+            usage_line.push_str(&format!(" [{}]{dots}", p.name));
+        }
+    }
+    if !c.flags.is_empty() {
+        usage_line.push_str(" [OPTIONS]");
+    }
+    let mut s = format!(
+        "pls {} — {}\n\n{usage_line}\n\nOptions:\n",
+        c.path.join(" "),
+        c.about
+    );
+    for f in c.flags {
+        s.push_str(&flag_line(f));
+    }
+    s.push_str(&format!("\nExample:\n  {}\n", c.example));
+    s
+}

@@ -1,0 +1,410 @@
+//! `pls feed POOL [DATA]`: append JSON messages — one inline, or a stream from a file or stdin.
+//!
+//! Role: reads records ([`crate::ingest`]), encodes each into a Lite³ envelope outside the
+//! lock, and appends them in batches under one lock acquisition each; prints a receipt per
+//! record.
+//!
+//! # Invariants
+//! - A bad record in stop mode reports its kind and line; every record before it is appended,
+//!   nothing after it is written.
+//! - In skip mode every rejected record gets a notice and the command exits 1 at the end; the
+//!   records around it are appended.
+//! - Receipts come in input order, one per appended record.
+//!
+//! Spec: `spec/CLI.md` §2.5.
+
+use crate::args::{Matches, usage};
+use crate::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
+use crate::ui::{Ui, closed};
+use crate::{pool, values};
+use plasmite_os::message::{encode, rfc3339};
+use plasmite_os::{Appended, CreateOptions, Durability, Error, ErrorKind, Pool};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Records appended per lock acquisition (at most).
+const BATCH_RECORDS: usize = 4096;
+/// Payload bytes appended per lock acquisition (at most, unless one record is larger).
+const BATCH_BYTES: usize = 4 << 20;
+
+struct Args<'a> {
+    pool: &'a str,
+    data: Option<&'a str>,
+    tags: Vec<&'a str>,
+    file: Option<&'a str>,
+    mode: Mode,
+    policy: Policy,
+    durability: Durability,
+    create: Option<CreateOptions>,
+    retry: u64,
+    retry_delay: Duration,
+}
+
+fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
+    let c = Some(m.command);
+    for f in ["token", "token-file", "tls-ca", "tls-skip-verify"] {
+        if m.has(f) {
+            return Err(usage(
+                "feed remote auth/TLS flags require a remote http(s) pool ref",
+                c,
+            ));
+        }
+    }
+    let mode = match m.value("in").unwrap_or("auto") {
+        "auto" => Mode::Auto,
+        "jsonl" => Mode::Jsonl,
+        "json" => Mode::Json,
+        "seq" => Mode::Seq,
+        "jq" => Mode::Jq,
+        other => {
+            return Err(usage(format!("invalid --in '{other}'"), c)
+                .with_hint("Use auto, jsonl, json, seq or jq."));
+        }
+    };
+    let policy = match m.value("errors").unwrap_or("stop") {
+        "stop" => Policy::Stop,
+        "skip" => Policy::Skip,
+        other => {
+            return Err(
+                usage(format!("invalid --errors '{other}'"), c).with_hint("Use stop or skip.")
+            );
+        }
+    };
+    if matches!(mode, Mode::Jq) && matches!(policy, Policy::Skip) {
+        return Err(
+            usage("--in jq does not support --errors skip", c).with_hint(
+                "Use --in jsonl (one value per line) to skip bad records, or --errors stop.",
+            ),
+        );
+    }
+    let data = m.positional(1);
+    let file = m.value("file");
+    if data.is_some() && file.is_some() {
+        return Err(usage("DATA and --file cannot be used together", c));
+    }
+    if m.has("create-size") && !m.has("create") {
+        return Err(usage("--create-size requires --create", c));
+    }
+    let create = m
+        .has("create")
+        .then(|| -> Result<CreateOptions, Error> {
+            Ok(CreateOptions {
+                size: match m.value("create-size") {
+                    Some(s) => values::size("--create-size", s)?,
+                    None => plasmite_os::core::layout::DEFAULT_POOL_SIZE,
+                },
+                index_capacity: None,
+            })
+        })
+        .transpose()?;
+    let retry = m
+        .value("retry")
+        .map(|s| values::count("--retry", s))
+        .transpose()?
+        .unwrap_or(0);
+    if m.has("retry-delay") && retry == 0 {
+        return Err(usage("--retry-delay requires --retry greater than 0", c));
+    }
+    Ok(Args {
+        pool: m.positional(0).unwrap_or_default(),
+        data,
+        tags: m.values("tag"),
+        file,
+        mode,
+        policy,
+        durability: m
+            .value("durability")
+            .map(values::durability)
+            .transpose()?
+            .unwrap_or_default(),
+        create,
+        retry,
+        retry_delay: m
+            .value("retry-delay")
+            .map(|s| values::duration("--retry-delay", s))
+            .transpose()?
+            .unwrap_or(Duration::from_millis(50)),
+    })
+}
+
+/// Runs `feed`.
+pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8, Error> {
+    let a = parse(m)?;
+    let input: Option<Box<dyn BufRead>> = match (a.data, a.file) {
+        (Some(_), _) => None,
+        (None, Some("-")) => Some(Box::new(BufReader::with_capacity(
+            1 << 16,
+            std::io::stdin(),
+        ))),
+        (None, Some(path)) => {
+            let f = std::fs::File::open(path)
+                .map_err(|e| Error::io(e, "failed to open input file", Path::new(path)))?;
+            Some(Box::new(BufReader::with_capacity(1 << 16, f)))
+        }
+        (None, None) if !ui.stdin_tty => Some(Box::new(BufReader::with_capacity(
+            1 << 16,
+            std::io::stdin(),
+        ))),
+        (None, None) => return Err(missing_input()),
+    };
+    let pool = pool::open(
+        pool_dir,
+        a.pool,
+        a.create,
+        Some(pool::retry_with_create(argv)),
+    )?;
+    let max = usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX);
+    let mut feeder = Feeder {
+        ui,
+        pool: &pool,
+        args: &a,
+        out: std::io::stdout().lock(),
+        pending: Vec::new(),
+        pending_bytes: 0,
+        appended: Vec::new(),
+        ok: 0,
+        failed: 0,
+        tags_json: serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".to_owned()),
+    };
+    let Some(input) = input else {
+        let text = a.data.unwrap_or_default();
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            Error::new(ErrorKind::Usage, format!("invalid json input: {e}"))
+                .with_hint("DATA must be one JSON object, e.g. '{\"msg\":\"hi\"}'.")
+        })?;
+        let payload = encode(&value, &a.tags, max)?;
+        feeder.pending.push(payload);
+        feeder.flush_batch()?;
+        return Ok(0);
+    };
+    let mut ingest = Ingest::new(input, a.mode, a.policy);
+    let mut total = 0u64;
+    while let Some(item) = ingest.next_item() {
+        match item {
+            Item::Record(r) => {
+                total += 1;
+                match encode(&r.value, &a.tags, max) {
+                    Ok(p) => {
+                        feeder.pending_bytes += p.len();
+                        feeder.pending.push(p);
+                        if feeder.pending.len() >= BATCH_RECORDS
+                            || feeder.pending_bytes >= BATCH_BYTES
+                        {
+                            feeder.flush_batch()?;
+                        }
+                    }
+                    Err(e) => {
+                        let rejected = Rejected {
+                            kind: RejectKind::Parse,
+                            index: r.index,
+                            line: r.line,
+                            snippet: String::new(),
+                            message: e.message().to_owned(),
+                        };
+                        feeder.reject(&rejected, Some(&e), ingest.mode_name())?;
+                    }
+                }
+            }
+            Item::Rejected(r) => {
+                total += 1;
+                feeder.reject(&r, None, ingest.mode_name())?;
+            }
+            Item::Io(e) => {
+                feeder.flush_batch()?;
+                return Err(
+                    Error::new(ErrorKind::Io, format!("failed to read input: {e}"))
+                        .with_hint("Check the input file or pipe.")
+                        .with_source(e),
+                );
+            }
+        }
+    }
+    feeder.flush_batch()?;
+    if total == 0 {
+        return Err(missing_input());
+    }
+    if feeder.failed > 0 {
+        ui.notice(
+            "feed",
+            "ingest_summary",
+            &format!("Finished with {} skipped record(s).", feeder.failed),
+            a.pool,
+            json!({"failed": feeder.failed, "ok": feeder.ok,
+                   "pool_path": pool.path().display().to_string(), "total": total}),
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn missing_input() -> Error {
+    Error::new(ErrorKind::Usage, "missing data input")
+        .with_hint("Provide JSON via DATA, --file, or pipe JSON to stdin.")
+}
+
+struct Feeder<'a> {
+    ui: &'a Ui,
+    pool: &'a Pool,
+    args: &'a Args<'a>,
+    out: std::io::StdoutLock<'static>,
+    pending: Vec<Vec<u8>>,
+    pending_bytes: usize,
+    appended: Vec<Appended>,
+    ok: u64,
+    failed: u64,
+    /// The tags as a JSON array, for receipts.
+    tags_json: String,
+}
+
+impl Feeder<'_> {
+    /// Appends the pending records (one lock acquisition, retried per `--retry`) and prints
+    /// their receipts.
+    fn flush_batch(&mut self) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.appended.clear();
+        let mut attempts = 0u64;
+        let started = Instant::now();
+        loop {
+            let done = self.appended.len();
+            match self.pool.append_batch(
+                &self.pending[done..],
+                self.args.durability,
+                &mut self.appended,
+            ) {
+                Ok(()) => break,
+                Err(e) if attempts < self.args.retry && retryable(&e) => {
+                    attempts += 1;
+                    std::thread::sleep(self.args.retry_delay);
+                }
+                Err(e) => {
+                    self.receipts()?;
+                    if attempts > 0 {
+                        let hint = format!(
+                            "{} Retry attempts: {} (waited {}ms).",
+                            e.hint().unwrap_or_default(),
+                            attempts + 1,
+                            started.elapsed().as_millis()
+                        );
+                        return Err(e.with_hint(hint.trim_start().to_owned()));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        self.receipts()?;
+        self.pending.clear();
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    fn receipts(&mut self) -> Result<(), Error> {
+        self.ok += self.appended.len() as u64;
+        let mut buf = Vec::with_capacity(self.appended.len() * 64);
+        for a in &self.appended {
+            if self.ui.stdout_tty {
+                let _ = writeln!(buf, "fed seq={} at {}", a.seq, rfc3339(a.timestamp_ns));
+                if !self.args.tags.is_empty() {
+                    let _ = writeln!(buf, "  tags: {}", self.args.tags.join(","));
+                }
+            } else {
+                // `{"meta":{"tags":[…]},"seq":N,"time":"…"}`, keys sorted, written directly.
+                let _ = writeln!(
+                    buf,
+                    "{{\"meta\":{{\"tags\":{}}},\"seq\":{},\"time\":\"{}\"}}",
+                    self.tags_json,
+                    a.seq,
+                    rfc3339(a.timestamp_ns)
+                );
+            }
+        }
+        self.out.write_all(&buf).map_err(closed)?;
+        self.out.flush().map_err(closed)
+    }
+
+    /// A record that cannot be appended: stop (after appending everything before it) or skip
+    /// with a notice.
+    fn reject(&mut self, r: &Rejected, err: Option<&Error>, mode: &str) -> Result<(), Error> {
+        let at = match r.line {
+            Some(l) => format!("line {l}, record {}", r.index + 1),
+            None => format!("record {}", r.index + 1),
+        };
+        if matches!(self.args.policy, Policy::Stop) {
+            self.flush_batch()?;
+            let (what, hint) = match (r.kind, err) {
+                (RejectKind::Oversize, _) => (
+                    "record exceeds size limit",
+                    "Use -e skip to continue, or split the record.",
+                ),
+                (_, Some(_)) => (
+                    "record cannot be appended",
+                    "Use -e skip to continue past it.",
+                ),
+                _ => (
+                    "invalid json input",
+                    "Use -e skip to continue or select the correct input mode.",
+                ),
+            };
+            let detail = r
+                .message
+                .strip_prefix("invalid JSON: ")
+                .unwrap_or(&r.message);
+            let mut e =
+                Error::new(ErrorKind::Usage, format!("{what} ({at}): {detail}")).with_hint(hint);
+            if let Some(inner) = err.and_then(|e| e.hint()) {
+                e = e.with_hint(format!("{inner} {hint}"));
+            }
+            return Err(e);
+        }
+        self.failed += 1;
+        let (kind, message) = match (r.kind, err) {
+            (RejectKind::Oversize, _) => ("Oversize", "Skipped oversized record.".to_owned()),
+            (_, Some(e)) => (
+                e.kind().as_str(),
+                format!("Skipped record: {}.", e.message()),
+            ),
+            _ => ("Parse", "Skipped invalid JSON.".to_owned()),
+        };
+        let mut details = json!({
+            "error_kind": kind,
+            "index": r.index,
+            "mode": mode,
+            "pool_path": self.pool.path().display().to_string(),
+        });
+        if let Some(l) = r.line {
+            details["line"] = json!(l);
+        }
+        if !r.snippet.is_empty() {
+            details["snippet"] = json!(r.snippet);
+        }
+        let message = if self.ui.stderr_tty {
+            format!("{message} ({at})")
+        } else {
+            message
+        };
+        self.ui
+            .notice("feed", "ingest_skip", &message, self.args.pool, details);
+        Ok(())
+    }
+}
+
+/// Busy, or an I/O error that may pass (interrupted, would block, timed out).
+fn retryable(e: &Error) -> bool {
+    match e.kind() {
+        ErrorKind::Busy => true,
+        ErrorKind::Io => std::error::Error::source(e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    std::io::ErrorKind::Interrupted
+                        | std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                )
+            }),
+        _ => false,
+    }
+}

@@ -1,0 +1,61 @@
+//! `pls fetch POOL SEQ`: one message by sequence number.
+//!
+//! Role: prints one envelope with the JSON output helper's rules (pretty on a terminal,
+//! compact when piped).
+//!
+//! # Invariants
+//! - A missing sequence is NotFound naming the retained range; a damaged frame is Corrupt with
+//!   its offset; nothing waits.
+//!
+//! Spec: `spec/CLI.md` §2.6.
+
+use crate::args::Matches;
+use crate::ui::Ui;
+use crate::{pool, values};
+use plasmite_os::message::{Printed, Style, print};
+use plasmite_os::{Error, ErrorKind};
+use std::path::Path;
+
+/// Runs `fetch`.
+pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
+    let name = m.positional(0).unwrap_or_default();
+    let seq = values::count("SEQ", m.positional(1).unwrap_or_default())?;
+    let pool = pool::open(pool_dir, name, None, None)?;
+    let msg = pool.get(seq).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            let hint = format!(
+                "{} Check available messages: pls pool info {name} (or pls follow {name} --tail 10).",
+                e.hint().unwrap_or_default()
+            );
+            e.with_hint(hint.trim_start().to_owned())
+        } else {
+            e
+        }
+    })?;
+    let printed = Printed {
+        seq: msg.seq,
+        timestamp_ns: msg.timestamp_ns,
+        payload: &msg.payload,
+    };
+    let mut out = Vec::with_capacity(msg.payload.len() * 2);
+    let with_offset = |e: Error| {
+        if e.kind() == ErrorKind::Corrupt {
+            e.with_offset(msg.offset)
+                .with_seq(msg.seq)
+                .with_path(pool.path())
+        } else {
+            e
+        }
+    };
+    if ui.stdout_tty || ui.always {
+        print(&mut out, &printed, Style::Compact).map_err(with_offset)?;
+        let value: serde_json::Value = serde_json::from_slice(&out)
+            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+        out = crate::ui::pretty(&value, ui.color_out);
+    } else {
+        print(&mut out, &printed, Style::Compact).map_err(with_offset)?;
+        out.push(b'\n');
+    }
+    ui.print(&out)?;
+    Ok(0)
+}

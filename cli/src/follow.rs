@@ -1,0 +1,557 @@
+//! `pls follow POOL`: print messages as they arrive — live by default, or from the last N, or
+//! since a time; filtered by tags and jq predicates; as pretty JSON, JSON lines, data only or
+//! through a template.
+//!
+//! Role: the follow command on top of `plasmite_os::Follower`. Tag filters run on the raw
+//! Lite³ bytes; only messages that pass them are turned into JSON (and, for `--where`, into a
+//! jq value).
+//!
+//! # Invariants
+//! - Plain `follow` prints only messages appended after it started — also on a full ring.
+//! - `--tail N` prints the last N *matching* messages once, then goes live; nothing is printed
+//!   twice, even after being overtaken by writers (a drop notice reports the gap).
+//! - `--timeout` exits 124 when nothing was printed for that long; memory stays bounded by N.
+//!
+//! Spec: `spec/CLI.md` §2.7.
+
+use crate::args::{Matches, usage};
+use crate::filter::Filter;
+use crate::ui::{Ui, closed};
+use crate::{pool, values};
+use plasmite_os::core::lite3::envelope;
+use plasmite_os::message::{Printed, Style, print, print_data};
+use plasmite_os::{
+    CreateOptions, Error, ErrorKind, Event, FollowOptions, Follower, Pool, Start, now_ns,
+};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Exit code when `--timeout` passes with nothing printed.
+pub const TIMEOUT_EXIT: u8 = 124;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Pretty,
+    Jsonl,
+}
+
+struct Args<'a> {
+    pool: &'a str,
+    tail: Option<u64>,
+    since: Option<u64>,
+    one: bool,
+    format: Format,
+    data_only: bool,
+    template: Option<&'a str>,
+    timeout: Option<Duration>,
+    replay: Option<f64>,
+    create: bool,
+    quiet_drops: bool,
+    notify: bool,
+}
+
+fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
+    let c = Some(m.command);
+    for f in ["token", "token-file", "tls-ca", "tls-skip-verify"] {
+        if m.has(f) {
+            return Err(usage(
+                "follow remote auth/TLS flags require a remote http(s) pool ref",
+                c,
+            ));
+        }
+    }
+    if m.has("jsonl") && m.has("format") {
+        return Err(usage("conflicting output options", c)
+            .with_hint("Use either --jsonl or --format, not both."));
+    }
+    let format = match (m.has("jsonl"), m.value("format")) {
+        (true, _) | (false, Some("jsonl")) => Format::Jsonl,
+        (false, None | Some("pretty")) => Format::Pretty,
+        (false, Some(other)) => {
+            return Err(
+                usage(format!("invalid --format '{other}'"), c).with_hint("Use pretty or jsonl.")
+            );
+        }
+    };
+    if m.has("tail") && m.has("since") {
+        return Err(usage("--since cannot be used with --tail", c));
+    }
+    let tail = m
+        .value("tail")
+        .map(|s| values::count("--tail", s))
+        .transpose()?;
+    let since = m
+        .value("since")
+        .map(|s| values::since(s, now_ns()))
+        .transpose()?;
+    let replay = match m.value("replay") {
+        None => None,
+        Some(s) => {
+            let speed: f64 = s.trim().parse().map_err(|_| {
+                usage(format!("invalid --replay '{s}'"), c).with_hint("Use a number like 1 or 2.5.")
+            })?;
+            if !speed.is_finite() {
+                return Err(usage("--replay speed must be a finite number", c));
+            }
+            if speed < 0.0 {
+                return Err(usage("--replay speed must be non-negative", c));
+            }
+            if tail.is_none() && since.is_none() {
+                return Err(usage("--replay requires --tail or --since", c));
+            }
+            Some(speed)
+        }
+    };
+    Ok(Args {
+        pool: m.positional(0).unwrap_or_default(),
+        tail,
+        since,
+        one: m.has("one"),
+        format,
+        data_only: m.has("data-only"),
+        template: m.value("template"),
+        timeout: m
+            .value("timeout")
+            .map(|s| values::duration("--timeout", s))
+            .transpose()?,
+        replay,
+        create: m.has("create"),
+        quiet_drops: m.has("quiet-drops"),
+        notify: !m.has("no-notify"),
+    })
+}
+
+/// Which messages are printed: tags (on the raw bytes) and jq predicates (on the envelope).
+struct Matcher {
+    tags: Vec<String>,
+    filter: Option<Filter>,
+}
+
+impl Matcher {
+    fn is_empty(&self) -> bool {
+        self.tags.is_empty() && self.filter.is_none()
+    }
+
+    fn matches(&self, msg: &Printed<'_>, envelope_json: &mut Option<Value>) -> Result<bool, Error> {
+        for t in &self.tags {
+            if !envelope::has_tag(msg.payload, t).unwrap_or(false) {
+                return Ok(false);
+            }
+        }
+        let Some(filter) = &self.filter else {
+            return Ok(true);
+        };
+        let value = envelope_value(msg)?;
+        let ok = filter
+            .matches(&value)
+            .map_err(|e| Error::new(ErrorKind::Usage, e.message).with_hint(e.hint))?;
+        *envelope_json = Some(value);
+        Ok(ok)
+    }
+}
+
+/// The envelope as a JSON value (for jq and templates).
+fn envelope_value(msg: &Printed<'_>) -> Result<Value, Error> {
+    let mut text = Vec::with_capacity(msg.payload.len() * 2);
+    print(&mut text, msg, Style::Compact)?;
+    serde_json::from_slice(&text).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+}
+
+/// Formats messages for output.
+struct Emitter<'a> {
+    ui: &'a Ui,
+    format: Format,
+    data_only: bool,
+    template: Option<minijinja::Environment<'static>>,
+    buf: Vec<u8>,
+}
+
+impl Emitter<'_> {
+    fn emit(&mut self, msg: &Printed<'_>, value: Option<Value>) -> Result<(), Error> {
+        if let Some(env) = &self.template {
+            let value = match value {
+                Some(v) => v,
+                None => envelope_value(msg)?,
+            };
+            let tpl = env
+                .get_template("line")
+                .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+            let ctx = to_jinja(&value);
+            let line = tpl.render(ctx).map_err(|e| {
+                Error::new(ErrorKind::Usage, format!("template failed: {e}"))
+                    .with_hint("Check the --template expression, e.g. '{{ seq }} {{ data.msg }}'.")
+            })?;
+            self.buf.extend_from_slice(line.as_bytes());
+            self.buf.push(b'\n');
+            return Ok(());
+        }
+        let colored = self.format == Format::Pretty && self.ui.color_out;
+        if colored {
+            let mut v = match value {
+                Some(v) => v,
+                None => envelope_value(msg)?,
+            };
+            if self.data_only {
+                v = v.get_mut("data").map(Value::take).unwrap_or(Value::Null);
+            }
+            self.buf.extend_from_slice(&crate::ui::pretty(&v, true));
+            return Ok(());
+        }
+        let style = match self.format {
+            Format::Pretty => Style::Pretty,
+            Format::Jsonl => Style::Compact,
+        };
+        if self.data_only {
+            print_data(&mut self.buf, msg, style)?;
+        } else {
+            print(&mut self.buf, msg, style)?;
+        }
+        self.buf.push(b'\n');
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut impl Write) -> Result<(), Error> {
+        if !self.buf.is_empty() {
+            out.write_all(&self.buf).map_err(closed)?;
+            self.buf.clear();
+        }
+        out.flush().map_err(closed)
+    }
+}
+
+/// Coalesced drop notices, at most one per second.
+struct Drops<'a> {
+    ui: &'a Ui,
+    quiet: bool,
+    pool: &'a str,
+    pool_path: String,
+    pending: u64,
+    last_seen: Option<u64>,
+    last_notice: Option<Instant>,
+}
+
+impl Drops<'_> {
+    fn gap(&mut self, count: u64) {
+        self.pending += count;
+    }
+
+    fn before(&mut self, next_seq: u64, force: bool) {
+        if self.quiet || self.pending == 0 {
+            return;
+        }
+        let due = force
+            || self
+                .last_notice
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if !due {
+            return;
+        }
+        self.ui.notice(
+            "follow",
+            "drop",
+            &format!("dropped {} messages", self.pending),
+            self.pool,
+            json!({"dropped_count": self.pending, "last_seen_seq": self.last_seen,
+                   "next_seen_seq": next_seq, "pool_path": self.pool_path}),
+        );
+        self.pending = 0;
+        self.last_notice = Some(Instant::now());
+    }
+}
+
+/// Runs `follow`.
+pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8, Error> {
+    let a = parse(m)?;
+    let wheres: Vec<String> = m.values("where").into_iter().map(str::to_owned).collect();
+    let filter = if wheres.is_empty() {
+        None
+    } else {
+        Some(
+            Filter::compile(&wheres)
+                .map_err(|e| usage(e.message, Some(m.command)).with_hint(e.hint))?,
+        )
+    };
+    let template = a
+        .template
+        .map(|t| {
+            let mut env = minijinja::Environment::new();
+            env.add_template_owned("line", t.to_owned()).map_err(|e| {
+                usage(format!("invalid --template: {e}"), Some(m.command))
+                    .with_hint("Templates use {{ … }}, e.g. '{{ seq }} {{ data.msg }}'.")
+            })?;
+            Ok::<_, Error>(env)
+        })
+        .transpose()?;
+    let matcher = Matcher {
+        tags: m.values("tag").into_iter().map(str::to_owned).collect(),
+        filter,
+    };
+    let create = a.create.then(CreateOptions::default);
+    let pool = pool::open(
+        pool_dir,
+        a.pool,
+        create,
+        (!a.create).then(|| pool::retry_with_create(argv)),
+    )?;
+    if a.since.is_some_and(|t| t > now_ns()) {
+        return Ok(0);
+    }
+    let mut emitter = Emitter {
+        ui,
+        format: a.format,
+        data_only: a.data_only,
+        template,
+        buf: Vec::with_capacity(1 << 16),
+    };
+    let mut drops = Drops {
+        ui,
+        quiet: a.quiet_drops,
+        pool: a.pool,
+        pool_path: pool.path().display().to_string(),
+        pending: 0,
+        last_seen: None,
+        last_notice: None,
+    };
+    let mut out = std::io::stdout().lock();
+    let follow = Follow {
+        a: &a,
+        pool: &pool,
+        matcher: &matcher,
+    };
+    let code = follow.run(&mut emitter, &mut drops, &mut out);
+    let flushed = emitter.flush(&mut out);
+    drops.before(0, true);
+    let code = code?;
+    flushed?;
+    if code == TIMEOUT_EXIT && ui.stderr_tty {
+        let t = a.timeout.unwrap_or_default();
+        eprintln!(
+            "No messages received (timed out after {}).",
+            human_duration(t)
+        );
+    }
+    Ok(code)
+}
+
+fn human_duration(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// A message kept for `--tail` or `--replay`.
+struct Kept {
+    seq: u64,
+    timestamp_ns: u64,
+    payload: Vec<u8>,
+    value: Option<Value>,
+}
+
+struct Follow<'a> {
+    a: &'a Args<'a>,
+    pool: &'a Pool,
+    matcher: &'a Matcher,
+}
+
+impl Follow<'_> {
+    fn options(&self, start: Start) -> FollowOptions {
+        FollowOptions {
+            start,
+            notify: self.a.notify,
+            ..FollowOptions::default()
+        }
+    }
+
+    fn run(
+        &self,
+        emitter: &mut Emitter<'_>,
+        drops: &mut Drops<'_>,
+        out: &mut impl Write,
+    ) -> Result<u8, Error> {
+        let a = self.a;
+        let tail = a.tail.unwrap_or(0);
+        let newest_at_start = self.pool.state()?.newest;
+        // Where the follower starts, and what history is shown before going live.
+        let start = match (a.since, tail) {
+            (Some(t), _) => Start::Time(t),
+            (None, 0) => Start::Live,
+            (None, n) if self.matcher.is_empty() && !a.one => Start::Last(n),
+            (None, _) => Start::Oldest,
+        };
+        let mut f = Follower::new(self.pool, self.options(start))?;
+        // History that must be filtered before anything is printed: the last N matching
+        // (--tail with filters or --one), or everything for --replay.
+        let buffered = a.replay.is_some() || (tail > 0 && matches!(start, Start::Oldest));
+        let mut kept: VecDeque<Kept> = VecDeque::new();
+        let mut matched = 0u64;
+        if buffered {
+            while let Some(ev) = f.poll()? {
+                match ev {
+                    Event::Gap { count, .. } => drops.gap(count),
+                    Event::Message(msg) => {
+                        let printed = Printed {
+                            seq: msg.seq,
+                            timestamp_ns: msg.timestamp_ns,
+                            payload: msg.payload,
+                        };
+                        let mut value = None;
+                        if !self.matcher.matches(&printed, &mut value)? {
+                            if msg.seq >= newest_at_start {
+                                break;
+                            }
+                            continue;
+                        }
+                        matched += 1;
+                        kept.push_back(Kept {
+                            seq: msg.seq,
+                            timestamp_ns: msg.timestamp_ns,
+                            payload: msg.payload.to_vec(),
+                            value,
+                        });
+                        if tail > 0 && kept.len() as u64 > tail {
+                            kept.pop_front();
+                        }
+                        if msg.seq >= newest_at_start {
+                            break;
+                        }
+                    }
+                }
+            }
+            if let Some(speed) = a.replay {
+                return self.replay(kept, speed, emitter, drops, out);
+            }
+            if a.one {
+                if matched >= tail.max(1) {
+                    if let Some(k) = kept.pop_back() {
+                        self.emit_kept(k, emitter, drops)?;
+                    }
+                    return Ok(0);
+                }
+            } else {
+                for k in kept.drain(..) {
+                    self.emit_kept(k, emitter, drops)?;
+                }
+            }
+        }
+        // Live (and, for --tail without filters or --since, the history before it).
+        let mut last_emit = Instant::now();
+        loop {
+            let ev = match f.poll()? {
+                Some(ev) => ev,
+                None => {
+                    emitter.flush(out)?;
+                    let wait = match a.timeout {
+                        Some(t) => {
+                            let left = t.saturating_sub(last_emit.elapsed());
+                            if left.is_zero() {
+                                return Ok(TIMEOUT_EXIT);
+                            }
+                            Some(left)
+                        }
+                        None => None,
+                    };
+                    match f.next(wait)? {
+                        Some(ev) => ev,
+                        None => continue,
+                    }
+                }
+            };
+            let msg = match ev {
+                Event::Gap { count, .. } => {
+                    drops.gap(count);
+                    continue;
+                }
+                Event::Message(msg) => msg,
+            };
+            let printed = Printed {
+                seq: msg.seq,
+                timestamp_ns: msg.timestamp_ns,
+                payload: msg.payload,
+            };
+            let mut value = None;
+            if !self.matcher.matches(&printed, &mut value)? {
+                continue;
+            }
+            if a.one && tail > 1 {
+                matched += 1;
+                if matched < tail {
+                    continue;
+                }
+            }
+            drops.before(msg.seq, false);
+            drops.last_seen = Some(msg.seq);
+            emitter.emit(&printed, value)?;
+            last_emit = Instant::now();
+            if a.one {
+                return Ok(0);
+            }
+        }
+    }
+
+    fn emit_kept(
+        &self,
+        k: Kept,
+        emitter: &mut Emitter<'_>,
+        drops: &mut Drops<'_>,
+    ) -> Result<(), Error> {
+        drops.before(k.seq, false);
+        drops.last_seen = Some(k.seq);
+        let printed = Printed {
+            seq: k.seq,
+            timestamp_ns: k.timestamp_ns,
+            payload: &k.payload,
+        };
+        emitter.emit(&printed, k.value)
+    }
+
+    /// Emits history with its original timing divided by `speed` (0: no delay), then exits.
+    fn replay(
+        &self,
+        kept: VecDeque<Kept>,
+        speed: f64,
+        emitter: &mut Emitter<'_>,
+        drops: &mut Drops<'_>,
+        out: &mut impl Write,
+    ) -> Result<u8, Error> {
+        let mut prev: Option<u64> = None;
+        for k in kept {
+            if let (Some(p), true) = (prev, speed > 0.0) {
+                let gap = k.timestamp_ns.saturating_sub(p) as f64 / speed;
+                emitter.flush(out)?;
+                std::thread::sleep(Duration::from_nanos(gap.min(1e18) as u64));
+            }
+            prev = Some(k.timestamp_ns);
+            self.emit_kept(k, emitter, drops)?;
+            if self.a.one {
+                break;
+            }
+        }
+        Ok(0)
+    }
+}
+
+/// A JSON value as a template value.
+fn to_jinja(v: &Value) -> minijinja::Value {
+    use minijinja::Value as J;
+    match v {
+        Value::Null => J::from(()),
+        Value::Bool(b) => J::from(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => J::from(i),
+            (None, Some(u), _) => J::from(u),
+            (_, _, f) => J::from(f.unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => J::from(s.as_str()),
+        Value::Array(a) => J::from(a.iter().map(to_jinja).collect::<Vec<_>>()),
+        Value::Object(o) => J::from(
+            o.iter()
+                .map(|(k, v)| (k.clone(), to_jinja(v)))
+                .collect::<std::collections::BTreeMap<String, J>>(),
+        ),
+    }
+}

@@ -1,0 +1,102 @@
+//! `pls`: the plasmite pool command line (also installed as `plasmite`; both binaries call
+//! [`main`]).
+//!
+//! Role: parse arguments, run one command, map its outcome to an exit code in exactly one
+//! place. Storage logic lives in `plasmite-os` and `plasmite-core`; this binary only talks to
+//! users.
+//!
+//! # Invariants
+//! - Every error leaves through [`ui::Ui::error`] and [`exit_code`]; nothing panics on input.
+//! - A closed stdout ends the command quietly with exit 0.
+//!
+//! Spec: `spec/CLI.md`.
+#![forbid(unsafe_code)]
+// A binary: `pub` marks each module's interface to the others, not an exported API.
+#![allow(unreachable_pub)]
+
+mod args;
+mod doctor;
+mod feed;
+mod fetch;
+mod filter;
+mod follow;
+mod ingest;
+mod pool;
+mod ui;
+mod values;
+
+use args::Invocation;
+use plasmite_os::{Error, ErrorKind};
+use std::process::ExitCode;
+
+/// The exit code of an error kind (the reference's table).
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Internal => 1,
+        ErrorKind::Usage => 2,
+        ErrorKind::NotFound => 3,
+        ErrorKind::AlreadyExists => 4,
+        ErrorKind::Busy => 5,
+        ErrorKind::Permission => 6,
+        ErrorKind::Corrupt => 7,
+        ErrorKind::Io => 8,
+        ErrorKind::RetentionGap => 9,
+    }
+}
+
+/// Runs the command line on this process's arguments.
+pub fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let (global, invocation) = match args::parse(argv.clone()) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            ui::Ui::detect(args::Color::Auto).error(&e);
+            return ExitCode::from(exit_code(e.kind()));
+        }
+    };
+    let ui = ui::Ui::detect(global.color);
+    let argv: Vec<String> = argv
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let result = match invocation {
+        Invocation::Help(command, code) => {
+            let text = match command {
+                Some(c) => args::command_help(c),
+                None => args::overview(),
+            };
+            ui.print(text.as_bytes()).map(|()| code)
+        }
+        Invocation::Version => version(&ui),
+        Invocation::Run(m) => {
+            let dir = pool::pool_dir(global.dir.as_deref());
+            match m.command.path {
+                ["pool", _] => pool::run(&m, &ui, &dir),
+                ["feed"] => feed::run(&m, &ui, &dir, &argv),
+                ["fetch"] => fetch::run(&m, &ui, &dir),
+                ["follow"] => follow::run(&m, &ui, &dir, &argv),
+                ["doctor"] => doctor::run(&m, &ui, &dir),
+                _ => version(&ui),
+            }
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if ui::is_closed(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            ui.error(&e);
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}
+
+/// `pls version`: text on a terminal, JSON when piped.
+fn version(ui: &ui::Ui) -> Result<u8, Error> {
+    let v = env!("CARGO_PKG_VERSION");
+    if ui.stdout_tty {
+        ui.print(format!("pls {v}\n").as_bytes())?;
+    } else {
+        ui.print(&ui.json(&serde_json::json!({"name": "pls", "version": v})))?;
+    }
+    Ok(0)
+}

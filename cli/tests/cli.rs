@@ -1,0 +1,2060 @@
+//! Black-box tests of the `pls` command line: every test runs the built binary with its own
+//! pool directory (`--dir`) and `HOME`, and checks exit codes and output shapes field by field.
+//!
+//! Contract: `/work/shared/reference/CLI-HTTP-MCP-V0.md` §1–3 and the reference pools in
+//! `/work/shared/reference/pools` (copied before use, never modified).
+//!
+//! Nothing here can hang: every child runs under a hard deadline and is killed past it; every
+//! `follow` has `--timeout`, `--one` (with a feeder) or a closed pipe to end it.
+
+use serde_json::{Map, Value, json};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PLS: &str = env!("CARGO_BIN_EXE_pls");
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// A child still running after this is killed and the test fails.
+const DEADLINE: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+fn reference_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/pools")
+}
+
+/// A reference pool's `*.expected.json`.
+fn expected(name: &str) -> Value {
+    let path = reference_dir().join(format!("{name}.expected.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// What a finished child left behind.
+#[derive(Debug)]
+struct Out {
+    what: String,
+    code: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Out {
+    fn show(&self) -> String {
+        format!(
+            "`{}` exited {} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.what, self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+
+    #[track_caller]
+    fn code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code\n{}", self.show());
+        self
+    }
+
+    /// Non-empty stdout lines.
+    fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().filter(|l| !l.trim().is_empty()).collect()
+    }
+
+    /// Every stdout line parsed as one JSON value.
+    #[track_caller]
+    fn json_lines(&self) -> Vec<Value> {
+        self.lines()
+            .into_iter()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}\n{}", self.show()))
+            })
+            .collect()
+    }
+
+    /// stdout as exactly one compact JSON line.
+    #[track_caller]
+    fn json(&self) -> Value {
+        let lines = self.json_lines();
+        assert_eq!(lines.len(), 1, "expected one JSON line\n{}", self.show());
+        lines.into_iter().next().unwrap()
+    }
+
+    /// Every JSON value in stdout, however it is laid out (pretty output).
+    #[track_caller]
+    fn json_stream(&self) -> Vec<Value> {
+        serde_json::Deserializer::from_str(&self.stdout)
+            .into_iter::<Value>()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_or_else(|e| panic!("stdout is not a JSON stream ({e})\n{}", self.show()))
+    }
+
+    /// Every stderr line parsed as JSON.
+    #[track_caller]
+    fn stderr_json(&self) -> Vec<Value> {
+        self.stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {l}\n{}", self.show()))
+            })
+            .collect()
+    }
+
+    /// The inner object of the one-line error envelope on stderr, after checking its shape.
+    #[track_caller]
+    fn error(&self) -> Map<String, Value> {
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 1, "expected a one-line error on stderr\n{}", self.show());
+        let v: Value = serde_json::from_str(lines[0])
+            .unwrap_or_else(|e| panic!("stderr is not JSON ({e})\n{}", self.show()));
+        let top = v.as_object().expect("error envelope is an object");
+        assert_eq!(top.len(), 1, "envelope has only `error`: {v}");
+        let e = top["error"].as_object().expect("`error` is an object").clone();
+        assert!(e["kind"].is_string(), "error.kind is a string: {v}");
+        assert!(e["message"].is_string(), "error.message is a string: {v}");
+        if let Some(h) = e.get("hint") {
+            assert!(h.is_string(), "error.hint is a string: {v}");
+        }
+        e
+    }
+
+    /// Checks exit code and error kind; returns the error object.
+    #[track_caller]
+    fn fails(&self, code: i32, kind: &str) -> Map<String, Value> {
+        self.code(code);
+        let e = self.error();
+        assert_eq!(e["kind"], kind, "error kind\n{}", self.show());
+        e
+    }
+
+    fn stdout_no_cr(&self) -> String {
+        self.stdout.replace('\r', "")
+    }
+}
+
+fn str_of<'a>(e: &'a Map<String, Value>, key: &str) -> &'a str {
+    e.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no string `{key}` in {e:?}"))
+}
+
+/// Waits for `child` with a hard deadline, feeding `stdin` and collecting stdout and stderr.
+fn finish(mut child: Child, stdin: Option<Vec<u8>>, what: String, started: Instant) -> Out {
+    if let Some(data) = stdin {
+        let mut si = child.stdin.take().expect("piped stdin");
+        std::thread::spawn(move || {
+            let _ = si.write_all(&data);
+        });
+    }
+    let mut so = child.stdout.take().expect("piped stdout");
+    let mut se = child.stderr.take().expect("piped stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = so.read_to_end(&mut v);
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = se.read_to_end(&mut v);
+        v
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{what}` did not finish within {DEADLINE:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&t_out.join().unwrap()).into_owned();
+    let stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
+    Out {
+        what,
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        elapsed,
+    }
+}
+
+fn spawn(mut cmd: Command, piped_stdin: bool) -> (Child, Instant) {
+    cmd.stdin(if piped_stdin { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    (cmd.spawn().expect("spawn"), started)
+}
+
+/// Runs `cmd` to completion (hard deadline), with `stdin` piped in when given.
+fn run(cmd: Command, stdin: Option<Vec<u8>>) -> Out {
+    let what = format!("{cmd:?}");
+    let (child, started) = spawn(cmd, stdin.is_some());
+    finish(child, stdin, what, started)
+}
+
+/// Single-quotes `s` for `sh`.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// One test's private pool directory and HOME.
+struct Env {
+    root: PathBuf,
+    dir: PathBuf,
+    home: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn env(test: &str) -> Env {
+    let root = std::env::temp_dir().join(format!("pls-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let home = root.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    Env {
+        dir: root.join("pools"),
+        home,
+        root,
+    }
+}
+
+impl Env {
+    fn dir_str(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    /// `pls` with HOME set and NO_COLOR unset, no `--dir`.
+    fn bare(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(PLS);
+        c.args(args).env("HOME", &self.home).env_remove("NO_COLOR");
+        c
+    }
+
+    /// `pls --dir DIR ARGS…`.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(PLS);
+        c.arg("--dir")
+            .arg(&self.dir)
+            .args(args)
+            .env("HOME", &self.home)
+            .env_remove("NO_COLOR");
+        c
+    }
+
+    fn pls(&self, args: &[&str]) -> Out {
+        run(self.cmd(args), None)
+    }
+
+    fn pls_in(&self, args: &[&str], stdin: impl Into<Vec<u8>>) -> Out {
+        run(self.cmd(args), Some(stdin.into()))
+    }
+
+    /// `pls GLOBAL… ARGS…` with `--dir` after the given global flags, piped.
+    fn pls_global(&self, global: &[&str], args: &[&str]) -> Out {
+        let mut c = self.bare(global);
+        c.arg("--dir").arg(&self.dir).args(args);
+        run(c, None)
+    }
+
+    /// Runs `pls --dir DIR ARGS…` on a pseudo-terminal via `script`; stdout and stderr are
+    /// merged there, `\r` is stripped.
+    fn tty(&self, args: &[&str], vars: &[(&str, &str)]) -> Out {
+        let mut line = format!("{} --dir {}", sh_quote(PLS), sh_quote(self.dir_str()));
+        for a in args {
+            line.push(' ');
+            line.push_str(&sh_quote(a));
+        }
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"])
+            .env("HOME", &self.home)
+            .env_remove("NO_COLOR");
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        let mut out = run(c, None);
+        out.stdout = out.stdout_no_cr();
+        out
+    }
+
+    fn path(&self, pool: &str) -> PathBuf {
+        self.dir.join(format!("{pool}.plasmite"))
+    }
+
+    /// Copies reference pool `name` into the pool directory (writable).
+    fn copy_ref(&self, name: &str) {
+        std::fs::create_dir_all(&self.dir).unwrap();
+        let dst = self.path(name);
+        std::fs::copy(reference_dir().join(format!("{name}.plasmite")), &dst).unwrap();
+        let mut perm = std::fs::metadata(&dst).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perm.set_readonly(false);
+        std::fs::set_permissions(&dst, perm).unwrap();
+    }
+
+    fn create(&self, pool: &str, size: &str) {
+        self.pls(&["pool", "create", pool, "--size", size]).code(0);
+    }
+
+    /// Appends one inline message; returns its receipt.
+    #[track_caller]
+    fn feed(&self, pool: &str, data: &str, tags: &[&str]) -> Value {
+        let mut args = vec!["feed", pool, data];
+        for t in tags {
+            args.push("--tag");
+            args.push(t);
+        }
+        self.pls(&args).code(0).json()
+    }
+
+    #[track_caller]
+    fn info(&self, pool: &str) -> Value {
+        self.pls(&["pool", "info", pool, "--json"]).code(0).json()
+    }
+
+    #[track_caller]
+    fn fetch(&self, pool: &str, seq: u64) -> Value {
+        self.pls(&["fetch", pool, &seq.to_string()]).code(0).json()
+    }
+}
+
+/// `seq` of each envelope.
+fn seqs(values: &[Value]) -> Vec<u64> {
+    values.iter().map(|v| v["seq"].as_u64().expect("seq")).collect()
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+/// An RFC 3339 UTC timestamp as printed (`2026-…Z`).
+#[track_caller]
+fn assert_time(v: &Value) {
+    let s = v.as_str().unwrap_or_else(|| panic!("time is not a string: {v}"));
+    assert!(
+        s.len() >= 20 && s.as_bytes()[4] == b'-' && s.as_bytes()[10] == b'T' && s.ends_with('Z'),
+        "not an RFC 3339 UTC time: {s}"
+    );
+}
+
+/// Checks a receipt line: `{"meta":{"tags":[…]},"seq":N,"time":…}`, no data.
+#[track_caller]
+fn assert_receipt(r: &Value, seq: u64, tags: &[&str]) {
+    assert_eq!(keys(r), ["meta", "seq", "time"], "receipt keys: {r}");
+    assert_eq!(keys(&r["meta"]), ["tags"], "receipt meta keys: {r}");
+    assert_eq!(r["meta"]["tags"], json!(tags), "receipt tags: {r}");
+    assert_eq!(r["seq"], seq, "receipt seq: {r}");
+    assert_time(&r["time"]);
+}
+
+/// Checks an envelope: `{"data":…,"meta":{"tags":[…]},"seq":N,"time":…}`.
+#[track_caller]
+fn assert_envelope(m: &Value, seq: u64, data: &Value, tags: &[&str]) {
+    assert_eq!(keys(m), ["data", "meta", "seq", "time"], "envelope keys: {m}");
+    assert_eq!(m["data"], *data, "envelope data: {m}");
+    assert_eq!(m["meta"], json!({ "tags": tags }), "envelope meta: {m}");
+    assert_eq!(m["seq"], seq, "envelope seq: {m}");
+    assert_time(&m["time"]);
+}
+
+/// `n` JSON lines `{"i":0}`…
+fn jsonl(n: usize) -> String {
+    (0..n).map(|i| format!("{{\"i\":{i}}}\n")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// version, help, usage errors
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn version_piped_prints_name_and_version_json() {
+    let e = env("version_piped");
+    let v = e.pls(&["version"]).code(0).json();
+    assert_eq!(v, json!({"name": "pls", "version": VERSION}));
+    assert!(e.pls(&["version"]).stdout.starts_with("{\"name\":\"pls\""), "compact, sorted keys");
+}
+
+#[test]
+fn version_on_a_terminal_prints_text() {
+    let e = env("version_tty");
+    let out = e.tty(&["version"], &[]);
+    out.code(0);
+    assert_eq!(out.stdout.trim_end(), format!("pls {VERSION}"), "{}", out.show());
+}
+
+#[test]
+fn dash_dash_version_matches_the_version_command() {
+    let e = env("dash_version");
+    let v = e.pls(&["--version"]).code(0).json();
+    assert_eq!(v, json!({"name": "pls", "version": VERSION}));
+}
+
+#[test]
+fn no_arguments_prints_help_and_exits_2() {
+    let e = env("no_args");
+    let out = run(e.bare(&[]), None);
+    out.code(2);
+    assert!(out.stdout.contains("Usage:"), "{}", out.show());
+    for c in ["pool create", "feed", "fetch", "follow", "doctor", "version"] {
+        assert!(out.stdout.contains(c), "help lists {c}\n{}", out.show());
+    }
+}
+
+#[test]
+fn dash_dash_help_exits_0() {
+    let e = env("help_flag");
+    let out = run(e.bare(&["--help"]), None);
+    out.code(0);
+    assert!(out.stdout.contains("Usage:"), "{}", out.show());
+    assert!(out.stderr.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn follow_help_shows_options_and_the_example() {
+    let e = env("follow_help");
+    let out = e.pls(&["follow", "--help"]);
+    out.code(0);
+    assert!(out.stdout.contains("Usage: pls follow"), "{}", out.show());
+    assert!(out.stdout.contains("Example:"), "{}", out.show());
+    assert!(out.stdout.contains("pls follow chat --tail 10"), "{}", out.show());
+    for f in ["--tail", "--since", "--where", "--timeout", "--jsonl", "--replay"] {
+        assert!(out.stdout.contains(f), "help lists {f}\n{}", out.show());
+    }
+}
+
+#[test]
+fn help_subcommand_prints_the_same_text_as_dash_dash_help() {
+    let e = env("help_sub");
+    let a = e.pls(&["help", "follow"]);
+    a.code(0);
+    let b = e.pls(&["follow", "--help"]);
+    assert_eq!(a.stdout, b.stdout);
+    let p = e.pls(&["help", "pool", "create"]);
+    p.code(0);
+    assert!(p.stdout.contains("--size"), "{}", p.show());
+}
+
+#[test]
+fn unknown_command_is_a_one_line_usage_error_json_exit_2() {
+    let e = env("unknown_cmd");
+    let out = run(e.bare(&["bogus"]), None);
+    let err = out.fails(2, "Usage");
+    assert_eq!(keys(&Value::Object(err.clone())), ["hint", "kind", "message"]);
+    assert!(str_of(&err, "message").contains("bogus"), "{}", out.show());
+    assert!(str_of(&err, "hint").contains("--help"), "{}", out.show());
+    assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error_naming_the_flag_and_the_command_help() {
+    let e = env("unknown_flag");
+    let out = e.pls(&["fetch", "--bogus"]);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "message").contains("--bogus"), "{}", out.show());
+    assert!(str_of(&err, "hint").contains("pls fetch --help"), "{}", out.show());
+    let out = run(e.bare(&["--nope", "version"]), None);
+    out.fails(2, "Usage");
+}
+
+#[test]
+fn missing_required_positional_is_a_usage_error() {
+    let e = env("missing_positional");
+    let out = e.pls(&["fetch", "x"]);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "message").contains("SEQ"), "{}", out.show());
+    let out = e.pls(&["follow"]);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "hint").contains("follow"), "{}", out.show());
+}
+
+#[test]
+fn usage_error_on_a_terminal_prints_error_and_hint_lines() {
+    let e = env("usage_tty");
+    let out = e.tty(&["bogus"], &[("NO_COLOR", "1")]);
+    out.code(2);
+    let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 2, "{}", out.show());
+    assert!(lines[0].starts_with("error: ") && lines[0].contains("bogus"), "{}", out.show());
+    assert!(lines[1].starts_with("hint: ") && lines[1].contains("--help"), "{}", out.show());
+    assert!(!out.stdout.contains('\u{1b}'), "NO_COLOR: no escapes\n{}", out.show());
+}
+
+#[test]
+fn usage_error_on_a_terminal_colors_the_labels_by_default() {
+    let e = env("usage_tty_color");
+    let out = e.tty(&["bogus"], &[]);
+    out.code(2);
+    assert!(out.stdout.contains("\u{1b}[31merror:\u{1b}[0m"), "{}", out.show());
+    assert!(out.stdout.contains("\u{1b}[33mhint:\u{1b}[0m"), "{}", out.show());
+}
+
+#[test]
+fn invalid_color_value_is_a_usage_error() {
+    let e = env("bad_color");
+    let out = e.pls(&["--color", "sometimes", "version"]);
+    out.fails(2, "Usage");
+}
+
+// ---------------------------------------------------------------------------------------------
+// pool create / info / list / delete
+// ---------------------------------------------------------------------------------------------
+
+const POOL_INFO_KEYS: [&str; 10] = [
+    "bounds",
+    "file_size",
+    "index_capacity",
+    "index_offset",
+    "index_size_bytes",
+    "metrics",
+    "name",
+    "path",
+    "ring_offset",
+    "ring_size",
+];
+
+/// Checks the §3.1 pool-info shape and its internal consistency.
+#[track_caller]
+fn assert_pool_info(i: &Value, name: &str, file_size: u64) {
+    assert_eq!(keys(i), POOL_INFO_KEYS, "pool-info keys: {i}");
+    assert_eq!(i["name"], name);
+    assert!(
+        i["path"].as_str().unwrap().ends_with(&format!("{name}.plasmite")),
+        "path: {i}"
+    );
+    assert_eq!(i["file_size"], file_size);
+    assert_eq!(i["index_offset"], 4096);
+    let cap = i["index_capacity"].as_u64().unwrap();
+    assert_eq!(i["index_size_bytes"].as_u64().unwrap(), cap * 16, "16-byte slots: {i}");
+    let ring_offset = i["ring_offset"].as_u64().unwrap();
+    let ring_size = i["ring_size"].as_u64().unwrap();
+    assert!(ring_offset >= 4096 + cap * 16, "ring after the index: {i}");
+    assert_eq!(ring_offset + ring_size, file_size, "ring runs to the end: {i}");
+    let m = &i["metrics"];
+    assert_eq!(keys(m), ["age", "message_count", "seq_span", "utilization"], "{i}");
+    assert_eq!(
+        keys(&m["age"]),
+        ["newest_age_ms", "newest_time", "oldest_age_ms", "oldest_time"],
+        "{i}"
+    );
+    assert_eq!(keys(&m["utilization"]), ["free_bytes", "used_bytes", "used_percent"], "{i}");
+    let used = m["utilization"]["used_bytes"].as_u64().unwrap();
+    let free = m["utilization"]["free_bytes"].as_u64().unwrap();
+    assert_eq!(used + free, ring_size, "used + free = ring: {i}");
+    let pct = m["utilization"]["used_percent"].as_f64().unwrap();
+    let want = used as f64 * 100.0 / ring_size as f64;
+    assert!((pct - want).abs() <= 0.011, "used_percent {pct} vs {want}: {i}");
+}
+
+#[test]
+fn pool_create_json_reports_the_full_pool_info_of_an_empty_default_pool() {
+    let e = env("create_json");
+    let v = e.pls(&["pool", "create", "a", "--json"]).code(0).json();
+    assert_eq!(keys(&v), ["created"]);
+    let list = v["created"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let i = &list[0];
+    assert_pool_info(i, "a", 1_048_576);
+    assert_eq!(i["bounds"], json!({}), "empty pool: bounds {{}}");
+    let m = &i["metrics"];
+    assert_eq!(m["message_count"], 0);
+    assert_eq!(m["seq_span"], 0);
+    assert_eq!(
+        m["age"],
+        json!({"newest_age_ms": null, "newest_time": null, "oldest_age_ms": null, "oldest_time": null})
+    );
+    assert_eq!(m["utilization"]["used_bytes"], 0);
+    assert_eq!(m["utilization"]["used_percent"].as_f64(), Some(0.0));
+    assert_eq!(std::fs::metadata(e.path("a")).unwrap().len(), 1_048_576, "file on disk");
+}
+
+#[test]
+fn pool_create_size_64k_makes_a_65536_byte_file() {
+    let e = env("create_64k");
+    let v = e.pls(&["pool", "create", "s", "--size", "64K", "--json"]).code(0).json();
+    assert_pool_info(&v["created"][0], "s", 65536);
+    assert_eq!(std::fs::metadata(e.path("s")).unwrap().len(), 65536);
+    let v = e.pls(&["pool", "create", "t", "--size", "64k", "--json"]).code(0).json();
+    assert_eq!(v["created"][0]["file_size"], 65536, "lower-case suffix");
+}
+
+#[test]
+fn pool_create_index_capacity_sets_the_slot_count() {
+    let e = env("create_index");
+    let v = e
+        .pls(&["pool", "create", "x", "--size", "64K", "--index-capacity", "8", "--json"])
+        .code(0)
+        .json();
+    let i = &v["created"][0];
+    assert_pool_info(i, "x", 65536);
+    assert_eq!(i["index_capacity"], 8);
+    assert_eq!(i["index_size_bytes"], 128);
+    let v = e
+        .pls(&["pool", "create", "y", "--size", "64K", "--index-capacity", "0", "--json"])
+        .code(0)
+        .json();
+    assert_eq!(v["created"][0]["index_capacity"], 0, "0 disables the index");
+    // An index bigger than half the file is refused.
+    let out = e.pls(&["pool", "create", "z", "--size", "64K", "--index-capacity", "100000"]);
+    out.fails(2, "Usage");
+    assert!(!e.path("z").exists());
+}
+
+#[test]
+fn pool_create_several_names_reports_each_in_order() {
+    let e = env("create_many");
+    let v = e.pls(&["pool", "create", "b", "a", "--size", "64K", "--json"]).code(0).json();
+    let names: Vec<&str> = v["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["b", "a"]);
+    assert!(e.path("a").exists() && e.path("b").exists());
+}
+
+#[test]
+fn pool_create_of_an_existing_pool_exits_4_and_leaves_the_file_untouched() {
+    let e = env("create_exists");
+    e.create("a", "64K");
+    e.feed("a", r#"{"keep":"me"}"#, &[]);
+    let before = std::fs::read(e.path("a")).unwrap();
+    let out = e.pls(&["pool", "create", "a", "--size", "128K"]);
+    let err = out.fails(4, "AlreadyExists");
+    assert!(err.contains_key("hint"), "{}", out.show());
+    assert!(str_of(&err, "path").ends_with("a.plasmite"), "{}", out.show());
+    assert_eq!(std::fs::read(e.path("a")).unwrap(), before, "file unchanged");
+    assert_eq!(e.fetch("a", 1)["data"], json!({"keep": "me"}));
+}
+
+#[test]
+fn pool_create_too_small_exits_2_naming_the_minimum_size() {
+    let e = env("create_small");
+    let out = e.pls(&["pool", "create", "tiny", "--size", "4096"]);
+    let err = out.fails(2, "Usage");
+    let hint = str_of(&err, "hint");
+    // The hint names a minimum byte count above 4096.
+    let min: Option<u64> = hint
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .max();
+    assert!(min.is_some_and(|m| m > 4096), "minimum size in the hint: {}", out.show());
+    assert!(!e.path("tiny").exists(), "nothing created");
+}
+
+#[test]
+fn pool_create_refuses_iec_size_suffixes() {
+    let e = env("create_mib");
+    for bad in ["1MiB", "2Gi", "1.5M", "M", "12X"] {
+        let out = e.pls(&["pool", "create", "p", "--size", bad]);
+        let err = out.fails(2, "Usage");
+        assert!(err.contains_key("hint"), "{}", out.show());
+    }
+    assert!(!e.path("p").exists());
+}
+
+#[test]
+fn pool_create_makes_the_pool_directory() {
+    let e = env("create_mkdir");
+    assert!(!e.dir.exists());
+    e.create("p", "64K");
+    assert!(e.path("p").is_file());
+}
+
+#[test]
+fn pool_create_text_when_piped_is_a_table() {
+    let e = env("create_table");
+    let out = e.pls(&["pool", "create", "p", "--size", "64K"]);
+    out.code(0);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 2, "{}", out.show());
+    let head: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(head, ["NAME", "SIZE", "INDEX", "PATH"]);
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row[0], "p");
+    assert_eq!(row[1], "65536");
+}
+
+#[test]
+fn pool_info_json_reports_bounds_counts_and_ages_after_appends() {
+    let e = env("info_json");
+    e.create("p", "64K");
+    e.feed("p", r#"{"a":1}"#, &[]);
+    e.feed("p", r#"{"a":2}"#, &[]);
+    let i = e.info("p");
+    assert_pool_info(&i, "p", 65536);
+    assert_eq!(i["bounds"], json!({"newest": 2, "oldest": 1}));
+    let m = &i["metrics"];
+    assert_eq!(m["message_count"], 2);
+    assert_eq!(m["seq_span"], 2);
+    assert!(m["utilization"]["used_bytes"].as_u64().unwrap() > 0);
+    assert_time(&m["age"]["oldest_time"]);
+    assert_time(&m["age"]["newest_time"]);
+    let oldest_age = m["age"]["oldest_age_ms"].as_u64().unwrap();
+    let newest_age = m["age"]["newest_age_ms"].as_u64().unwrap();
+    assert!(oldest_age >= newest_age && oldest_age < 60_000, "{i}");
+    assert_eq!(m["age"]["newest_time"], e.fetch("p", 2)["time"]);
+}
+
+#[test]
+fn pool_info_text_when_piped_has_the_seven_labelled_lines() {
+    let e = env("info_text");
+    e.create("p", "64K");
+    e.feed("p", r#"{"a":1}"#, &[]);
+    e.feed("p", r#"{"a":2}"#, &[]);
+    let out = e.pls(&["pool", "info", "p"]);
+    out.code(0);
+    let lines = out.lines();
+    let labels: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        labels,
+        ["Pool:", "Path:", "Size:", "Bounds:", "Utilization:", "Oldest:", "Newest:"],
+        "{}",
+        out.show()
+    );
+    assert_eq!(lines[0], "Pool: p");
+    let path = lines[1].strip_prefix("Path: ").unwrap();
+    assert!(Path::new(path).is_absolute() && path.ends_with("p.plasmite"), "{}", out.show());
+    assert!(lines[2].starts_with("Size: 65536 bytes (index: offset=4096 "), "{}", out.show());
+    assert_eq!(lines[3], "Bounds: oldest=1 newest=2 count=2");
+    assert!(lines[4].starts_with("Utilization: used="), "{}", out.show());
+    assert!(lines[5].ends_with(" ago)"), "{}", out.show());
+    assert!(lines[6].ends_with(" ago)"), "{}", out.show());
+}
+
+#[test]
+fn pool_info_text_of_an_empty_pool_says_empty() {
+    let e = env("info_text_empty");
+    e.create("p", "64K");
+    let out = e.pls(&["pool", "info", "p"]);
+    out.code(0);
+    assert!(out.lines().contains(&"Bounds: empty"), "{}", out.show());
+}
+
+#[test]
+fn pool_info_of_a_missing_pool_exits_3_with_a_create_hint() {
+    let e = env("info_missing");
+    let out = e.pls(&["pool", "info", "nope", "--json"]);
+    let err = out.fails(3, "NotFound");
+    assert!(str_of(&err, "hint").contains("pool create nope"), "{}", out.show());
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn pool_list_json_is_sorted_and_shows_a_broken_pool_as_an_error_entry() {
+    let e = env("list_json");
+    e.create("zeta", "64K");
+    e.create("alpha", "64K");
+    e.feed("alpha", r#"{"x":1}"#, &[]);
+    e.feed("alpha", r#"{"x":2}"#, &[]);
+    e.copy_ref("bad-magic");
+    std::fs::write(e.dir.join("notes.txt"), "not a pool").unwrap();
+    let out = e.pls(&["pool", "list", "--json"]);
+    out.code(0);
+    let v = out.json();
+    assert_eq!(keys(&v), ["pools"]);
+    let pools = v["pools"].as_array().unwrap();
+    let names: Vec<&str> = pools.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alpha", "bad-magic", "zeta"], "sorted, other files ignored");
+    let alpha = &pools[0];
+    assert_eq!(keys(alpha), ["bounds", "file_size", "mtime", "name", "path"]);
+    assert_eq!(alpha["bounds"], json!({"newest": 2, "oldest": 1}));
+    assert_eq!(alpha["file_size"], 65536);
+    assert_time(&alpha["mtime"]);
+    assert!(alpha["path"].as_str().unwrap().ends_with("alpha.plasmite"));
+    assert_eq!(pools[2]["bounds"], json!({}), "empty pool");
+    let bad = &pools[1];
+    assert!(bad.get("error").is_some(), "error entry: {bad}");
+    assert!(bad.get("bounds").is_none(), "no bounds for a broken pool: {bad}");
+    // The reference nests a full envelope; either way the kind is there.
+    let err = if bad["error"].get("error").is_some() { &bad["error"]["error"] } else { &bad["error"] };
+    assert_eq!(err["kind"], "Corrupt", "{bad}");
+    assert!(err["message"].is_string(), "{bad}");
+    assert!(bad["path"].as_str().unwrap().ends_with("bad-magic.plasmite"));
+}
+
+#[test]
+fn pool_list_of_a_missing_directory_is_empty() {
+    let e = env("list_missing_dir");
+    let v = e.pls(&["pool", "list", "--json"]).code(0).json();
+    assert_eq!(v, json!({"pools": []}));
+}
+
+#[test]
+fn pool_list_text_when_piped_has_status_columns() {
+    let e = env("list_text");
+    e.create("a", "64K");
+    e.copy_ref("bad-magic");
+    let out = e.pls(&["pool", "list"]);
+    out.code(0);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 3, "{}", out.show());
+    let head: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(head, ["NAME", "STATUS", "SIZE", "OLDEST", "NEWEST", "MTIME", "PATH", "DETAIL"]);
+    assert!(lines[1].starts_with("a ") && lines[1].contains(" OK "), "{}", out.show());
+    assert!(lines[2].starts_with("bad-magic ") && lines[2].contains(" ERR "), "{}", out.show());
+}
+
+#[test]
+fn pool_delete_json_reports_deleted_and_failed_and_exits_3_when_one_is_missing() {
+    let e = env("delete_json");
+    e.create("a", "64K");
+    let out = e.pls(&["pool", "delete", "a", "ghost", "--json"]);
+    out.code(3);
+    let v = out.json();
+    assert_eq!(keys(&v), ["deleted", "failed"]);
+    let deleted = v["deleted"].as_array().unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(keys(&deleted[0]), ["path", "pool"]);
+    assert_eq!(deleted[0]["pool"], "a");
+    assert!(deleted[0]["path"].as_str().unwrap().ends_with("a.plasmite"));
+    let failed = v["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(keys(&failed[0]), ["error", "pool"]);
+    assert_eq!(failed[0]["pool"], "ghost");
+    assert_eq!(failed[0]["error"]["kind"], "NotFound");
+    assert!(failed[0]["error"]["message"].is_string());
+    assert!(!e.path("a").exists(), "a was deleted");
+}
+
+#[test]
+fn pool_delete_of_existing_pools_exits_0() {
+    let e = env("delete_ok");
+    e.create("a", "64K");
+    e.create("b", "64K");
+    let v = e.pls(&["pool", "delete", "a", "b", "--json"]).code(0).json();
+    assert_eq!(v["deleted"].as_array().unwrap().len(), 2);
+    assert_eq!(v["failed"], json!([]));
+    assert!(!e.path("a").exists() && !e.path("b").exists());
+}
+
+#[test]
+fn pool_delete_tries_every_name_even_after_a_failure() {
+    let e = env("delete_best_effort");
+    e.create("b", "64K");
+    let out = e.pls(&["pool", "delete", "ghost", "b", "--json"]);
+    out.code(3);
+    let v = out.json();
+    assert_eq!(v["deleted"][0]["pool"], "b");
+    assert!(!e.path("b").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// feed: inline data
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn feed_inline_data_prints_a_receipt_without_data() {
+    let e = env("feed_inline");
+    e.create("p", "64K");
+    let out = e.pls(&["feed", "p", r#"{"from":"alice","msg":"hi"}"#]);
+    out.code(0);
+    assert!(out.stderr.is_empty(), "{}", out.show());
+    let r = out.json();
+    assert_receipt(&r, 1, &[]);
+    assert!(out.stdout.starts_with("{\"meta\":"), "compact with sorted keys: {}", out.stdout);
+    assert_receipt(&e.feed("p", r#"{"n":2}"#, &[]), 2, &[]);
+    assert_envelope(&e.fetch("p", 1), 1, &json!({"from": "alice", "msg": "hi"}), &[]);
+    assert_eq!(e.fetch("p", 1)["time"], r["time"], "receipt time = message time");
+}
+
+#[test]
+fn feed_tags_are_kept_in_order_in_receipt_and_message() {
+    let e = env("feed_tags");
+    e.create("p", "64K");
+    let r = e.feed("p", r#"{"x":1}"#, &["b", "a"]);
+    assert_receipt(&r, 1, &["b", "a"]);
+    assert_envelope(&e.fetch("p", 1), 1, &json!({"x": 1}), &["b", "a"]);
+}
+
+#[test]
+fn feed_receipt_on_a_terminal_is_text() {
+    let e = env("feed_tty");
+    e.create("p", "64K");
+    let out = e.tty(&["feed", "p", r#"{"x":1}"#, "--tag", "a", "--tag", "b"], &[]);
+    out.code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("fed seq=1 at 20") && lines[0].ends_with('Z'), "{}", out.show());
+    assert_eq!(lines[1], "  tags: a,b", "{}", out.show());
+}
+
+#[test]
+fn feed_invalid_json_exits_2_and_appends_nothing() {
+    let e = env("feed_invalid");
+    e.create("p", "64K");
+    let out = e.pls(&["feed", "p", "{bad"]);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "message").to_lowercase().contains("json"), "{}", out.show());
+    assert!(out.stdout.is_empty());
+    assert_eq!(e.info("p")["bounds"], json!({}));
+}
+
+#[test]
+fn feed_non_object_data_exits_2_data_must_be_object() {
+    let e = env("feed_non_object");
+    e.create("p", "64K");
+    for data in ["[1]", "3", "\"s\"", "null"] {
+        let out = e.pls(&["feed", "p", data]);
+        let err = out.fails(2, "Usage");
+        assert!(str_of(&err, "message").contains("data must be object"), "{}", out.show());
+    }
+    assert_eq!(e.info("p")["bounds"], json!({}));
+}
+
+#[test]
+fn feed_to_a_missing_pool_exits_3_with_a_create_hint() {
+    let e = env("feed_missing");
+    let out = e.pls(&["feed", "nope", r#"{"a":1}"#]);
+    let err = out.fails(3, "NotFound");
+    let hint = str_of(&err, "hint");
+    assert!(hint.contains("--create"), "{}", out.show());
+    assert!(hint.contains("feed nope"), "retry command: {}", out.show());
+    assert!(!e.path("nope").exists());
+}
+
+#[test]
+fn feed_create_makes_a_default_1m_pool() {
+    let e = env("feed_create");
+    let r = e.pls(&["feed", "p", r#"{"a":1}"#, "--create"]).code(0).json();
+    assert_receipt(&r, 1, &[]);
+    assert_eq!(e.info("p")["file_size"], 1_048_576);
+    // --create on an existing pool just appends.
+    let r = e.pls(&["feed", "p", r#"{"a":2}"#, "--create"]).code(0).json();
+    assert_receipt(&r, 2, &[]);
+}
+
+#[test]
+fn feed_create_size_sets_the_new_pool_size() {
+    let e = env("feed_create_size");
+    e.pls(&["feed", "p", r#"{"a":1}"#, "--create", "--create-size", "64K"]).code(0);
+    assert_eq!(e.info("p")["file_size"], 65536);
+}
+
+#[test]
+fn feed_create_size_without_create_exits_2() {
+    let e = env("feed_create_size_alone");
+    let out = e.pls(&["feed", "p", r#"{"a":1}"#, "--create-size", "64K"]);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "message").contains("--create"), "{}", out.show());
+    assert!(!e.path("p").exists());
+}
+
+#[test]
+fn feed_without_dir_uses_home_plasmite_pools() {
+    let e = env("feed_home");
+    let out = run(e.bare(&["feed", "chat", r#"{"a":1}"#, "--create"]), None);
+    out.code(0);
+    assert!(e.home.join(".plasmite/pools/chat.plasmite").is_file(), "{}", out.show());
+}
+
+#[test]
+fn feed_durability_flush_appends_and_an_unknown_durability_exits_2() {
+    let e = env("feed_durability");
+    e.create("p", "64K");
+    let r = e.pls(&["feed", "p", r#"{"a":1}"#, "--durability", "flush"]).code(0).json();
+    assert_receipt(&r, 1, &[]);
+    let r = e.pls(&["feed", "p", r#"{"a":2}"#, "--durability", "fast"]).code(0).json();
+    assert_receipt(&r, 2, &[]);
+    let out = e.pls(&["feed", "p", r#"{"a":3}"#, "--durability", "x"]);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "message").contains("durability"), "{}", out.show());
+    assert_eq!(e.info("p")["bounds"]["newest"], 2);
+}
+
+#[test]
+fn feed_remote_only_flags_on_a_local_pool_exit_2() {
+    let e = env("feed_remote_flags");
+    e.create("p", "64K");
+    let out = e.pls(&["feed", "p", r#"{"a":1}"#, "--token", "t"]);
+    out.fails(2, "Usage");
+    let out = e.pls(&["feed", "ftp://host/p", r#"{"a":1}"#]);
+    out.fails(2, "Usage");
+}
+
+// ---------------------------------------------------------------------------------------------
+// feed: streams
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn feed_stdin_jsonl_of_1000_lines_appends_1000_records_in_order() {
+    let e = env("feed_1000");
+    e.create("p", "1M");
+    let out = e.pls_in(&["feed", "p"], jsonl(1000));
+    out.code(0);
+    let receipts = out.json_lines();
+    assert_eq!(receipts.len(), 1000, "{}", out.show());
+    for (i, r) in receipts.iter().enumerate() {
+        assert_receipt(r, i as u64 + 1, &[]);
+    }
+    assert_envelope(&e.fetch("p", 500), 500, &json!({"i": 499}), &[]);
+    assert_envelope(&e.fetch("p", 1000), 1000, &json!({"i": 999}), &[]);
+    assert_eq!(e.info("p")["metrics"]["message_count"], 1000);
+}
+
+#[test]
+fn feed_stream_applies_tags_to_every_record() {
+    let e = env("feed_stream_tags");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p", "--tag", "t"], jsonl(3));
+    out.code(0);
+    for (i, r) in out.json_lines().iter().enumerate() {
+        assert_receipt(r, i as u64 + 1, &["t"]);
+    }
+    assert_envelope(&e.fetch("p", 3), 3, &json!({"i": 2}), &["t"]);
+}
+
+#[test]
+fn feed_file_reads_records_from_a_file() {
+    let e = env("feed_file");
+    e.create("p", "64K");
+    let f = e.root.join("in.jsonl");
+    std::fs::write(&f, "{\"a\":1}\n\n{\"a\":2}\r\n{\"a\":3}").unwrap();
+    let out = e.pls(&["feed", "p", "--file", f.to_str().unwrap()]);
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3], "{}", out.show());
+    assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
+    assert_eq!(e.fetch("p", 3)["data"], json!({"a": 3}));
+    // -f - reads stdin.
+    let out = e.pls_in(&["feed", "p", "-f", "-"], "{\"a\":4}\n");
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [4]);
+}
+
+#[test]
+fn feed_file_that_does_not_exist_fails_without_appending() {
+    let e = env("feed_file_missing");
+    e.create("p", "64K");
+    let out = e.pls(&["feed", "p", "--file", e.root.join("nope.jsonl").to_str().unwrap()]);
+    assert_ne!(out.code, 0, "{}", out.show());
+    out.error();
+    assert_eq!(e.info("p")["bounds"], json!({}));
+}
+
+#[test]
+fn feed_data_with_file_exits_2() {
+    let e = env("feed_data_and_file");
+    e.create("p", "64K");
+    let f = e.root.join("in.jsonl");
+    std::fs::write(&f, "{\"a\":1}\n").unwrap();
+    let out = e.pls(&["feed", "p", r#"{"a":0}"#, "--file", f.to_str().unwrap()]);
+    out.fails(2, "Usage");
+    assert_eq!(e.info("p")["bounds"], json!({}));
+}
+
+const FIVE_WITH_BAD_LINE_3: &str = "{\"i\":1}\n{\"i\":2}\nnot json\n{\"i\":4}\n{\"i\":5}\n";
+
+#[test]
+fn feed_stop_mode_keeps_records_before_the_bad_line() {
+    let e = env("feed_stop");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p"], FIVE_WITH_BAD_LINE_3);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "message").contains("line 3"), "{}", out.show());
+    assert!(err.contains_key("hint"), "{}", out.show());
+    assert_eq!(seqs(&out.json_lines()), [1, 2], "receipts for records 1-2\n{}", out.show());
+    let i = e.info("p");
+    assert_eq!(i["bounds"], json!({"newest": 2, "oldest": 1}), "nothing after the bad line");
+    assert_eq!(e.fetch("p", 2)["data"], json!({"i": 2}));
+}
+
+#[test]
+fn feed_skip_mode_appends_the_good_records_and_exits_1_with_notices() {
+    let e = env("feed_skip");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p", "--errors", "skip"], FIVE_WITH_BAD_LINE_3);
+    out.code(1);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3, 4], "{}", out.show());
+    assert_eq!(e.fetch("p", 3)["data"], json!({"i": 4}), "line 4 became seq 3");
+    assert_eq!(e.info("p")["bounds"], json!({"newest": 4, "oldest": 1}));
+    let notices = out.stderr_json();
+    assert_eq!(notices.len(), 2, "one skip and one summary notice\n{}", out.show());
+    let skip = &notices[0]["notice"];
+    assert_eq!(keys(&notices[0]), ["notice"]);
+    assert_eq!(keys(skip), ["cmd", "details", "kind", "message", "pool", "time"], "{skip}");
+    assert_eq!(skip["cmd"], "feed");
+    assert_eq!(skip["kind"], "ingest_skip");
+    assert_eq!(skip["pool"], "p");
+    assert!(skip["message"].is_string());
+    assert_time(&skip["time"]);
+    let d = &skip["details"];
+    assert_eq!(d["line"], 3, "{skip}");
+    assert_eq!(d["error_kind"], "Parse", "{skip}");
+    assert!(d["index"].is_u64(), "{skip}");
+    assert!(
+        ["auto", "jsonl"].contains(&d["mode"].as_str().unwrap_or("")),
+        "mode: {skip}"
+    );
+    assert!(d["pool_path"].as_str().unwrap().ends_with("p.plasmite"), "{skip}");
+    if let Some(s) = d.get("snippet") {
+        assert!(s.as_str().unwrap().contains("not json"), "{skip}");
+    }
+    let summary = &notices[1]["notice"];
+    assert_eq!(summary["kind"], "ingest_summary", "{summary}");
+    assert_eq!(summary["cmd"], "feed");
+    let d = &summary["details"];
+    assert_eq!(d["failed"], 1, "{summary}");
+    assert_eq!(d["ok"], 4, "{summary}");
+    assert_eq!(d["total"], 5, "{summary}");
+    assert!(d["pool_path"].is_string(), "{summary}");
+}
+
+#[test]
+fn feed_skip_mode_with_only_good_records_exits_0() {
+    let e = env("feed_skip_clean");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p", "-e", "skip"], jsonl(3));
+    out.code(0);
+    assert!(out.stderr.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn feed_auto_mode_reads_multi_line_pretty_printed_records() {
+    let e = env("feed_multiline");
+    e.create("p", "64K");
+    let input = "{\n  \"a\": 1,\n  \"b\": [\n    1,\n    2\n  ]\n}\n{\n  \"a\": 2\n}\n{\"a\":3}\n";
+    let out = e.pls_in(&["feed", "p"], input);
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3], "{}", out.show());
+    assert_eq!(e.fetch("p", 1)["data"], json!({"a": 1, "b": [1, 2]}));
+    assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
+    assert_eq!(e.fetch("p", 3)["data"], json!({"a": 3}));
+}
+
+#[test]
+fn feed_in_jsonl_reads_one_value_per_line() {
+    let e = env("feed_in_jsonl");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p", "--in", "jsonl"], "{\"a\":1}\n   \n{\"a\":2}\r\n");
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [1, 2], "{}", out.show());
+    assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
+}
+
+#[test]
+fn feed_in_seq_splits_on_rfc7464_record_separators() {
+    let e = env("feed_in_seq");
+    e.create("p", "64K");
+    let input = "\u{1e}{\"a\":1}\n\u{1e}{\n \"a\": 2\n}\n\u{1e}  \n";
+    let out = e.pls_in(&["feed", "p", "--in", "seq"], input);
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [1, 2], "whitespace-only records ignored\n{}", out.show());
+    assert_eq!(e.fetch("p", 1)["data"], json!({"a": 1}));
+    assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
+}
+
+#[test]
+fn feed_auto_mode_detects_rfc7464_record_separators() {
+    let e = env("feed_auto_seq");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p"], "\u{1e}{\"a\":1}\n\u{1e}{\"a\":2}\n");
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [1, 2], "{}", out.show());
+    assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
+}
+
+#[test]
+fn feed_in_json_reads_the_whole_input_as_one_document() {
+    let e = env("feed_in_json");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p", "-i", "json"], "{\n  \"a\": [1,\n 2],\n  \"b\": {\"c\": true}\n}\n");
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [1], "{}", out.show());
+    assert_eq!(e.fetch("p", 1)["data"], json!({"a": [1, 2], "b": {"c": true}}));
+}
+
+#[test]
+fn feed_in_jq_reads_concatenated_values() {
+    let e = env("feed_in_jq");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p", "--in", "jq"], "{\"a\":1}{\"a\":2} {\"a\":\n3}\n");
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3], "{}", out.show());
+    assert_eq!(e.fetch("p", 1)["data"], json!({"a": 1}));
+    assert_eq!(e.fetch("p", 3)["data"], json!({"a": 3}));
+}
+
+#[test]
+fn feed_in_jq_with_errors_skip_exits_2() {
+    let e = env("feed_jq_skip");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p", "--in", "jq", "-e", "skip"], "{\"a\":1}");
+    out.fails(2, "Usage");
+    assert!(out.stdout.is_empty());
+    assert_eq!(e.info("p")["bounds"], json!({}));
+}
+
+#[test]
+fn feed_auto_mode_reads_sse_data_lines() {
+    let e = env("feed_sse");
+    e.create("p", "64K");
+    let input = ": keep-alive\nevent: message\ndata: {\"a\":1}\n\nevent: message\nid: 7\ndata: {\"a\":2}\n\ndata: {\"a\":\ndata: 3}\n\n";
+    let out = e.pls_in(&["feed", "p"], input);
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3], "{}", out.show());
+    assert_eq!(e.fetch("p", 1)["data"], json!({"a": 1}));
+    assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
+    assert_eq!(e.fetch("p", 3)["data"], json!({"a": 3}), "data: lines joined");
+}
+
+#[test]
+fn feed_oversize_record_stops_with_a_clear_error_and_writes_nothing_after_it() {
+    let e = env("feed_oversize");
+    e.create("p", "64K");
+    let big = format!("{{\"big\":\"{}\"}}", "x".repeat(100_000));
+    let input = format!("{{\"i\":1}}\n{big}\n{{\"i\":3}}\n");
+    let out = e.pls_in(&["feed", "p"], input);
+    let err = out.fails(2, "Usage");
+    let msg = str_of(&err, "message");
+    assert!(msg.contains("line 2"), "names the record: {}", out.show());
+    assert!(
+        msg.contains("exceed") || msg.contains("too large") || msg.contains("size"),
+        "says it is too big: {}",
+        out.show()
+    );
+    assert_eq!(seqs(&out.json_lines()), [1], "{}", out.show());
+    assert_eq!(e.info("p")["bounds"], json!({"newest": 1, "oldest": 1}));
+}
+
+#[test]
+fn feed_oversize_inline_data_exits_2() {
+    let e = env("feed_oversize_inline");
+    e.create("p", "64K");
+    let big = format!("{{\"big\":\"{}\"}}", "x".repeat(100_000));
+    let out = e.pls(&["feed", "p", &big]);
+    out.fails(2, "Usage");
+    assert_eq!(e.info("p")["bounds"], json!({}));
+}
+
+#[test]
+fn feed_empty_stdin_exits_2_missing_data_input() {
+    let e = env("feed_empty");
+    e.create("p", "64K");
+    let out = e.pls_in(&["feed", "p"], "");
+    let err = out.fails(2, "Usage");
+    assert_eq!(str_of(&err, "message"), "missing data input", "{}", out.show());
+    let out = e.pls_in(&["feed", "p"], "\n  \n");
+    let err = out.fails(2, "Usage");
+    assert_eq!(str_of(&err, "message"), "missing data input", "blank lines: {}", out.show());
+}
+
+// ---------------------------------------------------------------------------------------------
+// fetch
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn fetch_piped_prints_one_compact_envelope_with_sorted_keys() {
+    let e = env("fetch_piped");
+    e.create("p", "64K");
+    e.feed("p", r#"{"z":1,"a":{"y":2,"b":3},"f":1.5,"n":null}"#, &["t"]);
+    let out = e.pls(&["fetch", "p", "1"]);
+    out.code(0);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.show());
+    assert!(out.stdout.starts_with("{\"data\":{\"a\":{\"b\":3,\"y\":2},\"f\":1.5,\"n\":null,\"z\":1},\"meta\":{\"tags\":[\"t\"]},\"seq\":1,\"time\":\""), "{}", out.show());
+    assert_envelope(&out.json(), 1, &json!({"a": {"b": 3, "y": 2}, "f": 1.5, "n": null, "z": 1}), &["t"]);
+}
+
+#[test]
+fn fetch_on_a_terminal_prints_pretty_json() {
+    let e = env("fetch_tty");
+    e.create("p", "64K");
+    e.feed("p", r#"{"a":1,"b":[1,2]}"#, &[]);
+    let piped = e.fetch("p", 1);
+    let out = e.tty(&["fetch", "p", "1"], &[("NO_COLOR", "1")]);
+    out.code(0);
+    assert!(out.stdout.lines().count() > 5, "multi-line\n{}", out.show());
+    assert!(out.stdout.contains("\n  \"data\": {"), "2-space indent\n{}", out.show());
+    assert!(!out.stdout.contains('\u{1b}'), "NO_COLOR: no escapes\n{}", out.show());
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v, piped);
+}
+
+#[test]
+fn fetch_on_a_terminal_is_colored_by_default() {
+    let e = env("fetch_tty_color");
+    e.create("p", "64K");
+    e.feed("p", r#"{"a":"s"}"#, &[]);
+    let out = e.tty(&["fetch", "p", "1"], &[]);
+    out.code(0);
+    assert!(out.stdout.contains("\u{1b}[36m\"data\""), "cyan keys\n{}", out.show());
+    assert!(out.stdout.contains("\u{1b}[32m\"s\""), "green strings\n{}", out.show());
+}
+
+#[test]
+fn color_always_colors_piped_fetch_and_never_does_not() {
+    let e = env("fetch_color_always");
+    e.create("p", "64K");
+    e.feed("p", r#"{"a":1}"#, &[]);
+    let out = e.pls_global(&["--color", "always"], &["fetch", "p", "1"]);
+    out.code(0);
+    assert!(out.stdout.contains("\u{1b}["), "ANSI escapes\n{}", out.show());
+    assert!(out.stdout.contains("\u{1b}[33m1\u{1b}[0m"), "yellow number\n{}", out.show());
+    let out = e.pls_global(&["--color", "never"], &["fetch", "p", "1"]);
+    out.code(0);
+    assert!(!out.stdout.contains('\u{1b}'), "{}", out.show());
+    assert_eq!(out.stdout.lines().count(), 1, "compact when piped\n{}", out.show());
+}
+
+#[test]
+fn fetch_of_a_missing_seq_exits_3_naming_the_retained_range() {
+    let e = env("fetch_missing_seq");
+    e.copy_ref("noindex"); // holds 7..30
+    let out = e.pls(&["fetch", "noindex", "3"]);
+    let err = out.fails(3, "NotFound");
+    assert_eq!(err["seq"], 3, "{}", out.show());
+    let hint = str_of(&err, "hint");
+    assert!(hint.contains('7') && hint.contains("30"), "range in hint: {}", out.show());
+    let out = e.pls(&["fetch", "noindex", "31"]);
+    out.fails(3, "NotFound");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn fetch_of_a_missing_pool_exits_3() {
+    let e = env("fetch_missing_pool");
+    let out = e.pls(&["fetch", "nope", "1"]);
+    let err = out.fails(3, "NotFound");
+    assert!(err.contains_key("hint"), "{}", out.show());
+}
+
+#[test]
+fn fetch_of_a_non_numeric_seq_exits_2() {
+    let e = env("fetch_bad_seq");
+    e.create("p", "64K");
+    e.pls(&["fetch", "p", "one"]).fails(2, "Usage");
+    e.pls(&["fetch", "p", "-1"]).fails(2, "Usage");
+}
+
+#[test]
+fn fetch_reads_every_message_of_the_reference_pools_as_the_reference_printed_it() {
+    let e = env("fetch_reference");
+    for name in [
+        "empty",
+        "few",
+        "full",
+        "noindex",
+        "wrapmark",
+        "implicit",
+        "crash-writing",
+        "crash-committed",
+        "varied",
+    ] {
+        e.copy_ref(name);
+        let exp = expected(name);
+        let messages = exp["messages"].as_array().unwrap();
+        for m in messages {
+            let seq = m["seq"].as_u64().unwrap();
+            let got = e.fetch(name, seq);
+            assert_eq!(&got, m, "{name} seq {seq}");
+        }
+        // Bounds match the reference's info.
+        let i = e.info(name);
+        assert_eq!(i["bounds"], exp["info"]["bounds"], "{name} bounds");
+        for k in ["file_size", "index_capacity", "index_offset", "index_size_bytes", "ring_offset", "ring_size"] {
+            assert_eq!(i[k], exp["info"][k], "{name} {k}");
+        }
+    }
+}
+
+#[test]
+fn crash_committed_frame_stays_invisible_and_the_next_append_is_seq_6() {
+    let e = env("crash_committed");
+    e.copy_ref("crash-committed");
+    e.pls(&["fetch", "crash-committed", "6"]).fails(3, "NotFound");
+    assert_receipt(&e.feed("crash-committed", r#"{"new":true}"#, &[]), 6, &[]);
+    assert_eq!(e.fetch("crash-committed", 6)["data"], json!({"new": true}));
+    assert_eq!(e.fetch("crash-committed", 5)["data"], json!({"i": 4}));
+}
+
+#[test]
+fn crash_writing_frame_is_ignored_and_the_next_append_is_seq_6() {
+    let e = env("crash_writing");
+    e.copy_ref("crash-writing");
+    assert_receipt(&e.feed("crash-writing", r#"{"new":true}"#, &[]), 6, &[]);
+    assert_eq!(e.fetch("crash-writing", 6)["data"], json!({"new": true}));
+    e.pls(&["doctor", "crash-writing"]).code(0);
+}
+
+#[test]
+fn appends_keep_working_on_wrapmark_and_implicit_wrap_pools() {
+    let e = env("append_wraps");
+    for (name, next) in [("wrapmark", 13u64), ("implicit", 15), ("full", 41), ("varied", 601)] {
+        e.copy_ref(name);
+        for k in 0..10u64 {
+            let r = e.feed(name, &format!("{{\"k\":{k}}}"), &[]);
+            assert_receipt(&r, next + k, &[]);
+        }
+        assert_eq!(e.fetch(name, next + 9)["data"], json!({"k": 9}), "{name}");
+        e.pls(&["doctor", name]).code(0);
+    }
+}
+
+#[test]
+fn fetch_of_a_corrupt_frame_exits_7_naming_its_offset_and_others_still_read() {
+    let e = env("fetch_corrupt_frame");
+    e.copy_ref("corrupt-frame");
+    let out = e.pls(&["fetch", "corrupt-frame", "4"]);
+    let err = out.fails(7, "Corrupt");
+    assert_eq!(err["offset"], 1488, "{}", out.show());
+    assert!(err.contains_key("hint"), "{}", out.show());
+    assert!(out.elapsed < Duration::from_secs(5), "fails fast");
+    let exp = expected("corrupt-frame");
+    for m in exp["messages"].as_array().unwrap() {
+        let seq = m["seq"].as_u64().unwrap();
+        if seq == 4 {
+            continue;
+        }
+        assert_eq!(&e.fetch("corrupt-frame", seq), m, "seq {seq}");
+    }
+}
+
+#[test]
+fn bad_version_pool_is_refused_with_exit_2_naming_the_versions() {
+    let e = env("bad_version");
+    e.copy_ref("bad-version");
+    for args in [&["fetch", "bad-version", "1"][..], &["pool", "info", "bad-version"][..]] {
+        let out = e.pls(args);
+        let err = out.fails(2, "Usage");
+        let msg = str_of(&err, "message");
+        assert!(msg.contains("version") && msg.contains('4') && msg.contains('3'), "{}", out.show());
+        assert!(err.contains_key("hint"), "{}", out.show());
+    }
+}
+
+#[test]
+fn bad_magic_and_truncated_pools_are_corrupt_exit_7() {
+    let e = env("bad_magic");
+    e.copy_ref("bad-magic");
+    e.copy_ref("truncated");
+    for name in ["bad-magic", "truncated"] {
+        let out = e.pls(&["fetch", name, "1"]);
+        let err = out.fails(7, "Corrupt");
+        assert!(err.contains_key("hint"), "{}", out.show());
+        e.pls(&["pool", "info", name]).fails(7, "Corrupt");
+        e.pls(&["feed", name, r#"{"a":1}"#]).fails(7, "Corrupt");
+    }
+    // Nothing was written to them.
+    for name in ["bad-magic", "truncated"] {
+        let orig = std::fs::read(reference_dir().join(format!("{name}.plasmite"))).unwrap();
+        assert_eq!(std::fs::read(e.path(name)).unwrap(), orig, "{name} untouched");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// follow
+// ---------------------------------------------------------------------------------------------
+
+/// The last `n` messages of a reference pool's expected list, as (seq, data).
+fn last_expected(name: &str, n: usize) -> Vec<(u64, Value)> {
+    let exp = expected(name);
+    let m = exp["messages"].as_array().unwrap();
+    m[m.len() - n..]
+        .iter()
+        .map(|v| (v["seq"].as_u64().unwrap(), v["data"].clone()))
+        .collect()
+}
+
+fn seq_data(values: &[Value]) -> Vec<(u64, Value)> {
+    values
+        .iter()
+        .map(|v| (v["seq"].as_u64().unwrap(), v["data"].clone()))
+        .collect()
+}
+
+#[test]
+fn follow_tail_3_on_the_full_reference_ring_prints_the_last_three_and_times_out() {
+    let e = env("follow_tail_full");
+    e.copy_ref("full");
+    let out = e.pls(&["follow", "full", "--tail", "3", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seq_data(&out.json_lines()), last_expected("full", 3), "{}", out.show());
+    assert_eq!(seqs(&out.json_lines()), [38, 39, 40]);
+}
+
+#[test]
+fn follow_tail_3_on_the_wrapmark_reference_pool_prints_the_last_three() {
+    let e = env("follow_tail_wrapmark");
+    e.copy_ref("wrapmark");
+    let out = e.pls(&["follow", "wrapmark", "-n", "3", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seq_data(&out.json_lines()), last_expected("wrapmark", 3), "{}", out.show());
+}
+
+#[test]
+fn follow_tail_larger_than_the_pool_prints_every_retained_message_of_implicit() {
+    let e = env("follow_tail_implicit");
+    e.copy_ref("implicit");
+    let out = e.pls(&["follow", "implicit", "--tail", "100", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    let exp = expected("implicit");
+    let all = exp["messages"].as_array().unwrap().len();
+    assert_eq!(seq_data(&out.json_lines()), last_expected("implicit", all), "{}", out.show());
+}
+
+#[test]
+fn plain_follow_on_a_full_ring_prints_nothing_old() {
+    let e = env("follow_plain_full");
+    e.copy_ref("full");
+    let out = e.pls(&["follow", "full", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn plain_follow_on_a_wrapmark_ring_prints_nothing_old() {
+    let e = env("follow_plain_wrapmark");
+    e.copy_ref("wrapmark");
+    let out = e.pls(&["follow", "wrapmark", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn follow_timeout_exit_124_has_nothing_on_stderr_when_piped() {
+    let e = env("follow_timeout_quiet");
+    e.create("p", "64K");
+    let out = e.pls(&["follow", "p", "--timeout", "100ms"]);
+    out.code(124);
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", out.show());
+    assert!(out.elapsed >= Duration::from_millis(100), "{}", out.show());
+}
+
+#[test]
+fn follow_timeout_on_a_terminal_says_nothing_was_received() {
+    let e = env("follow_timeout_tty");
+    e.create("p", "64K");
+    let out = e.tty(&["follow", "p", "--timeout", "100ms"], &[]);
+    out.code(124);
+    assert!(out.stdout.contains("No messages received (timed out after 100ms)."), "{}", out.show());
+}
+
+/// Spawns `follow` and feeds `{"n":k}` every 20 ms until it exits; returns its output and the
+/// number of messages fed.
+fn follow_while_feeding(e: &Env, pool: &str, follow_args: &[&str], tags: &[&str]) -> (Out, u64) {
+    let mut args = vec!["follow", pool];
+    args.extend_from_slice(follow_args);
+    let cmd = e.cmd(&args);
+    let what = format!("{cmd:?}");
+    let (mut child, started) = spawn(cmd, false);
+    let mut fed = 0u64;
+    loop {
+        if child.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        fed += 1;
+        let mut fargs = vec!["feed".to_owned(), pool.to_owned(), format!("{{\"n\":{fed}}}")];
+        for t in tags {
+            fargs.push("--tag".into());
+            fargs.push((*t).into());
+        }
+        let fargs: Vec<&str> = fargs.iter().map(String::as_str).collect();
+        e.pls(&fargs).code(0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (finish(child, None, what, started), fed)
+}
+
+#[test]
+fn follow_one_prints_a_message_fed_after_it_started_and_exits_0() {
+    let e = env("follow_one");
+    e.create("p", "64K");
+    e.feed("p", r#"{"old":true}"#, &[]);
+    let (out, fed) = follow_while_feeding(&e, "p", &["--one", "--jsonl", "--timeout", "5s"], &[]);
+    out.code(0);
+    let lines = out.json_lines();
+    assert_eq!(lines.len(), 1, "{}", out.show());
+    let m = &lines[0];
+    let n = m["data"]["n"].as_u64().unwrap_or_else(|| panic!("a fed message, not the old one: {m}"));
+    assert!((1..=fed).contains(&n), "{m}");
+    assert_eq!(m["seq"], n + 1, "{m}");
+    assert_envelope(m, n + 1, &json!({ "n": n }), &[]);
+}
+
+#[test]
+fn follow_one_with_a_tag_filter_skips_live_messages_without_the_tag() {
+    let e = env("follow_one_tag");
+    e.create("p", "64K");
+    // Everything the feeder appends carries tag "a"; the follower wants "a".
+    let (out, _) = follow_while_feeding(&e, "p", &["--one", "--jsonl", "--tag", "a", "--timeout", "5s"], &["a"]);
+    out.code(0);
+    let lines = out.json_lines();
+    assert_eq!(lines.len(), 1, "{}", out.show());
+    assert_eq!(lines[0]["meta"]["tags"], json!(["a"]));
+}
+
+/// A pool for filter tests:
+/// 1 `{"msg":"all good","n":1,"ok":true,"tags":["x"]}`,
+/// 2 `{"msg":"kernel panic here","n":2,"ok":false,"tags":["x","y"]}`,
+/// 3 `{"msg":"fine","n":3,"ok":true,"tags":["x","y","z"]}`,
+/// 4 `{"msg":"panic again","n":0,"ok":false,"tags":[]}`.
+fn filter_pool(e: &Env) {
+    e.create("f", "64K");
+    e.feed("f", r#"{"msg":"all good","n":1,"ok":true,"tags":["x"]}"#, &[]);
+    e.feed("f", r#"{"msg":"kernel panic here","n":2,"ok":false,"tags":["x","y"]}"#, &[]);
+    e.feed("f", r#"{"msg":"fine","n":3,"ok":true,"tags":["x","y","z"]}"#, &[]);
+    e.feed("f", r#"{"msg":"panic again","n":0,"ok":false,"tags":[]}"#, &[]);
+}
+
+fn follow_where(e: &Env, wheres: &[&str]) -> Out {
+    let mut args = vec!["follow", "f", "--tail", "10", "--jsonl", "--timeout", "200ms"];
+    for w in wheres {
+        args.push("--where");
+        args.push(w);
+    }
+    e.pls(&args)
+}
+
+#[test]
+fn follow_where_test_regex_matches_only_panics() {
+    let e = env("where_test");
+    filter_pool(&e);
+    let out = follow_where(&e, &[r#".data.msg | test("panic")"#]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [2, 4], "{}", out.show());
+}
+
+#[test]
+fn follow_where_select_prints_the_selected_messages() {
+    let e = env("where_select");
+    filter_pool(&e);
+    let out = follow_where(&e, &["select(.data.n > 1)"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [2, 3], "{}", out.show());
+}
+
+#[test]
+fn follow_where_length_counts_array_elements() {
+    let e = env("where_length");
+    filter_pool(&e);
+    let out = follow_where(&e, &["(.data.tags | length) > 1"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [2, 3], "{}", out.show());
+}
+
+#[test]
+fn follow_where_not_negates() {
+    let e = env("where_not");
+    filter_pool(&e);
+    let out = follow_where(&e, &[".data.ok | not"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [2, 4], "{}", out.show());
+}
+
+#[test]
+fn follow_two_wheres_must_both_hold() {
+    let e = env("where_and");
+    filter_pool(&e);
+    let out = follow_where(&e, &[r#".data.msg | test("panic")"#, ".data.n > 1"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [2], "{}", out.show());
+}
+
+#[test]
+fn follow_where_sees_the_whole_envelope() {
+    let e = env("where_envelope");
+    filter_pool(&e);
+    let out = follow_where(&e, &[".seq >= 3", ".meta.tags == []"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [3, 4], "{}", out.show());
+}
+
+#[test]
+fn follow_where_with_tail_prints_the_last_n_matching() {
+    let e = env("where_tail");
+    filter_pool(&e);
+    let out = e.pls(&["follow", "f", "--tail", "1", "--where", ".data.ok", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [3], "{}", out.show());
+}
+
+#[test]
+fn follow_where_with_an_invalid_expression_exits_2() {
+    let e = env("where_invalid");
+    filter_pool(&e);
+    let out = follow_where(&e, &[".data.("]);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "message").contains("filter"), "{}", out.show());
+    assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+/// Pool `t`: 1 tagged a, 2 tagged a+b, 3 tagged b.
+fn tag_pool(e: &Env) {
+    e.create("t", "64K");
+    e.feed("t", r#"{"m":1}"#, &["a"]);
+    e.feed("t", r#"{"m":2}"#, &["a", "b"]);
+    e.feed("t", r#"{"m":3}"#, &["b"]);
+}
+
+#[test]
+fn follow_repeated_tags_must_all_be_present() {
+    let e = env("follow_tags_and");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--tail", "10", "--tag", "a", "--tag", "b", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [2], "{}", out.show());
+    let out = e.pls(&["follow", "t", "--tail", "10", "--tag", "a", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [1, 2], "{}", out.show());
+    let out = e.pls(&["follow", "t", "--tail", "10", "--tag", "c", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn follow_tail_with_a_tag_prints_the_last_n_matching_not_the_last_n() {
+    let e = env("follow_tail_tag");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--tail", "1", "--tag", "a", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [2], "{}", out.show());
+}
+
+#[test]
+fn follow_data_only_prints_only_the_data() {
+    let e = env("follow_data_only");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--tail", "2", "--data-only", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(out.json_lines(), [json!({"m": 2}), json!({"m": 3})], "{}", out.show());
+}
+
+#[test]
+fn follow_format_pretty_prints_multi_line_json_also_when_piped() {
+    let e = env("follow_pretty");
+    tag_pool(&e);
+    for args in [
+        &["follow", "t", "--tail", "2", "--format", "pretty", "--timeout", "200ms"][..],
+        &["follow", "t", "--tail", "2", "--timeout", "200ms"][..],
+    ] {
+        let out = e.pls(args);
+        out.code(124);
+        let values = out.json_stream();
+        assert_eq!(seqs(&values), [2, 3], "{}", out.show());
+        assert!(out.stdout.lines().count() > 4, "multi-line\n{}", out.show());
+        assert!(out.stdout.contains("\n  \"data\": {"), "{}", out.show());
+        assert_envelope(&values[0], 2, &json!({"m": 2}), &["a", "b"]);
+    }
+}
+
+#[test]
+fn follow_format_jsonl_equals_dash_dash_jsonl() {
+    let e = env("follow_format_jsonl");
+    tag_pool(&e);
+    let a = e.pls(&["follow", "t", "--tail", "3", "--format", "jsonl", "--timeout", "100ms"]);
+    let b = e.pls(&["follow", "t", "--tail", "3", "--jsonl", "--timeout", "100ms"]);
+    a.code(124);
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(a.lines().len(), 3);
+}
+
+#[test]
+fn follow_jsonl_with_format_pretty_is_a_conflict_exit_2() {
+    let e = env("follow_conflict");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--jsonl", "--format", "pretty", "--timeout", "100ms"]);
+    let err = out.fails(2, "Usage");
+    assert_eq!(str_of(&err, "message"), "conflicting output options", "{}", out.show());
+}
+
+#[test]
+fn follow_tail_with_since_exits_2() {
+    let e = env("follow_tail_since");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--tail", "1", "--since", "1m", "--timeout", "100ms"]);
+    out.fails(2, "Usage");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn follow_since_1h_prints_the_recent_messages() {
+    let e = env("follow_since");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--since", "1h", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3], "{}", out.show());
+}
+
+#[test]
+fn follow_since_an_old_rfc3339_time_prints_everything_and_a_later_one_skips_older() {
+    let e = env("follow_since_rfc");
+    e.copy_ref("few"); // written 2026-11-21T09:28:51.75…Z
+    let out = e.pls(&["follow", "few", "--since", "2020-01-01T00:00:00Z", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3, 4], "{}", out.show());
+    let out = e.pls(&["follow", "few", "--since", "2026-11-21T09:28:51.7595Z", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [3, 4], "{}", out.show());
+}
+
+#[test]
+fn follow_since_a_future_time_exits_0_with_no_output() {
+    let e = env("follow_since_future");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--since", "2099-01-01T00:00:00Z", "--jsonl", "--timeout", "5s"]);
+    out.code(0);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+    assert!(out.elapsed < Duration::from_secs(4), "immediately: {}", out.show());
+}
+
+#[test]
+fn follow_since_an_invalid_value_exits_2() {
+    let e = env("follow_since_invalid");
+    tag_pool(&e);
+    for bad in ["500ms", "yesterday", "5x"] {
+        e.pls(&["follow", "t", "--since", bad, "--timeout", "100ms"]).fails(2, "Usage");
+    }
+}
+
+#[test]
+fn follow_template_formats_each_message() {
+    let e = env("follow_template");
+    e.create("p", "64K");
+    e.feed("p", r#"{"msg":"hello"}"#, &[]);
+    let out = e.pls(&["follow", "p", "--tail", "1", "--template", "{{ seq }} {{ data.msg }}", "--timeout", "200ms"]);
+    out.code(124);
+    assert_eq!(out.stdout, "1 hello\n", "{}", out.show());
+}
+
+#[test]
+fn follow_replay_0_with_tail_prints_the_history_and_exits_0() {
+    let e = env("follow_replay");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--replay", "0", "--tail", "2", "--jsonl", "--timeout", "5s"]);
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [2, 3], "{}", out.show());
+    assert!(out.elapsed < Duration::from_secs(4), "no live phase: {}", out.show());
+}
+
+#[test]
+fn follow_replay_without_tail_or_since_exits_2() {
+    let e = env("follow_replay_alone");
+    tag_pool(&e);
+    let out = e.pls(&["follow", "t", "--replay", "1", "--timeout", "100ms"]);
+    let err = out.fails(2, "Usage");
+    assert!(str_of(&err, "message").contains("--tail"), "{}", out.show());
+}
+
+#[test]
+fn follow_replay_negative_or_not_finite_exits_2() {
+    let e = env("follow_replay_negative");
+    tag_pool(&e);
+    for bad in ["-1", "NaN", "inf", "fast"] {
+        let out = e.pls(&["follow", "t", "--replay", bad, "--tail", "1", "--timeout", "100ms"]);
+        out.fails(2, "Usage");
+        assert!(out.stdout.is_empty(), "{}", out.show());
+    }
+}
+
+#[test]
+fn follow_invalid_timeout_exits_2() {
+    let e = env("follow_bad_timeout");
+    tag_pool(&e);
+    for bad in ["5", "1.5s", "5S", "x"] {
+        e.pls(&["follow", "t", "--timeout", bad]).fails(2, "Usage");
+    }
+}
+
+#[test]
+fn follow_of_a_missing_pool_exits_3_with_a_create_hint() {
+    let e = env("follow_missing");
+    let out = e.pls(&["follow", "nope", "--timeout", "100ms"]);
+    let err = out.fails(3, "NotFound");
+    let hint = str_of(&err, "hint");
+    assert!(hint.contains("--create") && hint.contains("follow nope"), "{}", out.show());
+    assert!(!e.path("nope").exists());
+}
+
+#[test]
+fn follow_create_makes_the_pool_then_times_out() {
+    let e = env("follow_create");
+    let out = e.pls(&["follow", "newp", "--create", "--jsonl", "--timeout", "200ms"]);
+    out.code(124);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+    assert_eq!(e.info("newp")["file_size"], 1_048_576);
+}
+
+#[test]
+fn follow_with_a_closed_stdout_exits_0_quietly() {
+    let e = env("follow_closed_stdout");
+    e.create("big", "1M");
+    // Five 40 KB messages: more than a pipe holds, so `follow` writes after `head` is gone.
+    let data = format!("{{\"blob\":\"{}\"}}", "x".repeat(40_000));
+    for _ in 0..5 {
+        e.pls(&["feed", "big", &data]).code(0);
+    }
+    let script = r#"{ "$0" --dir "$1" follow big --tail 5 --jsonl --timeout 5s; echo "follow-exit=$?" >&2; } | head -1"#;
+    let mut c = Command::new("sh");
+    c.args(["-c", script, PLS, e.dir_str()]).env("HOME", &e.home);
+    let out = run(c, None);
+    out.code(0);
+    assert_eq!(out.stdout.lines().count(), 1, "one line through head\n{}", out.show());
+    let first: Value = serde_json::from_str(out.stdout.trim_end()).unwrap();
+    assert_eq!(first["seq"], 1);
+    assert_eq!(out.stderr.trim(), "follow-exit=0", "exit 0, nothing else on stderr\n{}", out.show());
+    assert!(!out.stderr.contains("panic"), "{}", out.show());
+    assert!(out.elapsed < Duration::from_secs(4), "quickly, not by --timeout\n{}", out.show());
+}
+
+#[test]
+fn follow_remote_only_flags_on_a_local_pool_exit_2() {
+    let e = env("follow_remote_flags");
+    tag_pool(&e);
+    e.pls(&["follow", "t", "--token", "x", "--timeout", "100ms"]).fails(2, "Usage");
+    e.pls(&["follow", "t", "--tls-skip-verify", "--timeout", "100ms"]).fails(2, "Usage");
+}
+
+// ---------------------------------------------------------------------------------------------
+// doctor
+// ---------------------------------------------------------------------------------------------
+
+const DOCTOR_KEYS: [&str; 8] = [
+    "issue_count",
+    "issues",
+    "last_good_seq",
+    "path",
+    "pool_ref",
+    "remediation_hints",
+    "snapshot_path",
+    "status",
+];
+
+#[track_caller]
+fn assert_doctor_report(r: &Value) {
+    for k in DOCTOR_KEYS {
+        assert!(r.get(k).is_some(), "doctor report has `{k}`: {r}");
+    }
+    assert!(r["issues"].is_array() && r["remediation_hints"].is_array(), "{r}");
+    assert_eq!(r["issue_count"].as_u64().unwrap() as usize, r["issues"].as_array().unwrap().len(), "{r}");
+    assert!(r["snapshot_path"].is_null(), "{r}");
+}
+
+#[test]
+fn doctor_on_a_healthy_pool_prints_ok_and_exits_0() {
+    let e = env("doctor_ok");
+    e.create("good", "64K");
+    e.feed("good", r#"{"a":1}"#, &[]);
+    let out = e.pls(&["doctor", "good"]);
+    out.code(0);
+    assert_eq!(out.stdout, "OK: good\n", "{}", out.show());
+}
+
+#[test]
+fn doctor_json_reports_the_reference_keys() {
+    let e = env("doctor_json");
+    e.create("good", "64K");
+    e.feed("good", r#"{"a":1}"#, &[]);
+    e.feed("good", r#"{"a":2}"#, &[]);
+    let v = e.pls(&["doctor", "good", "--json"]).code(0).json();
+    assert_eq!(keys(&v), ["reports"]);
+    let r = &v["reports"][0];
+    assert_doctor_report(r);
+    assert_eq!(r["status"], "ok");
+    assert_eq!(r["issue_count"], 0);
+    assert_eq!(r["issues"], json!([]));
+    assert_eq!(r["last_good_seq"], 2);
+    assert_eq!(r["pool_ref"], "good");
+    assert!(r["path"].as_str().unwrap().ends_with("good.plasmite"));
+    assert_eq!(r["remediation_hints"], json!([]));
+}
+
+#[test]
+fn doctor_on_the_corrupt_frame_pool_exits_7_with_the_issue_offset() {
+    let e = env("doctor_corrupt");
+    e.copy_ref("corrupt-frame");
+    let out = e.pls(&["doctor", "corrupt-frame", "--json"]);
+    out.code(7);
+    let v = out.json();
+    let r = &v["reports"][0];
+    assert_doctor_report(r);
+    assert_eq!(r["status"], "corrupt");
+    assert_eq!(r["issue_count"], 1);
+    assert_eq!(r["last_good_seq"], 3);
+    let issue = &r["issues"][0];
+    assert_eq!(keys(issue), ["code", "message", "offset", "seq"], "{issue}");
+    assert_eq!(issue["code"], "corrupt");
+    assert_eq!(issue["offset"], 1488, "{issue}");
+    assert!(issue["message"].is_string());
+    assert!(!r["remediation_hints"].as_array().unwrap().is_empty());
+    let out = e.pls(&["doctor", "corrupt-frame"]);
+    out.code(7);
+    assert!(out.stdout.starts_with("CORRUPT: corrupt-frame last_good_seq=3 issue="), "{}", out.show());
+    // doctor never writes.
+    let orig = std::fs::read(reference_dir().join("corrupt-frame.plasmite")).unwrap();
+    assert_eq!(std::fs::read(e.path("corrupt-frame")).unwrap(), orig);
+}
+
+#[test]
+fn doctor_reports_bad_magic_and_bad_version_as_corrupt() {
+    let e = env("doctor_bad_header");
+    e.copy_ref("bad-magic");
+    e.copy_ref("bad-version");
+    let v = e.pls(&["doctor", "bad-magic", "--json"]).code(7).json();
+    assert_eq!(v["reports"][0]["status"], "corrupt");
+    assert!(v["reports"][0]["last_good_seq"].is_null());
+    let v = e.pls(&["doctor", "bad-version", "--json"]).code(7).json();
+    let issue = &v["reports"][0]["issues"][0];
+    assert_eq!(issue["code"], "format", "{issue}");
+    assert!(issue["message"].as_str().unwrap().contains("version"), "{issue}");
+}
+
+#[test]
+fn doctor_all_over_a_good_and_a_corrupt_pool_exits_7() {
+    let e = env("doctor_all");
+    e.create("good", "64K");
+    e.copy_ref("corrupt-frame");
+    let out = e.pls(&["doctor", "--all"]);
+    out.code(7);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 2, "{}", out.show());
+    assert!(lines.iter().any(|l| l.starts_with("CORRUPT: ") && l.contains("corrupt-frame")), "{}", out.show());
+    assert!(lines.iter().any(|l| l.starts_with("OK: ") && l.contains("good")), "{}", out.show());
+    let v = e.pls(&["doctor", "--all", "--json"]).code(7).json();
+    let reports = v["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 2);
+    let mut status: Vec<&str> = reports.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    status.sort_unstable();
+    assert_eq!(status, ["corrupt", "ok"]);
+    for r in reports {
+        assert_doctor_report(r);
+    }
+}
+
+#[test]
+fn doctor_all_over_healthy_pools_exits_0() {
+    let e = env("doctor_all_ok");
+    e.create("a", "64K");
+    e.create("b", "64K");
+    let out = e.pls(&["doctor", "--all"]);
+    out.code(0);
+    assert_eq!(out.lines().len(), 2, "{}", out.show());
+}
+
+#[test]
+fn doctor_needs_exactly_one_of_pool_or_all() {
+    let e = env("doctor_usage");
+    e.create("a", "64K");
+    e.pls(&["doctor"]).fails(2, "Usage");
+    e.pls(&["doctor", "a", "--all"]).fails(2, "Usage");
+}
+
+#[test]
+fn doctor_of_a_missing_pool_exits_3() {
+    let e = env("doctor_missing");
+    e.create("a", "64K");
+    e.pls(&["doctor", "nope"]).fails(3, "NotFound");
+}
