@@ -59,7 +59,10 @@ impl Out {
 
     /// Non-empty stdout lines.
     fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().filter(|l| !l.trim().is_empty()).collect()
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
     }
 
     /// Every stdout line parsed as one JSON value.
@@ -68,8 +71,9 @@ impl Out {
         self.lines()
             .into_iter()
             .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}\n{}", self.show()))
+                serde_json::from_str(l).unwrap_or_else(|e| {
+                    panic!("stdout line is not JSON ({e}): {l}\n{}", self.show())
+                })
             })
             .collect()
     }
@@ -98,8 +102,9 @@ impl Out {
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("stderr line is not JSON ({e}): {l}\n{}", self.show()))
+                serde_json::from_str(l).unwrap_or_else(|e| {
+                    panic!("stderr line is not JSON ({e}): {l}\n{}", self.show())
+                })
             })
             .collect()
     }
@@ -108,12 +113,20 @@ impl Out {
     #[track_caller]
     fn error(&self) -> Map<String, Value> {
         let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.is_empty()).collect();
-        assert_eq!(lines.len(), 1, "expected a one-line error on stderr\n{}", self.show());
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected a one-line error on stderr\n{}",
+            self.show()
+        );
         let v: Value = serde_json::from_str(lines[0])
             .unwrap_or_else(|e| panic!("stderr is not JSON ({e})\n{}", self.show()));
         let top = v.as_object().expect("error envelope is an object");
         assert_eq!(top.len(), 1, "envelope has only `error`: {v}");
-        let e = top["error"].as_object().expect("`error` is an object").clone();
+        let e = top["error"]
+            .as_object()
+            .expect("`error` is an object")
+            .clone();
         assert!(e["kind"].is_string(), "error.kind is a string: {v}");
         assert!(e["message"].is_string(), "error.message is a string: {v}");
         if let Some(h) = e.get("hint") {
@@ -137,7 +150,9 @@ impl Out {
 }
 
 fn str_of<'a>(e: &'a Map<String, Value>, key: &str) -> &'a str {
-    e.get(key).and_then(Value::as_str).unwrap_or_else(|| panic!("no string `{key}` in {e:?}"))
+    e.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string `{key}` in {e:?}"))
 }
 
 /// Waits for `child` with a hard deadline, feeding `stdin` and collecting stdout and stderr.
@@ -184,9 +199,13 @@ fn finish(mut child: Child, stdin: Option<Vec<u8>>, what: String, started: Insta
 }
 
 fn spawn(mut cmd: Command, piped_stdin: bool) -> (Child, Instant) {
-    cmd.stdin(if piped_stdin { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if piped_stdin {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let started = Instant::now();
     (cmd.spawn().expect("spawn"), started)
 }
@@ -329,7 +348,10 @@ impl Env {
 
 /// `seq` of each envelope.
 fn seqs(values: &[Value]) -> Vec<u64> {
-    values.iter().map(|v| v["seq"].as_u64().expect("seq")).collect()
+    values
+        .iter()
+        .map(|v| v["seq"].as_u64().expect("seq"))
+        .collect()
 }
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -346,7 +368,9 @@ fn keys(v: &Value) -> Vec<&str> {
 /// An RFC 3339 UTC timestamp as printed (`2026-…Z`).
 #[track_caller]
 fn assert_time(v: &Value) {
-    let s = v.as_str().unwrap_or_else(|| panic!("time is not a string: {v}"));
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("time is not a string: {v}"));
     assert!(
         s.len() >= 20 && s.as_bytes()[4] == b'-' && s.as_bytes()[10] == b'T' && s.ends_with('Z'),
         "not an RFC 3339 UTC time: {s}"
@@ -366,7 +390,11 @@ fn assert_receipt(r: &Value, seq: u64, tags: &[&str]) {
 /// Checks an envelope: `{"data":…,"meta":{"tags":[…]},"seq":N,"time":…}`.
 #[track_caller]
 fn assert_envelope(m: &Value, seq: u64, data: &Value, tags: &[&str]) {
-    assert_eq!(keys(m), ["data", "meta", "seq", "time"], "envelope keys: {m}");
+    assert_eq!(
+        keys(m),
+        ["data", "meta", "seq", "time"],
+        "envelope keys: {m}"
+    );
     assert_eq!(m["data"], *data, "envelope data: {m}");
     assert_eq!(m["meta"], json!({ "tags": tags }), "envelope meta: {m}");
     assert_eq!(m["seq"], seq, "envelope seq: {m}");
@@ -387,7 +415,10 @@ fn version_piped_prints_name_and_version_json() {
     let e = env("version_piped");
     let v = e.pls(&["version"]).code(0).json();
     assert_eq!(v, json!({"name": "pls", "version": VERSION}));
-    assert!(e.pls(&["version"]).stdout.starts_with("{\"name\":\"pls\""), "compact, sorted keys");
+    assert!(
+        e.pls(&["version"]).stdout.starts_with("{\"name\":\"pls\""),
+        "compact, sorted keys"
+    );
 }
 
 #[test]
@@ -395,7 +426,12 @@ fn version_on_a_terminal_prints_text() {
     let e = env("version_tty");
     let out = e.tty(&["version"], &[]);
     out.code(0);
-    assert_eq!(out.stdout.trim_end(), format!("pls {VERSION}"), "{}", out.show());
+    assert_eq!(
+        out.stdout.trim_end(),
+        format!("pls {VERSION}"),
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -411,7 +447,14 @@ fn no_arguments_prints_help_and_exits_2() {
     let out = run(e.bare(&[]), None);
     out.code(2);
     assert!(out.stdout.contains("Usage:"), "{}", out.show());
-    for c in ["pool create", "feed", "fetch", "follow", "doctor", "version"] {
+    for c in [
+        "pool create",
+        "feed",
+        "fetch",
+        "follow",
+        "doctor",
+        "version",
+    ] {
         assert!(out.stdout.contains(c), "help lists {c}\n{}", out.show());
     }
 }
@@ -432,8 +475,19 @@ fn follow_help_shows_options_and_the_example() {
     out.code(0);
     assert!(out.stdout.contains("Usage: pls follow"), "{}", out.show());
     assert!(out.stdout.contains("Example:"), "{}", out.show());
-    assert!(out.stdout.contains("pls follow chat --tail 10"), "{}", out.show());
-    for f in ["--tail", "--since", "--where", "--timeout", "--jsonl", "--replay"] {
+    assert!(
+        out.stdout.contains("pls follow chat --tail 10"),
+        "{}",
+        out.show()
+    );
+    for f in [
+        "--tail",
+        "--since",
+        "--where",
+        "--timeout",
+        "--jsonl",
+        "--replay",
+    ] {
         assert!(out.stdout.contains(f), "help lists {f}\n{}", out.show());
     }
 }
@@ -455,7 +509,10 @@ fn unknown_command_is_a_one_line_usage_error_json_exit_2() {
     let e = env("unknown_cmd");
     let out = run(e.bare(&["bogus"]), None);
     let err = out.fails(2, "Usage");
-    assert_eq!(keys(&Value::Object(err.clone())), ["hint", "kind", "message"]);
+    assert_eq!(
+        keys(&Value::Object(err.clone())),
+        ["hint", "kind", "message"]
+    );
     assert!(str_of(&err, "message").contains("bogus"), "{}", out.show());
     assert!(str_of(&err, "hint").contains("--help"), "{}", out.show());
     assert!(out.stdout.is_empty(), "{}", out.show());
@@ -466,8 +523,16 @@ fn unknown_flag_is_a_usage_error_naming_the_flag_and_the_command_help() {
     let e = env("unknown_flag");
     let out = e.pls(&["fetch", "--bogus"]);
     let err = out.fails(2, "Usage");
-    assert!(str_of(&err, "message").contains("--bogus"), "{}", out.show());
-    assert!(str_of(&err, "hint").contains("pls fetch --help"), "{}", out.show());
+    assert!(
+        str_of(&err, "message").contains("--bogus"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        str_of(&err, "hint").contains("pls fetch --help"),
+        "{}",
+        out.show()
+    );
     let out = run(e.bare(&["--nope", "version"]), None);
     out.fails(2, "Usage");
 }
@@ -490,9 +555,21 @@ fn usage_error_on_a_terminal_prints_error_and_hint_lines() {
     out.code(2);
     let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 2, "{}", out.show());
-    assert!(lines[0].starts_with("error: ") && lines[0].contains("bogus"), "{}", out.show());
-    assert!(lines[1].starts_with("hint: ") && lines[1].contains("--help"), "{}", out.show());
-    assert!(!out.stdout.contains('\u{1b}'), "NO_COLOR: no escapes\n{}", out.show());
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("bogus"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        lines[1].starts_with("hint: ") && lines[1].contains("--help"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        !out.stdout.contains('\u{1b}'),
+        "NO_COLOR: no escapes\n{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -500,8 +577,16 @@ fn usage_error_on_a_terminal_colors_the_labels_by_default() {
     let e = env("usage_tty_color");
     let out = e.tty(&["bogus"], &[]);
     out.code(2);
-    assert!(out.stdout.contains("\u{1b}[31merror:\u{1b}[0m"), "{}", out.show());
-    assert!(out.stdout.contains("\u{1b}[33mhint:\u{1b}[0m"), "{}", out.show());
+    assert!(
+        out.stdout.contains("\u{1b}[31merror:\u{1b}[0m"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        out.stdout.contains("\u{1b}[33mhint:\u{1b}[0m"),
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -534,31 +619,58 @@ fn assert_pool_info(i: &Value, name: &str, file_size: u64) {
     assert_eq!(keys(i), POOL_INFO_KEYS, "pool-info keys: {i}");
     assert_eq!(i["name"], name);
     assert!(
-        i["path"].as_str().unwrap().ends_with(&format!("{name}.plasmite")),
+        i["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{name}.plasmite")),
         "path: {i}"
     );
     assert_eq!(i["file_size"], file_size);
     assert_eq!(i["index_offset"], 4096);
     let cap = i["index_capacity"].as_u64().unwrap();
-    assert_eq!(i["index_size_bytes"].as_u64().unwrap(), cap * 16, "16-byte slots: {i}");
+    assert_eq!(
+        i["index_size_bytes"].as_u64().unwrap(),
+        cap * 16,
+        "16-byte slots: {i}"
+    );
     let ring_offset = i["ring_offset"].as_u64().unwrap();
     let ring_size = i["ring_size"].as_u64().unwrap();
     assert!(ring_offset >= 4096 + cap * 16, "ring after the index: {i}");
-    assert_eq!(ring_offset + ring_size, file_size, "ring runs to the end: {i}");
-    let m = &i["metrics"];
-    assert_eq!(keys(m), ["age", "message_count", "seq_span", "utilization"], "{i}");
     assert_eq!(
-        keys(&m["age"]),
-        ["newest_age_ms", "newest_time", "oldest_age_ms", "oldest_time"],
+        ring_offset + ring_size,
+        file_size,
+        "ring runs to the end: {i}"
+    );
+    let m = &i["metrics"];
+    assert_eq!(
+        keys(m),
+        ["age", "message_count", "seq_span", "utilization"],
         "{i}"
     );
-    assert_eq!(keys(&m["utilization"]), ["free_bytes", "used_bytes", "used_percent"], "{i}");
+    assert_eq!(
+        keys(&m["age"]),
+        [
+            "newest_age_ms",
+            "newest_time",
+            "oldest_age_ms",
+            "oldest_time"
+        ],
+        "{i}"
+    );
+    assert_eq!(
+        keys(&m["utilization"]),
+        ["free_bytes", "used_bytes", "used_percent"],
+        "{i}"
+    );
     let used = m["utilization"]["used_bytes"].as_u64().unwrap();
     let free = m["utilization"]["free_bytes"].as_u64().unwrap();
     assert_eq!(used + free, ring_size, "used + free = ring: {i}");
     let pct = m["utilization"]["used_percent"].as_f64().unwrap();
     let want = used as f64 * 100.0 / ring_size as f64;
-    assert!((pct - want).abs() <= 0.011, "used_percent {pct} vs {want}: {i}");
+    assert!(
+        (pct - want).abs() <= 0.011,
+        "used_percent {pct} vs {want}: {i}"
+    );
 }
 
 #[test]
@@ -580,16 +692,26 @@ fn pool_create_json_reports_the_full_pool_info_of_an_empty_default_pool() {
     );
     assert_eq!(m["utilization"]["used_bytes"], 0);
     assert_eq!(m["utilization"]["used_percent"].as_f64(), Some(0.0));
-    assert_eq!(std::fs::metadata(e.path("a")).unwrap().len(), 1_048_576, "file on disk");
+    assert_eq!(
+        std::fs::metadata(e.path("a")).unwrap().len(),
+        1_048_576,
+        "file on disk"
+    );
 }
 
 #[test]
 fn pool_create_size_64k_makes_a_65536_byte_file() {
     let e = env("create_64k");
-    let v = e.pls(&["pool", "create", "s", "--size", "64K", "--json"]).code(0).json();
+    let v = e
+        .pls(&["pool", "create", "s", "--size", "64K", "--json"])
+        .code(0)
+        .json();
     assert_pool_info(&v["created"][0], "s", 65536);
     assert_eq!(std::fs::metadata(e.path("s")).unwrap().len(), 65536);
-    let v = e.pls(&["pool", "create", "t", "--size", "64k", "--json"]).code(0).json();
+    let v = e
+        .pls(&["pool", "create", "t", "--size", "64k", "--json"])
+        .code(0)
+        .json();
     assert_eq!(v["created"][0]["file_size"], 65536, "lower-case suffix");
 }
 
@@ -597,7 +719,16 @@ fn pool_create_size_64k_makes_a_65536_byte_file() {
 fn pool_create_index_capacity_sets_the_slot_count() {
     let e = env("create_index");
     let v = e
-        .pls(&["pool", "create", "x", "--size", "64K", "--index-capacity", "8", "--json"])
+        .pls(&[
+            "pool",
+            "create",
+            "x",
+            "--size",
+            "64K",
+            "--index-capacity",
+            "8",
+            "--json",
+        ])
         .code(0)
         .json();
     let i = &v["created"][0];
@@ -605,12 +736,29 @@ fn pool_create_index_capacity_sets_the_slot_count() {
     assert_eq!(i["index_capacity"], 8);
     assert_eq!(i["index_size_bytes"], 128);
     let v = e
-        .pls(&["pool", "create", "y", "--size", "64K", "--index-capacity", "0", "--json"])
+        .pls(&[
+            "pool",
+            "create",
+            "y",
+            "--size",
+            "64K",
+            "--index-capacity",
+            "0",
+            "--json",
+        ])
         .code(0)
         .json();
     assert_eq!(v["created"][0]["index_capacity"], 0, "0 disables the index");
     // An index bigger than half the file is refused.
-    let out = e.pls(&["pool", "create", "z", "--size", "64K", "--index-capacity", "100000"]);
+    let out = e.pls(&[
+        "pool",
+        "create",
+        "z",
+        "--size",
+        "64K",
+        "--index-capacity",
+        "100000",
+    ]);
     out.fails(2, "Usage");
     assert!(!e.path("z").exists());
 }
@@ -618,7 +766,10 @@ fn pool_create_index_capacity_sets_the_slot_count() {
 #[test]
 fn pool_create_several_names_reports_each_in_order() {
     let e = env("create_many");
-    let v = e.pls(&["pool", "create", "b", "a", "--size", "64K", "--json"]).code(0).json();
+    let v = e
+        .pls(&["pool", "create", "b", "a", "--size", "64K", "--json"])
+        .code(0)
+        .json();
     let names: Vec<&str> = v["created"]
         .as_array()
         .unwrap()
@@ -638,8 +789,16 @@ fn pool_create_of_an_existing_pool_exits_4_and_leaves_the_file_untouched() {
     let out = e.pls(&["pool", "create", "a", "--size", "128K"]);
     let err = out.fails(4, "AlreadyExists");
     assert!(err.contains_key("hint"), "{}", out.show());
-    assert!(str_of(&err, "path").ends_with("a.plasmite"), "{}", out.show());
-    assert_eq!(std::fs::read(e.path("a")).unwrap(), before, "file unchanged");
+    assert!(
+        str_of(&err, "path").ends_with("a.plasmite"),
+        "{}",
+        out.show()
+    );
+    assert_eq!(
+        std::fs::read(e.path("a")).unwrap(),
+        before,
+        "file unchanged"
+    );
     assert_eq!(e.fetch("a", 1)["data"], json!({"keep": "me"}));
 }
 
@@ -654,7 +813,11 @@ fn pool_create_too_small_exits_2_naming_the_minimum_size() {
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|w| w.parse().ok())
         .max();
-    assert!(min.is_some_and(|m| m > 4096), "minimum size in the hint: {}", out.show());
+    assert!(
+        min.is_some_and(|m| m > 4096),
+        "minimum size in the hint: {}",
+        out.show()
+    );
     assert!(!e.path("tiny").exists(), "nothing created");
 }
 
@@ -724,14 +887,30 @@ fn pool_info_text_when_piped_has_the_seven_labelled_lines() {
     let labels: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(
         labels,
-        ["Pool:", "Path:", "Size:", "Bounds:", "Utilization:", "Oldest:", "Newest:"],
+        [
+            "Pool:",
+            "Path:",
+            "Size:",
+            "Bounds:",
+            "Utilization:",
+            "Oldest:",
+            "Newest:"
+        ],
         "{}",
         out.show()
     );
     assert_eq!(lines[0], "Pool: p");
     let path = lines[1].strip_prefix("Path: ").unwrap();
-    assert!(Path::new(path).is_absolute() && path.ends_with("p.plasmite"), "{}", out.show());
-    assert!(lines[2].starts_with("Size: 65536 bytes (index: offset=4096 "), "{}", out.show());
+    assert!(
+        Path::new(path).is_absolute() && path.ends_with("p.plasmite"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        lines[2].starts_with("Size: 65536 bytes (index: offset=4096 "),
+        "{}",
+        out.show()
+    );
     assert_eq!(lines[3], "Bounds: oldest=1 newest=2 count=2");
     assert!(lines[4].starts_with("Utilization: used="), "{}", out.show());
     assert!(lines[5].ends_with(" ago)"), "{}", out.show());
@@ -752,7 +931,11 @@ fn pool_info_of_a_missing_pool_exits_3_with_a_create_hint() {
     let e = env("info_missing");
     let out = e.pls(&["pool", "info", "nope", "--json"]);
     let err = out.fails(3, "NotFound");
-    assert!(str_of(&err, "hint").contains("pool create nope"), "{}", out.show());
+    assert!(
+        str_of(&err, "hint").contains("pool create nope"),
+        "{}",
+        out.show()
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -771,9 +954,16 @@ fn pool_list_json_is_sorted_and_shows_a_broken_pool_as_an_error_entry() {
     assert_eq!(keys(&v), ["pools"]);
     let pools = v["pools"].as_array().unwrap();
     let names: Vec<&str> = pools.iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["alpha", "bad-magic", "zeta"], "sorted, other files ignored");
+    assert_eq!(
+        names,
+        ["alpha", "bad-magic", "zeta"],
+        "sorted, other files ignored"
+    );
     let alpha = &pools[0];
-    assert_eq!(keys(alpha), ["bounds", "file_size", "mtime", "name", "path"]);
+    assert_eq!(
+        keys(alpha),
+        ["bounds", "file_size", "mtime", "name", "path"]
+    );
     assert_eq!(alpha["bounds"], json!({"newest": 2, "oldest": 1}));
     assert_eq!(alpha["file_size"], 65536);
     assert_time(&alpha["mtime"]);
@@ -781,12 +971,24 @@ fn pool_list_json_is_sorted_and_shows_a_broken_pool_as_an_error_entry() {
     assert_eq!(pools[2]["bounds"], json!({}), "empty pool");
     let bad = &pools[1];
     assert!(bad.get("error").is_some(), "error entry: {bad}");
-    assert!(bad.get("bounds").is_none(), "no bounds for a broken pool: {bad}");
+    assert!(
+        bad.get("bounds").is_none(),
+        "no bounds for a broken pool: {bad}"
+    );
     // The reference nests a full envelope; either way the kind is there.
-    let err = if bad["error"].get("error").is_some() { &bad["error"]["error"] } else { &bad["error"] };
+    let err = if bad["error"].get("error").is_some() {
+        &bad["error"]["error"]
+    } else {
+        &bad["error"]
+    };
     assert_eq!(err["kind"], "Corrupt", "{bad}");
     assert!(err["message"].is_string(), "{bad}");
-    assert!(bad["path"].as_str().unwrap().ends_with("bad-magic.plasmite"));
+    assert!(
+        bad["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("bad-magic.plasmite")
+    );
 }
 
 #[test]
@@ -806,9 +1008,22 @@ fn pool_list_text_when_piped_has_status_columns() {
     let lines = out.lines();
     assert_eq!(lines.len(), 3, "{}", out.show());
     let head: Vec<&str> = lines[0].split_whitespace().collect();
-    assert_eq!(head, ["NAME", "STATUS", "SIZE", "OLDEST", "NEWEST", "MTIME", "PATH", "DETAIL"]);
-    assert!(lines[1].starts_with("a ") && lines[1].contains(" OK "), "{}", out.show());
-    assert!(lines[2].starts_with("bad-magic ") && lines[2].contains(" ERR "), "{}", out.show());
+    assert_eq!(
+        head,
+        [
+            "NAME", "STATUS", "SIZE", "OLDEST", "NEWEST", "MTIME", "PATH", "DETAIL"
+        ]
+    );
+    assert!(
+        lines[1].starts_with("a ") && lines[1].contains(" OK "),
+        "{}",
+        out.show()
+    );
+    assert!(
+        lines[2].starts_with("bad-magic ") && lines[2].contains(" ERR "),
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -838,7 +1053,10 @@ fn pool_delete_of_existing_pools_exits_0() {
     let e = env("delete_ok");
     e.create("a", "64K");
     e.create("b", "64K");
-    let v = e.pls(&["pool", "delete", "a", "b", "--json"]).code(0).json();
+    let v = e
+        .pls(&["pool", "delete", "a", "b", "--json"])
+        .code(0)
+        .json();
     assert_eq!(v["deleted"].as_array().unwrap().len(), 2);
     assert_eq!(v["failed"], json!([]));
     assert!(!e.path("a").exists() && !e.path("b").exists());
@@ -868,10 +1086,23 @@ fn feed_inline_data_prints_a_receipt_without_data() {
     assert!(out.stderr.is_empty(), "{}", out.show());
     let r = out.json();
     assert_receipt(&r, 1, &[]);
-    assert!(out.stdout.starts_with("{\"meta\":"), "compact with sorted keys: {}", out.stdout);
+    assert!(
+        out.stdout.starts_with("{\"meta\":"),
+        "compact with sorted keys: {}",
+        out.stdout
+    );
     assert_receipt(&e.feed("p", r#"{"n":2}"#, &[]), 2, &[]);
-    assert_envelope(&e.fetch("p", 1), 1, &json!({"from": "alice", "msg": "hi"}), &[]);
-    assert_eq!(e.fetch("p", 1)["time"], r["time"], "receipt time = message time");
+    assert_envelope(
+        &e.fetch("p", 1),
+        1,
+        &json!({"from": "alice", "msg": "hi"}),
+        &[],
+    );
+    assert_eq!(
+        e.fetch("p", 1)["time"],
+        r["time"],
+        "receipt time = message time"
+    );
 }
 
 #[test]
@@ -887,10 +1118,17 @@ fn feed_tags_are_kept_in_order_in_receipt_and_message() {
 fn feed_receipt_on_a_terminal_is_text() {
     let e = env("feed_tty");
     e.create("p", "64K");
-    let out = e.tty(&["feed", "p", r#"{"x":1}"#, "--tag", "a", "--tag", "b"], &[]);
+    let out = e.tty(
+        &["feed", "p", r#"{"x":1}"#, "--tag", "a", "--tag", "b"],
+        &[],
+    );
     out.code(0);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert!(lines[0].starts_with("fed seq=1 at 20") && lines[0].ends_with('Z'), "{}", out.show());
+    assert!(
+        lines[0].starts_with("fed seq=1 at 20") && lines[0].ends_with('Z'),
+        "{}",
+        out.show()
+    );
     assert_eq!(lines[1], "  tags: a,b", "{}", out.show());
 }
 
@@ -900,7 +1138,11 @@ fn feed_invalid_json_exits_2_and_appends_nothing() {
     e.create("p", "64K");
     let out = e.pls(&["feed", "p", "{bad"]);
     let err = out.fails(2, "Usage");
-    assert!(str_of(&err, "message").to_lowercase().contains("json"), "{}", out.show());
+    assert!(
+        str_of(&err, "message").to_lowercase().contains("json"),
+        "{}",
+        out.show()
+    );
     assert!(out.stdout.is_empty());
     assert_eq!(e.info("p")["bounds"], json!({}));
 }
@@ -912,7 +1154,11 @@ fn feed_non_object_data_exits_2_data_must_be_object() {
     for data in ["[1]", "3", "\"s\"", "null"] {
         let out = e.pls(&["feed", "p", data]);
         let err = out.fails(2, "Usage");
-        assert!(str_of(&err, "message").contains("data must be object"), "{}", out.show());
+        assert!(
+            str_of(&err, "message").contains("data must be object"),
+            "{}",
+            out.show()
+        );
     }
     assert_eq!(e.info("p")["bounds"], json!({}));
 }
@@ -931,18 +1177,32 @@ fn feed_to_a_missing_pool_exits_3_with_a_create_hint() {
 #[test]
 fn feed_create_makes_a_default_1m_pool() {
     let e = env("feed_create");
-    let r = e.pls(&["feed", "p", r#"{"a":1}"#, "--create"]).code(0).json();
+    let r = e
+        .pls(&["feed", "p", r#"{"a":1}"#, "--create"])
+        .code(0)
+        .json();
     assert_receipt(&r, 1, &[]);
     assert_eq!(e.info("p")["file_size"], 1_048_576);
     // --create on an existing pool just appends.
-    let r = e.pls(&["feed", "p", r#"{"a":2}"#, "--create"]).code(0).json();
+    let r = e
+        .pls(&["feed", "p", r#"{"a":2}"#, "--create"])
+        .code(0)
+        .json();
     assert_receipt(&r, 2, &[]);
 }
 
 #[test]
 fn feed_create_size_sets_the_new_pool_size() {
     let e = env("feed_create_size");
-    e.pls(&["feed", "p", r#"{"a":1}"#, "--create", "--create-size", "64K"]).code(0);
+    e.pls(&[
+        "feed",
+        "p",
+        r#"{"a":1}"#,
+        "--create",
+        "--create-size",
+        "64K",
+    ])
+    .code(0);
     assert_eq!(e.info("p")["file_size"], 65536);
 }
 
@@ -951,7 +1211,11 @@ fn feed_create_size_without_create_exits_2() {
     let e = env("feed_create_size_alone");
     let out = e.pls(&["feed", "p", r#"{"a":1}"#, "--create-size", "64K"]);
     let err = out.fails(2, "Usage");
-    assert!(str_of(&err, "message").contains("--create"), "{}", out.show());
+    assert!(
+        str_of(&err, "message").contains("--create"),
+        "{}",
+        out.show()
+    );
     assert!(!e.path("p").exists());
 }
 
@@ -960,20 +1224,34 @@ fn feed_without_dir_uses_home_plasmite_pools() {
     let e = env("feed_home");
     let out = run(e.bare(&["feed", "chat", r#"{"a":1}"#, "--create"]), None);
     out.code(0);
-    assert!(e.home.join(".plasmite/pools/chat.plasmite").is_file(), "{}", out.show());
+    assert!(
+        e.home.join(".plasmite/pools/chat.plasmite").is_file(),
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
 fn feed_durability_flush_appends_and_an_unknown_durability_exits_2() {
     let e = env("feed_durability");
     e.create("p", "64K");
-    let r = e.pls(&["feed", "p", r#"{"a":1}"#, "--durability", "flush"]).code(0).json();
+    let r = e
+        .pls(&["feed", "p", r#"{"a":1}"#, "--durability", "flush"])
+        .code(0)
+        .json();
     assert_receipt(&r, 1, &[]);
-    let r = e.pls(&["feed", "p", r#"{"a":2}"#, "--durability", "fast"]).code(0).json();
+    let r = e
+        .pls(&["feed", "p", r#"{"a":2}"#, "--durability", "fast"])
+        .code(0)
+        .json();
     assert_receipt(&r, 2, &[]);
     let out = e.pls(&["feed", "p", r#"{"a":3}"#, "--durability", "x"]);
     let err = out.fails(2, "Usage");
-    assert!(str_of(&err, "message").contains("durability"), "{}", out.show());
+    assert!(
+        str_of(&err, "message").contains("durability"),
+        "{}",
+        out.show()
+    );
     assert_eq!(e.info("p")["bounds"]["newest"], 2);
 }
 
@@ -1040,7 +1318,12 @@ fn feed_file_reads_records_from_a_file() {
 fn feed_file_that_does_not_exist_fails_without_appending() {
     let e = env("feed_file_missing");
     e.create("p", "64K");
-    let out = e.pls(&["feed", "p", "--file", e.root.join("nope.jsonl").to_str().unwrap()]);
+    let out = e.pls(&[
+        "feed",
+        "p",
+        "--file",
+        e.root.join("nope.jsonl").to_str().unwrap(),
+    ]);
     assert_ne!(out.code, 0, "{}", out.show());
     out.error();
     assert_eq!(e.info("p")["bounds"], json!({}));
@@ -1067,9 +1350,18 @@ fn feed_stop_mode_keeps_records_before_the_bad_line() {
     let err = out.fails(2, "Usage");
     assert!(str_of(&err, "message").contains("line 3"), "{}", out.show());
     assert!(err.contains_key("hint"), "{}", out.show());
-    assert_eq!(seqs(&out.json_lines()), [1, 2], "receipts for records 1-2\n{}", out.show());
+    assert_eq!(
+        seqs(&out.json_lines()),
+        [1, 2],
+        "receipts for records 1-2\n{}",
+        out.show()
+    );
     let i = e.info("p");
-    assert_eq!(i["bounds"], json!({"newest": 2, "oldest": 1}), "nothing after the bad line");
+    assert_eq!(
+        i["bounds"],
+        json!({"newest": 2, "oldest": 1}),
+        "nothing after the bad line"
+    );
     assert_eq!(e.fetch("p", 2)["data"], json!({"i": 2}));
 }
 
@@ -1080,13 +1372,26 @@ fn feed_skip_mode_appends_the_good_records_and_exits_1_with_notices() {
     let out = e.pls_in(&["feed", "p", "--errors", "skip"], FIVE_WITH_BAD_LINE_3);
     out.code(1);
     assert_eq!(seqs(&out.json_lines()), [1, 2, 3, 4], "{}", out.show());
-    assert_eq!(e.fetch("p", 3)["data"], json!({"i": 4}), "line 4 became seq 3");
+    assert_eq!(
+        e.fetch("p", 3)["data"],
+        json!({"i": 4}),
+        "line 4 became seq 3"
+    );
     assert_eq!(e.info("p")["bounds"], json!({"newest": 4, "oldest": 1}));
     let notices = out.stderr_json();
-    assert_eq!(notices.len(), 2, "one skip and one summary notice\n{}", out.show());
+    assert_eq!(
+        notices.len(),
+        2,
+        "one skip and one summary notice\n{}",
+        out.show()
+    );
     let skip = &notices[0]["notice"];
     assert_eq!(keys(&notices[0]), ["notice"]);
-    assert_eq!(keys(skip), ["cmd", "details", "kind", "message", "pool", "time"], "{skip}");
+    assert_eq!(
+        keys(skip),
+        ["cmd", "details", "kind", "message", "pool", "time"],
+        "{skip}"
+    );
     assert_eq!(skip["cmd"], "feed");
     assert_eq!(skip["kind"], "ingest_skip");
     assert_eq!(skip["pool"], "p");
@@ -1100,7 +1405,10 @@ fn feed_skip_mode_appends_the_good_records_and_exits_1_with_notices() {
         ["auto", "jsonl"].contains(&d["mode"].as_str().unwrap_or("")),
         "mode: {skip}"
     );
-    assert!(d["pool_path"].as_str().unwrap().ends_with("p.plasmite"), "{skip}");
+    assert!(
+        d["pool_path"].as_str().unwrap().ends_with("p.plasmite"),
+        "{skip}"
+    );
     if let Some(s) = d.get("snippet") {
         assert!(s.as_str().unwrap().contains("not json"), "{skip}");
     }
@@ -1140,7 +1448,10 @@ fn feed_auto_mode_reads_multi_line_pretty_printed_records() {
 fn feed_in_jsonl_reads_one_value_per_line() {
     let e = env("feed_in_jsonl");
     e.create("p", "64K");
-    let out = e.pls_in(&["feed", "p", "--in", "jsonl"], "{\"a\":1}\n   \n{\"a\":2}\r\n");
+    let out = e.pls_in(
+        &["feed", "p", "--in", "jsonl"],
+        "{\"a\":1}\n   \n{\"a\":2}\r\n",
+    );
     out.code(0);
     assert_eq!(seqs(&out.json_lines()), [1, 2], "{}", out.show());
     assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
@@ -1153,7 +1464,12 @@ fn feed_in_seq_splits_on_rfc7464_record_separators() {
     let input = "\u{1e}{\"a\":1}\n\u{1e}{\n \"a\": 2\n}\n\u{1e}  \n";
     let out = e.pls_in(&["feed", "p", "--in", "seq"], input);
     out.code(0);
-    assert_eq!(seqs(&out.json_lines()), [1, 2], "whitespace-only records ignored\n{}", out.show());
+    assert_eq!(
+        seqs(&out.json_lines()),
+        [1, 2],
+        "whitespace-only records ignored\n{}",
+        out.show()
+    );
     assert_eq!(e.fetch("p", 1)["data"], json!({"a": 1}));
     assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
 }
@@ -1172,17 +1488,26 @@ fn feed_auto_mode_detects_rfc7464_record_separators() {
 fn feed_in_json_reads_the_whole_input_as_one_document() {
     let e = env("feed_in_json");
     e.create("p", "64K");
-    let out = e.pls_in(&["feed", "p", "-i", "json"], "{\n  \"a\": [1,\n 2],\n  \"b\": {\"c\": true}\n}\n");
+    let out = e.pls_in(
+        &["feed", "p", "-i", "json"],
+        "{\n  \"a\": [1,\n 2],\n  \"b\": {\"c\": true}\n}\n",
+    );
     out.code(0);
     assert_eq!(seqs(&out.json_lines()), [1], "{}", out.show());
-    assert_eq!(e.fetch("p", 1)["data"], json!({"a": [1, 2], "b": {"c": true}}));
+    assert_eq!(
+        e.fetch("p", 1)["data"],
+        json!({"a": [1, 2], "b": {"c": true}})
+    );
 }
 
 #[test]
 fn feed_in_jq_reads_concatenated_values() {
     let e = env("feed_in_jq");
     e.create("p", "64K");
-    let out = e.pls_in(&["feed", "p", "--in", "jq"], "{\"a\":1}{\"a\":2} {\"a\":\n3}\n");
+    let out = e.pls_in(
+        &["feed", "p", "--in", "jq"],
+        "{\"a\":1}{\"a\":2} {\"a\":\n3}\n",
+    );
     out.code(0);
     assert_eq!(seqs(&out.json_lines()), [1, 2, 3], "{}", out.show());
     assert_eq!(e.fetch("p", 1)["data"], json!({"a": 1}));
@@ -1209,7 +1534,11 @@ fn feed_auto_mode_reads_sse_data_lines() {
     assert_eq!(seqs(&out.json_lines()), [1, 2, 3], "{}", out.show());
     assert_eq!(e.fetch("p", 1)["data"], json!({"a": 1}));
     assert_eq!(e.fetch("p", 2)["data"], json!({"a": 2}));
-    assert_eq!(e.fetch("p", 3)["data"], json!({"a": 3}), "data: lines joined");
+    assert_eq!(
+        e.fetch("p", 3)["data"],
+        json!({"a": 3}),
+        "data: lines joined"
+    );
 }
 
 #[test]
@@ -1247,10 +1576,20 @@ fn feed_empty_stdin_exits_2_missing_data_input() {
     e.create("p", "64K");
     let out = e.pls_in(&["feed", "p"], "");
     let err = out.fails(2, "Usage");
-    assert_eq!(str_of(&err, "message"), "missing data input", "{}", out.show());
+    assert_eq!(
+        str_of(&err, "message"),
+        "missing data input",
+        "{}",
+        out.show()
+    );
     let out = e.pls_in(&["feed", "p"], "\n  \n");
     let err = out.fails(2, "Usage");
-    assert_eq!(str_of(&err, "message"), "missing data input", "blank lines: {}", out.show());
+    assert_eq!(
+        str_of(&err, "message"),
+        "missing data input",
+        "blank lines: {}",
+        out.show()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1266,7 +1605,12 @@ fn fetch_piped_prints_one_compact_envelope_with_sorted_keys() {
     out.code(0);
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.show());
     assert!(out.stdout.starts_with("{\"data\":{\"a\":{\"b\":3,\"y\":2},\"f\":1.5,\"n\":null,\"z\":1},\"meta\":{\"tags\":[\"t\"]},\"seq\":1,\"time\":\""), "{}", out.show());
-    assert_envelope(&out.json(), 1, &json!({"a": {"b": 3, "y": 2}, "f": 1.5, "n": null, "z": 1}), &["t"]);
+    assert_envelope(
+        &out.json(),
+        1,
+        &json!({"a": {"b": 3, "y": 2}, "f": 1.5, "n": null, "z": 1}),
+        &["t"],
+    );
 }
 
 #[test]
@@ -1278,8 +1622,16 @@ fn fetch_on_a_terminal_prints_pretty_json() {
     let out = e.tty(&["fetch", "p", "1"], &[("NO_COLOR", "1")]);
     out.code(0);
     assert!(out.stdout.lines().count() > 5, "multi-line\n{}", out.show());
-    assert!(out.stdout.contains("\n  \"data\": {"), "2-space indent\n{}", out.show());
-    assert!(!out.stdout.contains('\u{1b}'), "NO_COLOR: no escapes\n{}", out.show());
+    assert!(
+        out.stdout.contains("\n  \"data\": {"),
+        "2-space indent\n{}",
+        out.show()
+    );
+    assert!(
+        !out.stdout.contains('\u{1b}'),
+        "NO_COLOR: no escapes\n{}",
+        out.show()
+    );
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v, piped);
 }
@@ -1291,8 +1643,16 @@ fn fetch_on_a_terminal_is_colored_by_default() {
     e.feed("p", r#"{"a":"s"}"#, &[]);
     let out = e.tty(&["fetch", "p", "1"], &[]);
     out.code(0);
-    assert!(out.stdout.contains("\u{1b}[36m\"data\""), "cyan keys\n{}", out.show());
-    assert!(out.stdout.contains("\u{1b}[32m\"s\""), "green strings\n{}", out.show());
+    assert!(
+        out.stdout.contains("\u{1b}[36m\"data\""),
+        "cyan keys\n{}",
+        out.show()
+    );
+    assert!(
+        out.stdout.contains("\u{1b}[32m\"s\""),
+        "green strings\n{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -1302,12 +1662,25 @@ fn color_always_colors_piped_fetch_and_never_does_not() {
     e.feed("p", r#"{"a":1}"#, &[]);
     let out = e.pls_global(&["--color", "always"], &["fetch", "p", "1"]);
     out.code(0);
-    assert!(out.stdout.contains("\u{1b}["), "ANSI escapes\n{}", out.show());
-    assert!(out.stdout.contains("\u{1b}[33m1\u{1b}[0m"), "yellow number\n{}", out.show());
+    assert!(
+        out.stdout.contains("\u{1b}["),
+        "ANSI escapes\n{}",
+        out.show()
+    );
+    assert!(
+        out.stdout.contains("\u{1b}[33m1\u{1b}[0m"),
+        "yellow number\n{}",
+        out.show()
+    );
     let out = e.pls_global(&["--color", "never"], &["fetch", "p", "1"]);
     out.code(0);
     assert!(!out.stdout.contains('\u{1b}'), "{}", out.show());
-    assert_eq!(out.stdout.lines().count(), 1, "compact when piped\n{}", out.show());
+    assert_eq!(
+        out.stdout.lines().count(),
+        1,
+        "compact when piped\n{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -1318,7 +1691,11 @@ fn fetch_of_a_missing_seq_exits_3_naming_the_retained_range() {
     let err = out.fails(3, "NotFound");
     assert_eq!(err["seq"], 3, "{}", out.show());
     let hint = str_of(&err, "hint");
-    assert!(hint.contains('7') && hint.contains("30"), "range in hint: {}", out.show());
+    assert!(
+        hint.contains('7') && hint.contains("30"),
+        "range in hint: {}",
+        out.show()
+    );
     let out = e.pls(&["fetch", "noindex", "31"]);
     out.fails(3, "NotFound");
     assert!(out.stdout.is_empty());
@@ -1365,7 +1742,14 @@ fn fetch_reads_every_message_of_the_reference_pools_as_the_reference_printed_it(
         // Bounds match the reference's info.
         let i = e.info(name);
         assert_eq!(i["bounds"], exp["info"]["bounds"], "{name} bounds");
-        for k in ["file_size", "index_capacity", "index_offset", "index_size_bytes", "ring_offset", "ring_size"] {
+        for k in [
+            "file_size",
+            "index_capacity",
+            "index_offset",
+            "index_size_bytes",
+            "ring_offset",
+            "ring_size",
+        ] {
             assert_eq!(i[k], exp["info"][k], "{name} {k}");
         }
     }
@@ -1375,7 +1759,8 @@ fn fetch_reads_every_message_of_the_reference_pools_as_the_reference_printed_it(
 fn crash_committed_frame_stays_invisible_and_the_next_append_is_seq_6() {
     let e = env("crash_committed");
     e.copy_ref("crash-committed");
-    e.pls(&["fetch", "crash-committed", "6"]).fails(3, "NotFound");
+    e.pls(&["fetch", "crash-committed", "6"])
+        .fails(3, "NotFound");
     assert_receipt(&e.feed("crash-committed", r#"{"new":true}"#, &[]), 6, &[]);
     assert_eq!(e.fetch("crash-committed", 6)["data"], json!({"new": true}));
     assert_eq!(e.fetch("crash-committed", 5)["data"], json!({"i": 4}));
@@ -1393,7 +1778,12 @@ fn crash_writing_frame_is_ignored_and_the_next_append_is_seq_6() {
 #[test]
 fn appends_keep_working_on_wrapmark_and_implicit_wrap_pools() {
     let e = env("append_wraps");
-    for (name, next) in [("wrapmark", 13u64), ("implicit", 15), ("full", 41), ("varied", 601)] {
+    for (name, next) in [
+        ("wrapmark", 13u64),
+        ("implicit", 15),
+        ("full", 41),
+        ("varied", 601),
+    ] {
         e.copy_ref(name);
         for k in 0..10u64 {
             let r = e.feed(name, &format!("{{\"k\":{k}}}"), &[]);
@@ -1427,11 +1817,18 @@ fn fetch_of_a_corrupt_frame_exits_7_naming_its_offset_and_others_still_read() {
 fn bad_version_pool_is_refused_with_exit_2_naming_the_versions() {
     let e = env("bad_version");
     e.copy_ref("bad-version");
-    for args in [&["fetch", "bad-version", "1"][..], &["pool", "info", "bad-version"][..]] {
+    for args in [
+        &["fetch", "bad-version", "1"][..],
+        &["pool", "info", "bad-version"][..],
+    ] {
         let out = e.pls(args);
         let err = out.fails(2, "Usage");
         let msg = str_of(&err, "message");
-        assert!(msg.contains("version") && msg.contains('4') && msg.contains('3'), "{}", out.show());
+        assert!(
+            msg.contains("version") && msg.contains('4') && msg.contains('3'),
+            "{}",
+            out.show()
+        );
         assert!(err.contains_key("hint"), "{}", out.show());
     }
 }
@@ -1451,7 +1848,11 @@ fn bad_magic_and_truncated_pools_are_corrupt_exit_7() {
     // Nothing was written to them.
     for name in ["bad-magic", "truncated"] {
         let orig = std::fs::read(reference_dir().join(format!("{name}.plasmite"))).unwrap();
-        assert_eq!(std::fs::read(e.path(name)).unwrap(), orig, "{name} untouched");
+        assert_eq!(
+            std::fs::read(e.path(name)).unwrap(),
+            orig,
+            "{name} untouched"
+        );
     }
 }
 
@@ -1480,9 +1881,22 @@ fn seq_data(values: &[Value]) -> Vec<(u64, Value)> {
 fn follow_tail_3_on_the_full_reference_ring_prints_the_last_three_and_times_out() {
     let e = env("follow_tail_full");
     e.copy_ref("full");
-    let out = e.pls(&["follow", "full", "--tail", "3", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "full",
+        "--tail",
+        "3",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
-    assert_eq!(seq_data(&out.json_lines()), last_expected("full", 3), "{}", out.show());
+    assert_eq!(
+        seq_data(&out.json_lines()),
+        last_expected("full", 3),
+        "{}",
+        out.show()
+    );
     assert_eq!(seqs(&out.json_lines()), [38, 39, 40]);
 }
 
@@ -1490,20 +1904,46 @@ fn follow_tail_3_on_the_full_reference_ring_prints_the_last_three_and_times_out(
 fn follow_tail_3_on_the_wrapmark_reference_pool_prints_the_last_three() {
     let e = env("follow_tail_wrapmark");
     e.copy_ref("wrapmark");
-    let out = e.pls(&["follow", "wrapmark", "-n", "3", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "wrapmark",
+        "-n",
+        "3",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
-    assert_eq!(seq_data(&out.json_lines()), last_expected("wrapmark", 3), "{}", out.show());
+    assert_eq!(
+        seq_data(&out.json_lines()),
+        last_expected("wrapmark", 3),
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
 fn follow_tail_larger_than_the_pool_prints_every_retained_message_of_implicit() {
     let e = env("follow_tail_implicit");
     e.copy_ref("implicit");
-    let out = e.pls(&["follow", "implicit", "--tail", "100", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "implicit",
+        "--tail",
+        "100",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     let exp = expected("implicit");
     let all = exp["messages"].as_array().unwrap().len();
-    assert_eq!(seq_data(&out.json_lines()), last_expected("implicit", all), "{}", out.show());
+    assert_eq!(
+        seq_data(&out.json_lines()),
+        last_expected("implicit", all),
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -1530,7 +1970,11 @@ fn follow_timeout_exit_124_has_nothing_on_stderr_when_piped() {
     e.create("p", "64K");
     let out = e.pls(&["follow", "p", "--timeout", "100ms"]);
     out.code(124);
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", out.show());
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "{}",
+        out.show()
+    );
     assert!(out.elapsed >= Duration::from_millis(100), "{}", out.show());
 }
 
@@ -1540,12 +1984,22 @@ fn follow_timeout_on_a_terminal_says_nothing_was_received() {
     e.create("p", "64K");
     let out = e.tty(&["follow", "p", "--timeout", "100ms"], &[]);
     out.code(124);
-    assert!(out.stdout.contains("No messages received (timed out after 100ms)."), "{}", out.show());
+    assert!(
+        out.stdout
+            .contains("No messages received (timed out after 100ms)."),
+        "{}",
+        out.show()
+    );
 }
 
-/// Spawns `follow` and feeds `{"n":k}` every 20 ms until it exits; returns its output and the
-/// number of messages fed.
-fn follow_while_feeding(e: &Env, pool: &str, follow_args: &[&str], tags: &[&str]) -> (Out, u64) {
+/// Spawns `follow` and feeds `{"n":k}` (k = 1, 2, …; tagged `tags(k)`) every 20 ms until it
+/// exits; returns its output and the number of messages fed.
+fn follow_while_feeding(
+    e: &Env,
+    pool: &str,
+    follow_args: &[&str],
+    tags: impl Fn(u64) -> Vec<&'static str>,
+) -> (Out, u64) {
     let mut args = vec!["follow", pool];
     args.extend_from_slice(follow_args);
     let cmd = e.cmd(&args);
@@ -1557,10 +2011,14 @@ fn follow_while_feeding(e: &Env, pool: &str, follow_args: &[&str], tags: &[&str]
             break;
         }
         fed += 1;
-        let mut fargs = vec!["feed".to_owned(), pool.to_owned(), format!("{{\"n\":{fed}}}")];
-        for t in tags {
+        let mut fargs = vec![
+            "feed".to_owned(),
+            pool.to_owned(),
+            format!("{{\"n\":{fed}}}"),
+        ];
+        for t in tags(fed) {
             fargs.push("--tag".into());
-            fargs.push((*t).into());
+            fargs.push(t.into());
         }
         let fargs: Vec<&str> = fargs.iter().map(String::as_str).collect();
         e.pls(&fargs).code(0);
@@ -1574,12 +2032,19 @@ fn follow_one_prints_a_message_fed_after_it_started_and_exits_0() {
     let e = env("follow_one");
     e.create("p", "64K");
     e.feed("p", r#"{"old":true}"#, &[]);
-    let (out, fed) = follow_while_feeding(&e, "p", &["--one", "--jsonl", "--timeout", "5s"], &[]);
+    let (out, fed) = follow_while_feeding(
+        &e,
+        "p",
+        &["--one", "--jsonl", "--timeout", "5s"],
+        |_| vec![],
+    );
     out.code(0);
     let lines = out.json_lines();
     assert_eq!(lines.len(), 1, "{}", out.show());
     let m = &lines[0];
-    let n = m["data"]["n"].as_u64().unwrap_or_else(|| panic!("a fed message, not the old one: {m}"));
+    let n = m["data"]["n"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("a fed message, not the old one: {m}"));
     assert!((1..=fed).contains(&n), "{m}");
     assert_eq!(m["seq"], n + 1, "{m}");
     assert_envelope(m, n + 1, &json!({ "n": n }), &[]);
@@ -1589,12 +2054,38 @@ fn follow_one_prints_a_message_fed_after_it_started_and_exits_0() {
 fn follow_one_with_a_tag_filter_skips_live_messages_without_the_tag() {
     let e = env("follow_one_tag");
     e.create("p", "64K");
-    // Everything the feeder appends carries tag "a"; the follower wants "a".
-    let (out, _) = follow_while_feeding(&e, "p", &["--one", "--jsonl", "--tag", "a", "--timeout", "5s"], &["a"]);
+    // Odd messages are untagged, even ones carry "a"; the follower wants "a".
+    let (out, fed) = follow_while_feeding(
+        &e,
+        "p",
+        &["--one", "--jsonl", "--tag", "a", "--timeout", "5s"],
+        |k| if k % 2 == 0 { vec!["a"] } else { vec![] },
+    );
     out.code(0);
     let lines = out.json_lines();
     assert_eq!(lines.len(), 1, "{}", out.show());
-    assert_eq!(lines[0]["meta"]["tags"], json!(["a"]));
+    let n = lines[0]["data"]["n"].as_u64().unwrap();
+    assert!(n % 2 == 0 && n <= fed, "{}", out.show());
+    assert_envelope(&lines[0], n, &json!({ "n": n }), &["a"]);
+}
+
+#[test]
+fn follow_one_with_tail_prints_only_the_newest_of_the_last_n() {
+    let e = env("follow_one_tail");
+    tag_pool(&e);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--one",
+        "--tail",
+        "2",
+        "--jsonl",
+        "--timeout",
+        "5s",
+    ]);
+    out.code(0);
+    assert_eq!(seqs(&out.json_lines()), [3], "{}", out.show());
+    assert!(out.elapsed < Duration::from_secs(4), "{}", out.show());
 }
 
 /// A pool for filter tests:
@@ -1604,14 +2095,38 @@ fn follow_one_with_a_tag_filter_skips_live_messages_without_the_tag() {
 /// 4 `{"msg":"panic again","n":0,"ok":false,"tags":[]}`.
 fn filter_pool(e: &Env) {
     e.create("f", "64K");
-    e.feed("f", r#"{"msg":"all good","n":1,"ok":true,"tags":["x"]}"#, &[]);
-    e.feed("f", r#"{"msg":"kernel panic here","n":2,"ok":false,"tags":["x","y"]}"#, &[]);
-    e.feed("f", r#"{"msg":"fine","n":3,"ok":true,"tags":["x","y","z"]}"#, &[]);
-    e.feed("f", r#"{"msg":"panic again","n":0,"ok":false,"tags":[]}"#, &[]);
+    e.feed(
+        "f",
+        r#"{"msg":"all good","n":1,"ok":true,"tags":["x"]}"#,
+        &[],
+    );
+    e.feed(
+        "f",
+        r#"{"msg":"kernel panic here","n":2,"ok":false,"tags":["x","y"]}"#,
+        &[],
+    );
+    e.feed(
+        "f",
+        r#"{"msg":"fine","n":3,"ok":true,"tags":["x","y","z"]}"#,
+        &[],
+    );
+    e.feed(
+        "f",
+        r#"{"msg":"panic again","n":0,"ok":false,"tags":[]}"#,
+        &[],
+    );
 }
 
 fn follow_where(e: &Env, wheres: &[&str]) -> Out {
-    let mut args = vec!["follow", "f", "--tail", "10", "--jsonl", "--timeout", "200ms"];
+    let mut args = vec![
+        "follow",
+        "f",
+        "--tail",
+        "10",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ];
     for w in wheres {
         args.push("--where");
         args.push(w);
@@ -1677,7 +2192,17 @@ fn follow_where_sees_the_whole_envelope() {
 fn follow_where_with_tail_prints_the_last_n_matching() {
     let e = env("where_tail");
     filter_pool(&e);
-    let out = e.pls(&["follow", "f", "--tail", "1", "--where", ".data.ok", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "f",
+        "--tail",
+        "1",
+        "--where",
+        ".data.ok",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert_eq!(seqs(&out.json_lines()), [3], "{}", out.show());
 }
@@ -1704,13 +2229,45 @@ fn tag_pool(e: &Env) {
 fn follow_repeated_tags_must_all_be_present() {
     let e = env("follow_tags_and");
     tag_pool(&e);
-    let out = e.pls(&["follow", "t", "--tail", "10", "--tag", "a", "--tag", "b", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--tail",
+        "10",
+        "--tag",
+        "a",
+        "--tag",
+        "b",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert_eq!(seqs(&out.json_lines()), [2], "{}", out.show());
-    let out = e.pls(&["follow", "t", "--tail", "10", "--tag", "a", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--tail",
+        "10",
+        "--tag",
+        "a",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert_eq!(seqs(&out.json_lines()), [1, 2], "{}", out.show());
-    let out = e.pls(&["follow", "t", "--tail", "10", "--tag", "c", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--tail",
+        "10",
+        "--tag",
+        "c",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert!(out.stdout.is_empty(), "{}", out.show());
 }
@@ -1719,7 +2276,17 @@ fn follow_repeated_tags_must_all_be_present() {
 fn follow_tail_with_a_tag_prints_the_last_n_matching_not_the_last_n() {
     let e = env("follow_tail_tag");
     tag_pool(&e);
-    let out = e.pls(&["follow", "t", "--tail", "1", "--tag", "a", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--tail",
+        "1",
+        "--tag",
+        "a",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert_eq!(seqs(&out.json_lines()), [2], "{}", out.show());
 }
@@ -1728,9 +2295,23 @@ fn follow_tail_with_a_tag_prints_the_last_n_matching_not_the_last_n() {
 fn follow_data_only_prints_only_the_data() {
     let e = env("follow_data_only");
     tag_pool(&e);
-    let out = e.pls(&["follow", "t", "--tail", "2", "--data-only", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--tail",
+        "2",
+        "--data-only",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
-    assert_eq!(out.json_lines(), [json!({"m": 2}), json!({"m": 3})], "{}", out.show());
+    assert_eq!(
+        out.json_lines(),
+        [json!({"m": 2}), json!({"m": 3})],
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -1738,7 +2319,16 @@ fn follow_format_pretty_prints_multi_line_json_also_when_piped() {
     let e = env("follow_pretty");
     tag_pool(&e);
     for args in [
-        &["follow", "t", "--tail", "2", "--format", "pretty", "--timeout", "200ms"][..],
+        &[
+            "follow",
+            "t",
+            "--tail",
+            "2",
+            "--format",
+            "pretty",
+            "--timeout",
+            "200ms",
+        ][..],
         &["follow", "t", "--tail", "2", "--timeout", "200ms"][..],
     ] {
         let out = e.pls(args);
@@ -1755,8 +2345,25 @@ fn follow_format_pretty_prints_multi_line_json_also_when_piped() {
 fn follow_format_jsonl_equals_dash_dash_jsonl() {
     let e = env("follow_format_jsonl");
     tag_pool(&e);
-    let a = e.pls(&["follow", "t", "--tail", "3", "--format", "jsonl", "--timeout", "100ms"]);
-    let b = e.pls(&["follow", "t", "--tail", "3", "--jsonl", "--timeout", "100ms"]);
+    let a = e.pls(&[
+        "follow",
+        "t",
+        "--tail",
+        "3",
+        "--format",
+        "jsonl",
+        "--timeout",
+        "100ms",
+    ]);
+    let b = e.pls(&[
+        "follow",
+        "t",
+        "--tail",
+        "3",
+        "--jsonl",
+        "--timeout",
+        "100ms",
+    ]);
     a.code(124);
     assert_eq!(a.stdout, b.stdout);
     assert_eq!(a.lines().len(), 3);
@@ -1766,16 +2373,38 @@ fn follow_format_jsonl_equals_dash_dash_jsonl() {
 fn follow_jsonl_with_format_pretty_is_a_conflict_exit_2() {
     let e = env("follow_conflict");
     tag_pool(&e);
-    let out = e.pls(&["follow", "t", "--jsonl", "--format", "pretty", "--timeout", "100ms"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--jsonl",
+        "--format",
+        "pretty",
+        "--timeout",
+        "100ms",
+    ]);
     let err = out.fails(2, "Usage");
-    assert_eq!(str_of(&err, "message"), "conflicting output options", "{}", out.show());
+    assert_eq!(
+        str_of(&err, "message"),
+        "conflicting output options",
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
 fn follow_tail_with_since_exits_2() {
     let e = env("follow_tail_since");
     tag_pool(&e);
-    let out = e.pls(&["follow", "t", "--tail", "1", "--since", "1m", "--timeout", "100ms"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--tail",
+        "1",
+        "--since",
+        "1m",
+        "--timeout",
+        "100ms",
+    ]);
     out.fails(2, "Usage");
     assert!(out.stdout.is_empty());
 }
@@ -1784,7 +2413,15 @@ fn follow_tail_with_since_exits_2() {
 fn follow_since_1h_prints_the_recent_messages() {
     let e = env("follow_since");
     tag_pool(&e);
-    let out = e.pls(&["follow", "t", "--since", "1h", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--since",
+        "1h",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert_eq!(seqs(&out.json_lines()), [1, 2, 3], "{}", out.show());
 }
@@ -1793,10 +2430,26 @@ fn follow_since_1h_prints_the_recent_messages() {
 fn follow_since_an_old_rfc3339_time_prints_everything_and_a_later_one_skips_older() {
     let e = env("follow_since_rfc");
     e.copy_ref("few"); // written 2026-11-21T09:28:51.75…Z
-    let out = e.pls(&["follow", "few", "--since", "2020-01-01T00:00:00Z", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "few",
+        "--since",
+        "2020-01-01T00:00:00Z",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert_eq!(seqs(&out.json_lines()), [1, 2, 3, 4], "{}", out.show());
-    let out = e.pls(&["follow", "few", "--since", "2026-11-21T09:28:51.7595Z", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "few",
+        "--since",
+        "2026-11-21T09:28:51.7595Z",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert_eq!(seqs(&out.json_lines()), [3, 4], "{}", out.show());
 }
@@ -1805,10 +2458,22 @@ fn follow_since_an_old_rfc3339_time_prints_everything_and_a_later_one_skips_olde
 fn follow_since_a_future_time_exits_0_with_no_output() {
     let e = env("follow_since_future");
     tag_pool(&e);
-    let out = e.pls(&["follow", "t", "--since", "2099-01-01T00:00:00Z", "--jsonl", "--timeout", "5s"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--since",
+        "2099-01-01T00:00:00Z",
+        "--jsonl",
+        "--timeout",
+        "5s",
+    ]);
     out.code(0);
     assert!(out.stdout.is_empty(), "{}", out.show());
-    assert!(out.elapsed < Duration::from_secs(4), "immediately: {}", out.show());
+    assert!(
+        out.elapsed < Duration::from_secs(4),
+        "immediately: {}",
+        out.show()
+    );
 }
 
 #[test]
@@ -1816,7 +2481,8 @@ fn follow_since_an_invalid_value_exits_2() {
     let e = env("follow_since_invalid");
     tag_pool(&e);
     for bad in ["500ms", "yesterday", "5x"] {
-        e.pls(&["follow", "t", "--since", bad, "--timeout", "100ms"]).fails(2, "Usage");
+        e.pls(&["follow", "t", "--since", bad, "--timeout", "100ms"])
+            .fails(2, "Usage");
     }
 }
 
@@ -1825,7 +2491,16 @@ fn follow_template_formats_each_message() {
     let e = env("follow_template");
     e.create("p", "64K");
     e.feed("p", r#"{"msg":"hello"}"#, &[]);
-    let out = e.pls(&["follow", "p", "--tail", "1", "--template", "{{ seq }} {{ data.msg }}", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "p",
+        "--tail",
+        "1",
+        "--template",
+        "{{ seq }} {{ data.msg }}",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert_eq!(out.stdout, "1 hello\n", "{}", out.show());
 }
@@ -1834,10 +2509,24 @@ fn follow_template_formats_each_message() {
 fn follow_replay_0_with_tail_prints_the_history_and_exits_0() {
     let e = env("follow_replay");
     tag_pool(&e);
-    let out = e.pls(&["follow", "t", "--replay", "0", "--tail", "2", "--jsonl", "--timeout", "5s"]);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--replay",
+        "0",
+        "--tail",
+        "2",
+        "--jsonl",
+        "--timeout",
+        "5s",
+    ]);
     out.code(0);
     assert_eq!(seqs(&out.json_lines()), [2, 3], "{}", out.show());
-    assert!(out.elapsed < Duration::from_secs(4), "no live phase: {}", out.show());
+    assert!(
+        out.elapsed < Duration::from_secs(4),
+        "no live phase: {}",
+        out.show()
+    );
 }
 
 #[test]
@@ -1854,7 +2543,16 @@ fn follow_replay_negative_or_not_finite_exits_2() {
     let e = env("follow_replay_negative");
     tag_pool(&e);
     for bad in ["-1", "NaN", "inf", "fast"] {
-        let out = e.pls(&["follow", "t", "--replay", bad, "--tail", "1", "--timeout", "100ms"]);
+        let out = e.pls(&[
+            "follow",
+            "t",
+            "--replay",
+            bad,
+            "--tail",
+            "1",
+            "--timeout",
+            "100ms",
+        ]);
         out.fails(2, "Usage");
         assert!(out.stdout.is_empty(), "{}", out.show());
     }
@@ -1875,14 +2573,25 @@ fn follow_of_a_missing_pool_exits_3_with_a_create_hint() {
     let out = e.pls(&["follow", "nope", "--timeout", "100ms"]);
     let err = out.fails(3, "NotFound");
     let hint = str_of(&err, "hint");
-    assert!(hint.contains("--create") && hint.contains("follow nope"), "{}", out.show());
+    assert!(
+        hint.contains("--create") && hint.contains("follow nope"),
+        "{}",
+        out.show()
+    );
     assert!(!e.path("nope").exists());
 }
 
 #[test]
 fn follow_create_makes_the_pool_then_times_out() {
     let e = env("follow_create");
-    let out = e.pls(&["follow", "newp", "--create", "--jsonl", "--timeout", "200ms"]);
+    let out = e.pls(&[
+        "follow",
+        "newp",
+        "--create",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
     out.code(124);
     assert!(out.stdout.is_empty(), "{}", out.show());
     assert_eq!(e.info("newp")["file_size"], 1_048_576);
@@ -1899,23 +2608,40 @@ fn follow_with_a_closed_stdout_exits_0_quietly() {
     }
     let script = r#"{ "$0" --dir "$1" follow big --tail 5 --jsonl --timeout 5s; echo "follow-exit=$?" >&2; } | head -1"#;
     let mut c = Command::new("sh");
-    c.args(["-c", script, PLS, e.dir_str()]).env("HOME", &e.home);
+    c.args(["-c", script, PLS, e.dir_str()])
+        .env("HOME", &e.home);
     let out = run(c, None);
     out.code(0);
-    assert_eq!(out.stdout.lines().count(), 1, "one line through head\n{}", out.show());
+    assert_eq!(
+        out.stdout.lines().count(),
+        1,
+        "one line through head\n{}",
+        out.show()
+    );
     let first: Value = serde_json::from_str(out.stdout.trim_end()).unwrap();
     assert_eq!(first["seq"], 1);
-    assert_eq!(out.stderr.trim(), "follow-exit=0", "exit 0, nothing else on stderr\n{}", out.show());
+    assert_eq!(
+        out.stderr.trim(),
+        "follow-exit=0",
+        "exit 0, nothing else on stderr\n{}",
+        out.show()
+    );
     assert!(!out.stderr.contains("panic"), "{}", out.show());
-    assert!(out.elapsed < Duration::from_secs(4), "quickly, not by --timeout\n{}", out.show());
+    assert!(
+        out.elapsed < Duration::from_secs(4),
+        "quickly, not by --timeout\n{}",
+        out.show()
+    );
 }
 
 #[test]
 fn follow_remote_only_flags_on_a_local_pool_exit_2() {
     let e = env("follow_remote_flags");
     tag_pool(&e);
-    e.pls(&["follow", "t", "--token", "x", "--timeout", "100ms"]).fails(2, "Usage");
-    e.pls(&["follow", "t", "--tls-skip-verify", "--timeout", "100ms"]).fails(2, "Usage");
+    e.pls(&["follow", "t", "--token", "x", "--timeout", "100ms"])
+        .fails(2, "Usage");
+    e.pls(&["follow", "t", "--tls-skip-verify", "--timeout", "100ms"])
+        .fails(2, "Usage");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1938,8 +2664,15 @@ fn assert_doctor_report(r: &Value) {
     for k in DOCTOR_KEYS {
         assert!(r.get(k).is_some(), "doctor report has `{k}`: {r}");
     }
-    assert!(r["issues"].is_array() && r["remediation_hints"].is_array(), "{r}");
-    assert_eq!(r["issue_count"].as_u64().unwrap() as usize, r["issues"].as_array().unwrap().len(), "{r}");
+    assert!(
+        r["issues"].is_array() && r["remediation_hints"].is_array(),
+        "{r}"
+    );
+    assert_eq!(
+        r["issue_count"].as_u64().unwrap() as usize,
+        r["issues"].as_array().unwrap().len(),
+        "{r}"
+    );
     assert!(r["snapshot_path"].is_null(), "{r}");
 }
 
@@ -1992,7 +2725,12 @@ fn doctor_on_the_corrupt_frame_pool_exits_7_with_the_issue_offset() {
     assert!(!r["remediation_hints"].as_array().unwrap().is_empty());
     let out = e.pls(&["doctor", "corrupt-frame"]);
     out.code(7);
-    assert!(out.stdout.starts_with("CORRUPT: corrupt-frame last_good_seq=3 issue="), "{}", out.show());
+    assert!(
+        out.stdout
+            .starts_with("CORRUPT: corrupt-frame last_good_seq=3 issue="),
+        "{}",
+        out.show()
+    );
     // doctor never writes.
     let orig = std::fs::read(reference_dir().join("corrupt-frame.plasmite")).unwrap();
     assert_eq!(std::fs::read(e.path("corrupt-frame")).unwrap(), orig);
@@ -2009,7 +2747,10 @@ fn doctor_reports_bad_magic_and_bad_version_as_corrupt() {
     let v = e.pls(&["doctor", "bad-version", "--json"]).code(7).json();
     let issue = &v["reports"][0]["issues"][0];
     assert_eq!(issue["code"], "format", "{issue}");
-    assert!(issue["message"].as_str().unwrap().contains("version"), "{issue}");
+    assert!(
+        issue["message"].as_str().unwrap().contains("version"),
+        "{issue}"
+    );
 }
 
 #[test]
@@ -2021,12 +2762,27 @@ fn doctor_all_over_a_good_and_a_corrupt_pool_exits_7() {
     out.code(7);
     let lines = out.lines();
     assert_eq!(lines.len(), 2, "{}", out.show());
-    assert!(lines.iter().any(|l| l.starts_with("CORRUPT: ") && l.contains("corrupt-frame")), "{}", out.show());
-    assert!(lines.iter().any(|l| l.starts_with("OK: ") && l.contains("good")), "{}", out.show());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("CORRUPT: ") && l.contains("corrupt-frame")),
+        "{}",
+        out.show()
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("OK: ") && l.contains("good")),
+        "{}",
+        out.show()
+    );
     let v = e.pls(&["doctor", "--all", "--json"]).code(7).json();
     let reports = v["reports"].as_array().unwrap();
     assert_eq!(reports.len(), 2);
-    let mut status: Vec<&str> = reports.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    let mut status: Vec<&str> = reports
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
     status.sort_unstable();
     assert_eq!(status, ["corrupt", "ok"]);
     for r in reports {
