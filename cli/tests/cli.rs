@@ -1133,6 +1133,18 @@ fn feed_receipt_on_a_terminal_is_text() {
 }
 
 #[test]
+fn feed_without_data_from_a_terminal_exits_2_missing_data_input() {
+    let e = env("feed_tty_stdin");
+    e.create("p", "64K");
+    let out = e.tty(&["feed", "p"], &[("NO_COLOR", "1")]);
+    out.code(2);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "error: missing data input", "{}", out.show());
+    assert!(lines[1].starts_with("hint: "), "{}", out.show());
+    assert_eq!(e.info("p")["bounds"], json!({}));
+}
+
+#[test]
 fn feed_invalid_json_exits_2_and_appends_nothing() {
     let e = env("feed_invalid");
     e.create("p", "64K");
@@ -1962,6 +1974,20 @@ fn plain_follow_on_a_wrapmark_ring_prints_nothing_old() {
     let out = e.pls(&["follow", "wrapmark", "--jsonl", "--timeout", "200ms"]);
     out.code(124);
     assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn plain_follow_on_a_full_ring_prints_messages_appended_after_it_started() {
+    let e = env("follow_live_full");
+    e.copy_ref("full"); // newest 40, head == tail
+    let (out, fed) =
+        follow_while_feeding(&e, "full", &["--one", "--jsonl", "--timeout", "5s"], |_| vec![]);
+    out.code(0);
+    let lines = out.json_lines();
+    assert_eq!(lines.len(), 1, "{}", out.show());
+    let n = lines[0]["data"]["n"].as_u64().unwrap_or_else(|| panic!("a new message: {}", out.show()));
+    assert!((1..=fed).contains(&n), "{}", out.show());
+    assert_envelope(&lines[0], 40 + n, &json!({ "n": n }), &[]);
 }
 
 #[test]
