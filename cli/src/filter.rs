@@ -33,6 +33,11 @@ use jaq_core::native::{bome, run, v};
 use jaq_core::{Compiler, Ctx, DataT, Lut, ValT as _, Vars, compile};
 use jaq_json::{Num, Val};
 use jaq_std::input::{HasInputs, Inputs, RcIter};
+use plasmite_os::core::lite3::Lite3Error;
+use plasmite_os::core::lite3::envelope::Envelope;
+use plasmite_os::core::lite3::read::{Container, Doc, Iter, ValueRef};
+use plasmite_os::message::Printed;
+#[cfg(test)]
 use serde_json::Value;
 
 /// Name of the only global variable an expression may use.
@@ -116,11 +121,31 @@ impl Filter {
     ///
     /// Under truthiness no outcome is an error today; the `Result` is kept so that a later
     /// stricter mode can report one without changing callers.
+    #[cfg(test)]
     pub(crate) fn matches(&self, input: &Value) -> Result<bool, FilterError> {
         if self.exprs.is_empty() {
             return Ok(true);
         }
-        let input = to_val(input);
+        self.matches_val(to_val(input))
+    }
+
+    /// [`Filter::matches`] on a stored message, converted straight from its Lite³ bytes (no
+    /// intermediate JSON). A payload that does not decode is a Corrupt error.
+    pub(crate) fn matches_message(&self, msg: &Printed<'_>) -> Result<bool, plasmite_os::Error> {
+        if self.exprs.is_empty() {
+            return Ok(true);
+        }
+        let input = envelope_val(msg).map_err(|e| {
+            plasmite_os::Error::new(plasmite_os::ErrorKind::Corrupt, e.to_string())
+                .with_seq(msg.seq)
+                .with_hint(plasmite_os::error::HINT_CORRUPT)
+        })?;
+        self.matches_val(input).map_err(|e| {
+            plasmite_os::Error::new(plasmite_os::ErrorKind::Usage, e.message).with_hint(e.hint)
+        })
+    }
+
+    fn matches_val(&self, input: Val) -> Result<bool, FilterError> {
         let mut env = None;
         for expr in &self.exprs {
             let env = if expr.uses_env {
@@ -340,7 +365,75 @@ fn render_compile_errors(errs: compile::Errors<&str, ()>) -> String {
     }
 }
 
+/// The envelope `{data, meta: {tags}, seq, time}` of a stored message as a jaq value, read
+/// straight from the Lite³ payload with the codec's checks.
+fn envelope_val(msg: &Printed<'_>) -> Result<Val, Lite3Error> {
+    let doc = Doc::new(msg.payload)?;
+    let env = Envelope::parse(msg.payload)?;
+    let mut budget = doc.node_budget();
+    let data = container_val(&env.data, &mut env.data.iter_budgeted(&mut budget))?;
+    let mut tags = Vec::new();
+    for t in env.tags() {
+        tags.push(key_str(t?));
+    }
+    let meta = Val::obj(
+        [(key_str("tags"), tags.into_iter().collect())]
+            .into_iter()
+            .collect(),
+    );
+    let time = plasmite_os::message::rfc3339(msg.timestamp_ns);
+    Ok(Val::obj(
+        [
+            (key_str("data"), data),
+            (key_str("meta"), meta),
+            (key_str("seq"), Val::Num(Num::from_integral(msg.seq))),
+            (key_str("time"), Val::from(time)),
+        ]
+        .into_iter()
+        .collect(),
+    ))
+}
+
+/// A string as a jaq value.
+fn key_str(s: &str) -> Val {
+    Val::from(s.to_owned())
+}
+
+fn container_val<'a>(c: &Container<'a>, it: &mut Iter<'a, '_>) -> Result<Val, Lite3Error> {
+    if c.is_object() {
+        let mut entries = Vec::new();
+        while let Some(e) = it.next() {
+            let (k, v) = e?;
+            let v = leaf_val(&v, it)?;
+            entries.push((key_str(k.unwrap_or_default()), v));
+        }
+        Ok(Val::obj(entries.into_iter().collect()))
+    } else {
+        let mut items = Vec::new();
+        while let Some(e) = it.next() {
+            let (_, v) = e?;
+            items.push(leaf_val(&v, it)?);
+        }
+        Ok(items.into_iter().collect())
+    }
+}
+
+fn leaf_val<'a>(v: &ValueRef<'a>, parent: &mut Iter<'a, '_>) -> Result<Val, Lite3Error> {
+    Ok(match v {
+        ValueRef::Null => Val::Null,
+        ValueRef::Bool(b) => Val::Bool(*b),
+        ValueRef::I64(n) => Val::Num(Num::from_integral(*n)),
+        ValueRef::F64(x) if x.is_finite() => Val::Num(Num::Float(*x)),
+        ValueRef::F64(_) => Val::Null,
+        ValueRef::Str(s) => Val::from((*s).to_owned()),
+        // Bytes print as base64 strings, so filters see them that way too.
+        ValueRef::Bytes(b) => Val::from(plasmite_os::message::base64(b)),
+        ValueRef::Object(c) | ValueRef::Array(c) => container_val(c, &mut parent.nested(c))?,
+    })
+}
+
 /// Converts a JSON value into a jaq value: integers stay integers, floats stay floats.
+#[cfg(test)]
 fn to_val(v: &Value) -> Val {
     match v {
         Value::Null => Val::Null,

@@ -141,23 +141,17 @@ impl Matcher {
                 return Ok(false);
             }
         }
-        let Some(filter) = &self.filter else {
-            return Ok(true);
-        };
-        let value = envelope_value(msg)?;
-        let ok = filter
-            .matches(&value)
-            .map_err(|e| Error::new(ErrorKind::Usage, e.message).with_hint(e.hint))?;
-        *envelope_json = Some(value);
-        Ok(ok)
+        let _ = envelope_json;
+        match &self.filter {
+            Some(filter) => filter.matches_message(msg),
+            None => Ok(true),
+        }
     }
 }
 
-/// The envelope as a JSON value (for jq and templates).
+/// The envelope as a JSON value (for jq and templates), built straight from the payload.
 fn envelope_value(msg: &Printed<'_>) -> Result<Value, Error> {
-    let mut text = Vec::with_capacity(msg.payload.len() * 2);
-    print(&mut text, msg, Style::Compact)?;
-    serde_json::from_slice(&text).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+    plasmite_os::message::to_value(msg)
 }
 
 /// Formats messages for output.

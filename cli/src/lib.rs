@@ -6,7 +6,7 @@
 //! users.
 //!
 //! # Invariants
-//! - Every error leaves through [`ui::Ui::error`] and [`exit_code`]; nothing panics on input.
+//! - Every error leaves through `Ui::error` and [`exit_code`]; nothing panics on input.
 //! - A closed stdout ends the command quietly with exit 0.
 //!
 //! Spec: `spec/CLI.md`.

@@ -1980,12 +1980,18 @@ fn plain_follow_on_a_wrapmark_ring_prints_nothing_old() {
 fn plain_follow_on_a_full_ring_prints_messages_appended_after_it_started() {
     let e = env("follow_live_full");
     e.copy_ref("full"); // newest 40, head == tail
-    let (out, fed) =
-        follow_while_feeding(&e, "full", &["--one", "--jsonl", "--timeout", "5s"], |_| vec![]);
+    let (out, fed) = follow_while_feeding(
+        &e,
+        "full",
+        &["--one", "--jsonl", "--timeout", "5s"],
+        |_| vec![],
+    );
     out.code(0);
     let lines = out.json_lines();
     assert_eq!(lines.len(), 1, "{}", out.show());
-    let n = lines[0]["data"]["n"].as_u64().unwrap_or_else(|| panic!("a new message: {}", out.show()));
+    let n = lines[0]["data"]["n"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("a new message: {}", out.show()));
     assert!((1..=fed).contains(&n), "{}", out.show());
     assert_envelope(&lines[0], 40 + n, &json!({ "n": n }), &[]);
 }

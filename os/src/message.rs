@@ -214,7 +214,7 @@ pub fn print(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), E
 }
 
 /// Appends only the message's `data` object (what `follow --data-only` prints), with the same
-/// checks and error behaviour as [`print`].
+/// checks and error behaviour as [`print()`].
 pub fn print_data(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
     print_part(out, msg, style, true)
 }
@@ -262,6 +262,65 @@ pub fn print_frame<V: PoolView + ?Sized>(
     print(out, &msg, style).map_err(|e| match e.kind() {
         ErrorKind::Corrupt => e.with_offset(frame.offset).with_seq(frame.seq()),
         _ => e,
+    })
+}
+
+/// The message as a JSON value `{data, meta: {tags}, seq, time}` — built straight from the
+/// Lite³ bytes (for jq filters and templates), with the same checks as [`print()`].
+pub fn to_value(msg: &Printed<'_>) -> Result<Value, Error> {
+    value_of(msg).map_err(|e| match e {
+        Fail::Doc(e) => corrupt(e),
+        Fail::Io(e) => Error::new(ErrorKind::Internal, e.to_string()),
+    })
+}
+
+fn value_of(msg: &Printed<'_>) -> Result<Value, Fail> {
+    let doc = Doc::new(msg.payload)?;
+    let env = Envelope::parse(msg.payload)?;
+    let mut budget = doc.node_budget();
+    let data = container_value(&env.data, &mut env.data.iter_budgeted(&mut budget))?;
+    let mut tags = Vec::new();
+    for t in env.tags() {
+        tags.push(Value::String(t?.to_owned()));
+    }
+    let mut meta = Map::new();
+    meta.insert("tags".to_owned(), Value::Array(tags));
+    let mut m = Map::new();
+    m.insert("data".to_owned(), data);
+    m.insert("meta".to_owned(), Value::Object(meta));
+    m.insert("seq".to_owned(), Value::from(msg.seq));
+    m.insert("time".to_owned(), Value::String(rfc3339(msg.timestamp_ns)));
+    Ok(Value::Object(m))
+}
+
+fn container_value<'a>(c: &Container<'a>, it: &mut Iter<'a, '_>) -> Result<Value, Fail> {
+    if c.is_object() {
+        let mut m = Map::new();
+        while let Some(e) = it.next() {
+            let (k, v) = e?;
+            let v = leaf_value(&v, it)?;
+            m.insert(k.unwrap_or_default().to_owned(), v);
+        }
+        Ok(Value::Object(m))
+    } else {
+        let mut a = Vec::new();
+        while let Some(e) = it.next() {
+            let (_, v) = e?;
+            a.push(leaf_value(&v, it)?);
+        }
+        Ok(Value::Array(a))
+    }
+}
+
+fn leaf_value<'a>(v: &ValueRef<'a>, parent: &mut Iter<'a, '_>) -> Result<Value, Fail> {
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Bool(b) => Value::Bool(*b),
+        ValueRef::I64(n) => Value::from(*n),
+        ValueRef::F64(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
+        ValueRef::Str(s) => Value::String((*s).to_owned()),
+        ValueRef::Bytes(b) => Value::String(base64(b)),
+        ValueRef::Object(c) | ValueRef::Array(c) => container_value(c, &mut parent.nested(c))?,
     })
 }
 
@@ -487,7 +546,7 @@ fn write_value<'a, F: Formatter>(
 }
 
 /// Standard base64 with padding (how the reference prints a bytes value).
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
