@@ -140,24 +140,54 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     Ok(code)
 }
 
+/// The report of a pool that could not be read far enough to walk it.
+fn unreadable(label: String, path: PathBuf, code: &str, e: &Error, hint: &str) -> Report {
+    let issue = json!({"code": code, "message": e.message(), "offset": e.offset(), "seq": null});
+    Report {
+        json: report_json(
+            &label,
+            &path,
+            vec![issue],
+            None,
+            vec![hint.to_owned()],
+            json!({}),
+        ),
+        label,
+        path,
+        corrupt: true,
+        detail: Some(e.message().to_owned()),
+        count: None,
+        issues: 1,
+    }
+}
+
+/// The reference's report object, plus `extra` keys.
+fn report_json(
+    label: &str,
+    path: &Path,
+    issues: Vec<Value>,
+    last: Option<u64>,
+    hints: Vec<String>,
+    extra: Value,
+) -> Value {
+    let corrupt = !issues.is_empty();
+    let mut j = json!({
+        "issue_count": issues.len(),
+        "issues": issues,
+        "last_good_seq": last,
+        "path": path.display().to_string(),
+        "pool_ref": label,
+        "remediation_hints": hints,
+        "snapshot_path": null,
+        "status": if corrupt { "corrupt" } else { "ok" },
+    });
+    if let (Some(o), Some(e)) = (j.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    j
+}
+
 fn check(label: String, path: PathBuf) -> Report {
-    let base = |issues: Vec<Value>, last: Option<u64>, hints: Vec<String>, extra: Value| {
-        let corrupt = !issues.is_empty();
-        let mut j = json!({
-            "issue_count": issues.len(),
-            "issues": issues,
-            "last_good_seq": last,
-            "path": path.display().to_string(),
-            "pool_ref": label,
-            "remediation_hints": hints,
-            "snapshot_path": null,
-            "status": if corrupt { "corrupt" } else { "ok" },
-        });
-        if let (Some(o), Some(e)) = (j.as_object_mut(), extra.as_object()) {
-            o.extend(e.clone());
-        }
-        j
-    };
     let copy = match PoolCopy::read(&path) {
         Ok(c) => c,
         Err(e) => {
@@ -168,34 +198,12 @@ fn check(label: String, path: PathBuf) -> Report {
             } else {
                 ("io", "Check the file's permissions and the disk.")
             };
-            let issue =
-                json!({"code": code, "message": e.message(), "offset": e.offset(), "seq": null});
-            return Report {
-                json: base(vec![issue], None, vec![hint.to_owned()], json!({})),
-                label,
-                path,
-                corrupt: true,
-                detail: Some(e.message().to_owned()),
-                count: None,
-                issues: 1,
-            };
+            return unreadable(label, path, code, &e, hint);
         }
     };
     let (report, stale) = match copy.snapshot() {
         Ok(s) => (plasmite_os::core::validate(&s), index_spot_check(&s)),
-        Err(e) => {
-            let issue =
-                json!({"code": "corrupt", "message": e.message(), "offset": null, "seq": null});
-            return Report {
-                json: base(vec![issue], None, vec![HINT_CORRUPT.to_owned()], json!({})),
-                label,
-                path,
-                corrupt: true,
-                detail: Some(e.message().to_owned()),
-                count: None,
-                issues: 1,
-            };
-        }
+        Err(e) => return unreadable(label, path, "corrupt", &e, HINT_CORRUPT),
     };
     let mut hints: Vec<String> = Vec::new();
     let mut issues = Vec::new();
@@ -228,7 +236,7 @@ fn check(label: String, path: PathBuf) -> Report {
         .map(|s| (s.oldest, s.newest));
     let n = issues.len();
     Report {
-        json: base(issues, report.last_good_seq, hints, extra),
+        json: report_json(&label, &path, issues, report.last_good_seq, hints, extra),
         corrupt: n > 0,
         label,
         path,

@@ -5,33 +5,21 @@
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
+mod common;
+use common::create;
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    common::scratch("follow", name)
+}
+
 use plasmite_os::dir;
 use plasmite_os::message::encode;
 use plasmite_os::{
-    Appended, CreateOptions, Durability, ErrorKind, Event, FollowOptions, Follower, GapPolicy,
-    Pool, Start,
+    Appended, Durability, ErrorKind, Event, FollowOptions, Follower, GapPolicy, Pool, Start,
 };
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plasmite-follow-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn create(path: &Path, size: u64) -> Pool {
-    Pool::create(
-        path,
-        CreateOptions {
-            size,
-            index_capacity: None,
-        },
-    )
-    .unwrap()
-}
 
 fn payload(i: u64) -> Vec<u8> {
     encode(&json!({ "i": i }), &["t"], 1 << 20).unwrap()

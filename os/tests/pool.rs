@@ -4,32 +4,18 @@
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
+mod common;
+use common::create;
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    common::scratch("os", name)
+}
+
 use plasmite_core::{Cursor, Step};
 use plasmite_os::inspect::PoolCopy;
 use plasmite_os::message::{Printed, encode, to_json_string};
 use plasmite_os::{CreateOptions, Durability, ErrorKind, Pool};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plasmite-os-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A new pool of `size` bytes with the automatic index.
-fn create(path: &std::path::Path, size: u64) -> Pool {
-    Pool::create(
-        path,
-        CreateOptions {
-            size,
-            index_capacity: None,
-        },
-    )
-    .unwrap()
-}
 
 fn payload(i: u64) -> Vec<u8> {
     encode(

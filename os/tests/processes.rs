@@ -7,10 +7,17 @@
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
+mod common;
+use common::create;
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    common::scratch("proc", name)
+}
+
 use plasmite_core::lite3::envelope;
 use plasmite_core::lite3::read::ValueRef;
 use plasmite_os::message::encode;
-use plasmite_os::{CreateOptions, Durability, Event, FollowOptions, Follower, Pool, Start};
+use plasmite_os::{Durability, Event, FollowOptions, Follower, Pool, Start};
 use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -19,24 +26,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const ROLE: &str = "PLASMITE_TEST_CHILD";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plasmite-proc-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn create(path: &Path, size: u64) -> Pool {
-    Pool::create(
-        path,
-        CreateOptions {
-            size,
-            index_capacity: None,
-        },
-    )
-    .unwrap()
-}
 
 fn payload(w: u64, i: u64) -> Vec<u8> {
     encode(&json!({ "w": w, "i": i }), &["t"], 1 << 20).unwrap()
