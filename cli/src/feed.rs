@@ -139,8 +139,10 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
             std::io::stdin(),
         ))),
         (None, Some(path)) => {
-            let f = std::fs::File::open(path)
-                .map_err(|e| Error::io(e, "failed to open input file", Path::new(path)))?;
+            let f = std::fs::File::open(path).map_err(|e| {
+                Error::io(e, "failed to open input file", Path::new(path))
+                    .with_hint("Check the input file's path and permissions (use - for stdin).")
+            })?;
             Some(Box::new(BufReader::with_capacity(1 << 16, f)))
         }
         (None, None) if !ui.stdin_tty => Some(Box::new(BufReader::with_capacity(

@@ -12,7 +12,7 @@
 use crate::args::Matches;
 use crate::ui::Ui;
 use crate::{pool, values};
-use plasmite_os::message::{Printed, Style, print};
+use plasmite_os::message::{Printed, Style, print, to_value};
 use plasmite_os::{Error, ErrorKind};
 use std::path::Path;
 
@@ -48,10 +48,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
         }
     };
     if ui.stdout_tty || ui.always {
-        print(&mut out, &printed, Style::Compact).map_err(with_offset)?;
-        let value: serde_json::Value = serde_json::from_slice(&out)
-            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-        out = crate::ui::pretty(&value, ui.color_out);
+        out = crate::ui::pretty(&to_value(&printed).map_err(with_offset)?, ui.color_out);
     } else {
         print(&mut out, &printed, Style::Compact).map_err(with_offset)?;
         out.push(b'\n');

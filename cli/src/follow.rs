@@ -19,7 +19,7 @@ use crate::filter::Filter;
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
 use plasmite_os::core::lite3::envelope;
-use plasmite_os::message::{Printed, Style, print, print_data};
+use plasmite_os::message::{Printed, Style, print, print_data, to_value};
 use plasmite_os::{
     CreateOptions, Error, ErrorKind, Event, FollowOptions, Follower, Pool, Start, now_ns,
 };
@@ -135,23 +135,17 @@ impl Matcher {
         self.tags.is_empty() && self.filter.is_none()
     }
 
-    fn matches(&self, msg: &Printed<'_>, envelope_json: &mut Option<Value>) -> Result<bool, Error> {
+    fn matches(&self, msg: &Printed<'_>) -> Result<bool, Error> {
         for t in &self.tags {
             if !envelope::has_tag(msg.payload, t).unwrap_or(false) {
                 return Ok(false);
             }
         }
-        let _ = envelope_json;
         match &self.filter {
             Some(filter) => filter.matches_message(msg),
             None => Ok(true),
         }
     }
-}
-
-/// The envelope as a JSON value (for jq and templates), built straight from the payload.
-fn envelope_value(msg: &Printed<'_>) -> Result<Value, Error> {
-    plasmite_os::message::to_value(msg)
 }
 
 /// Formats messages for output.
@@ -164,12 +158,9 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    fn emit(&mut self, msg: &Printed<'_>, value: Option<Value>) -> Result<(), Error> {
+    fn emit(&mut self, msg: &Printed<'_>) -> Result<(), Error> {
         if let Some(env) = &self.template {
-            let value = match value {
-                Some(v) => v,
-                None => envelope_value(msg)?,
-            };
+            let value = to_value(msg)?;
             let tpl = env
                 .get_template("line")
                 .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
@@ -184,10 +175,7 @@ impl Emitter<'_> {
         }
         let colored = self.format == Format::Pretty && self.ui.color_out;
         if colored {
-            let mut v = match value {
-                Some(v) => v,
-                None => envelope_value(msg)?,
-            };
+            let mut v = to_value(msg)?;
             if self.data_only {
                 v = v.get_mut("data").map(Value::take).unwrap_or(Value::Null);
             }
@@ -343,7 +331,16 @@ struct Kept {
     seq: u64,
     timestamp_ns: u64,
     payload: Vec<u8>,
-    value: Option<Value>,
+}
+
+impl Kept {
+    fn printed(&self) -> Printed<'_> {
+        Printed {
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            payload: &self.payload,
+        }
+    }
 }
 
 struct Follow<'a> {
@@ -388,13 +385,7 @@ impl Follow<'_> {
                 match ev {
                     Event::Gap { count, .. } => drops.gap(count),
                     Event::Message(msg) => {
-                        let printed = Printed {
-                            seq: msg.seq,
-                            timestamp_ns: msg.timestamp_ns,
-                            payload: msg.payload,
-                        };
-                        let mut value = None;
-                        if !self.matcher.matches(&printed, &mut value)? {
+                        if !self.matcher.matches(&msg.printed())? {
                             if msg.seq >= newest_at_start {
                                 break;
                             }
@@ -405,7 +396,6 @@ impl Follow<'_> {
                             seq: msg.seq,
                             timestamp_ns: msg.timestamp_ns,
                             payload: msg.payload.to_vec(),
-                            value,
                         });
                         if tail > 0 && kept.len() as u64 > tail {
                             kept.pop_front();
@@ -462,13 +452,8 @@ impl Follow<'_> {
                 }
                 Event::Message(msg) => msg,
             };
-            let printed = Printed {
-                seq: msg.seq,
-                timestamp_ns: msg.timestamp_ns,
-                payload: msg.payload,
-            };
-            let mut value = None;
-            if !self.matcher.matches(&printed, &mut value)? {
+            let printed = msg.printed();
+            if !self.matcher.matches(&printed)? {
                 continue;
             }
             if a.one && tail > 1 {
@@ -479,7 +464,7 @@ impl Follow<'_> {
             }
             drops.before(msg.seq, false);
             drops.last_seen = Some(msg.seq);
-            emitter.emit(&printed, value)?;
+            emitter.emit(&printed)?;
             last_emit = Instant::now();
             if a.one {
                 return Ok(0);
@@ -495,12 +480,7 @@ impl Follow<'_> {
     ) -> Result<(), Error> {
         drops.before(k.seq, false);
         drops.last_seen = Some(k.seq);
-        let printed = Printed {
-            seq: k.seq,
-            timestamp_ns: k.timestamp_ns,
-            payload: &k.payload,
-        };
-        emitter.emit(&printed, k.value)
+        emitter.emit(&k.printed())
     }
 
     /// Emits history with its original timing divided by `speed` (0: no delay), then exits.

@@ -90,9 +90,13 @@ pub fn plan_append<V: PoolView + ?Sized>(
 
     let mut s = before.state;
     let mut dropped = 0u64;
-    // Each drop advances the tail by at least one frame or wrap; more drops than the ring can
-    // hold frames means the ring lies.
-    let max_drops = (ring / FRAME_HEADER_SIZE).saturating_add(2);
+    // Each step advances the tail past one frame or one wrap (a wrap is never followed by a
+    // wrap: `drop_tail` refuses one at offset 0), so more steps than the ring can hold frames
+    // and wraps means the ring lies.
+    let max_steps = (ring / FRAME_HEADER_SIZE)
+        .saturating_add(2)
+        .saturating_mul(2);
+    let mut steps = 0u64;
     loop {
         let free = ring.saturating_sub(s.used_bytes(ring));
         let short = free < required(&s);
@@ -101,9 +105,10 @@ pub fn plan_append<V: PoolView + ?Sized>(
         if !short && !tail_in_way {
             break;
         }
-        if s.is_empty() || dropped > max_drops {
+        if s.is_empty() || steps > max_steps {
             return Err(Corrupt::ring(CorruptKind::WalkTooLong, s.tail).into());
         }
+        steps = steps.saturating_add(1);
         drop_tail(view, &mut s, &mut dropped)?;
     }
     let tail_moved = s.tail != before.state.tail || s.oldest != before.state.oldest;
@@ -168,6 +173,10 @@ fn drop_tail<V: PoolView + ?Sized>(
     dropped: &mut u64,
 ) -> Result<(), Corrupt> {
     match read_frame_at(view, s.tail) {
+        // Offset 0 always has room for a frame: a wrap there would wrap onto itself.
+        Slot::Wrap { .. } if s.tail == 0 => {
+            return Err(Corrupt::ring(CorruptKind::DoubleWrap, 0));
+        }
         Slot::Wrap { .. } => s.tail = 0,
         Slot::Message(f) if f.seq() == s.oldest => {
             s.tail = f.next;

@@ -100,3 +100,35 @@ fn cursor_never_delivers_the_same_frame_twice() {
     }
     assert_eq!(delivered, 1, "the frame is delivered once");
 }
+
+#[test]
+fn a_wrap_marker_at_ring_offset_zero_is_corrupt_not_an_endless_eviction() {
+    // A 5 KiB pool without index whose tail is a wrap marker at ring offset 0: evicting it
+    // leaves the tail where it was. Found by review; planning looped forever (under the lock).
+    let mut pool = MemPool::create(5120, Some(0)).unwrap();
+    let ring_offset = pool.snapshot().geometry().ring_offset as usize;
+    let wrap = plasmite_core::FrameHead::wrap().encode();
+    pool.bytes[ring_offset..ring_offset + wrap.len()].copy_from_slice(&wrap);
+    let pool = with_state(
+        pool,
+        RingState {
+            head: 128,
+            tail: 0,
+            tail_next: 0,
+            oldest: 1,
+            newest: 1,
+        },
+    );
+    let snap = pool.snapshot();
+    let err = plasmite_core::plan_append(&snap, snap.published().unwrap(), 900).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            plasmite_core::PlanError::Corrupt(Corrupt {
+                kind: CorruptKind::DoubleWrap,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}

@@ -98,6 +98,17 @@ pub struct MessageRef<'a> {
     pub payload: &'a [u8],
 }
 
+impl<'a> MessageRef<'a> {
+    /// The message in the form the printers take.
+    pub fn printed(&self) -> crate::message::Printed<'a> {
+        crate::message::Printed {
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            payload: self.payload,
+        }
+    }
+}
+
 /// One thing a follower reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event<'a> {

@@ -13,7 +13,7 @@ use support::model::Rng;
 const MAX: usize = 1 << 20;
 
 #[test]
-fn every_reference_pool_payload_prints_as_the_reference_listed_it() {
+fn every_reference_pool_payload_prints_as_listed_and_re_encodes_to_the_same_bytes() {
     let mut printed = 0;
     for name in support::reference_pool_names() {
         let (bytes, expected) = support::reference_pool(&name);
@@ -37,9 +37,20 @@ fn every_reference_pool_payload_prints_as_the_reference_listed_it() {
             .unwrap();
             let ours: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(&ours, m, "{name} seq {seq}");
+            // Encoding what was printed gives the reference's bytes back.
+            let tags: Vec<&str> = m["meta"]["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
+            assert_eq!(
+                encode(&m["data"], &tags, MAX).unwrap(),
+                snap.payload(&f).unwrap(),
+                "{name} seq {seq}: payload bytes"
+            );
             printed += 1;
         }
-        let _ = snap.geometry();
     }
     assert!(printed > 60, "{printed} messages compared");
 }
@@ -275,4 +286,20 @@ fn damaged_payload_in_a_pool_is_corrupt_with_the_frame_offset() {
     let err = print_frame(&mut Vec::new(), &pool.snapshot(), &f, Style::Compact).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt);
     assert_eq!(err.offset(), Some(f.offset), "{}", err.message());
+}
+
+#[test]
+fn a_tag_that_is_not_utf8_is_refused_by_the_envelope_whatever_the_tag_count() {
+    use plasmite_core::lite3::envelope::Envelope;
+    for n in [1usize, 8] {
+        let tags: Vec<String> = (0..n).map(|i| format!("zzq{i}")).collect();
+        let refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+        let mut payload = encode(&json!({"k": 1}), &refs, MAX).unwrap();
+        let at = payload
+            .windows(4)
+            .position(|w| w == b"zzq0")
+            .expect("the tag is stored");
+        payload[at] = 0xff;
+        assert!(Envelope::parse(&payload).is_err(), "{n} tags");
+    }
 }
