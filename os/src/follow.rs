@@ -18,7 +18,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::pool::Pool;
-use plasmite_core::layout::{RING_STATE_OFFSET, WAITERS_OFFSET, WAKE_OFFSET};
+use plasmite_core::layout::{NEWEST_IN_STATE, RING_STATE_OFFSET, WAITERS_OFFSET, WAKE_OFFSET};
 use plasmite_core::{Cursor, Step};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ pub const MAX_PARK: Duration = Duration::from_millis(50);
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
 /// File offset of the `newest_seq` field of the header's ring state.
-const NEWEST_OFFSET: u64 = RING_STATE_OFFSET + 32;
+const NEWEST_OFFSET: u64 = RING_STATE_OFFSET + NEWEST_IN_STATE;
 
 /// Where a follower starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,7 +198,8 @@ impl<'p> Follower<'p> {
     /// The next event, waiting up to `timeout` (`None`: as long as it takes). `Ok(None)` when
     /// the timeout passed with nothing new.
     pub fn next(&mut self, timeout: Option<Duration>) -> Result<Option<Event<'_>>, Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large for the clock is no deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let got = loop {
             if let Some(got) = self.step()? {
                 break got;
@@ -284,7 +285,7 @@ impl<'p> Follower<'p> {
                         continue;
                     }
                     let _lock = self.pool.lock_shared()?;
-                    if !self.pool.state()?.retains(frame.seq()) {
+                    if !self.pool.state_now()?.retains(frame.seq()) {
                         self.cursor = before;
                         continue;
                     }
@@ -321,7 +322,7 @@ impl<'p> Follower<'p> {
         }
         if self.active {
             self.active = false;
-            let until = now + self.opts.spin;
+            let until = now.checked_add(self.opts.spin).unwrap_or(now);
             while Instant::now() < until {
                 if self.news() {
                     return true;

@@ -14,10 +14,14 @@
 //!    alignment is the address's alignment.
 //! 3. **Atomics only.** Every access to mapped bytes is an atomic load or store (`AtomicU64` for
 //!    aligned words, `AtomicU32` for the wake words, `AtomicU8` for the bytes around them). Other
-//!    processes may write any byte at any time; atomic accesses make that race-free in Rust's
-//!    model (accesses of different widths to the same bytes are the standard practice for memory
-//!    shared between processes, and aligned accesses are single-copy atomic on every platform we
-//!    build for). No `&`/`&mut` to plain bytes of the mapping is ever created.
+//!    processes may write any byte at any time; same-width atomic accesses make that race-free
+//!    in Rust's model. No `&`/`&mut` to plain bytes of the mapping is ever created. On a
+//!    read-only mapping only `Relaxed` loads are made (the only kind Rust guarantees on
+//!    read-only memory), followed by a fence where an ordering is needed.
+//!    Limit, stated plainly: accesses of different widths to the same bytes (a byte-wise payload
+//!    tail or commit marker against a later frame's word stores) are outside Rust's memory
+//!    model; they rely on the hardware's single-copy atomicity of aligned accesses, and readers
+//!    re-validate whatever such a race could produce.
 //! 4. **Writable only when mapped writable.** Stores and read-modify-writes go through
 //!    [`SharedMap::store_u64`] and friends, which refuse on a read-only mapping (a store there
 //!    would fault). No reference to an atomic in the mapping ever leaves this module.
@@ -101,9 +105,16 @@ impl SharedMap {
         Some(unsafe { &*self.map.as_ptr().add(off).cast::<AtomicU8>() })
     }
 
-    /// Atomic load of the 8-aligned word at `off`.
+    /// Atomic load of the 8-aligned word at `off` (see [`ordered_load`] for read-only maps).
     pub fn load_u64(&self, off: u64, order: Ordering) -> Option<u64> {
-        self.word(off).map(|w| w.load(order))
+        self.word(off).map(|w| {
+            ordered_load(
+                self.writable,
+                order,
+                || w.load(Ordering::Relaxed),
+                || w.load(order),
+            )
+        })
     }
 
     /// Atomic store of the 8-aligned word at `off` (refused on a read-only mapping).
@@ -116,7 +127,14 @@ impl SharedMap {
 
     /// Atomic load of the 4-aligned 32-bit word at `off` (the wake words).
     pub fn load_u32(&self, off: u64, order: Ordering) -> Option<u32> {
-        self.word32(off).map(|w| w.load(order))
+        self.word32(off).map(|w| {
+            ordered_load(
+                self.writable,
+                order,
+                || w.load(Ordering::Relaxed),
+                || w.load(order),
+            )
+        })
     }
 
     /// Atomic add to the 4-aligned word at `off`, returning the old value (refused on a
@@ -256,6 +274,26 @@ impl SharedMap {
     pub fn flush(&self, off: usize, len: usize) -> std::io::Result<()> {
         self.map.flush_range(off, len)
     }
+}
+
+/// An atomic load with `order`. Rust guarantees only `Relaxed` loads on read-only memory
+/// (rule 3), so a read-only mapping loads relaxed and then fences with the same strength.
+fn ordered_load<T>(
+    writable: bool,
+    order: Ordering,
+    relaxed: impl FnOnce() -> T,
+    ordered: impl FnOnce() -> T,
+) -> T {
+    if writable || order == Ordering::Relaxed {
+        return ordered();
+    }
+    let v = relaxed();
+    fence(if order == Ordering::SeqCst {
+        Ordering::SeqCst
+    } else {
+        Ordering::Acquire
+    });
+    v
 }
 
 /// A release fence (after an announce store, see the concurrency rules).

@@ -51,7 +51,8 @@ pub fn encode(data: &Value, tags: &[&str], max_len: usize) -> Result<Vec<u8>, Er
             Err(e) => match e.kind {
                 Lite3ErrorKind::BufferTooSmall { needed } => {
                     let needed = usize::try_from(needed).unwrap_or(usize::MAX);
-                    if cap >= max_len {
+                    // `needed` is a lower bound of the final size.
+                    if cap >= max_len || needed > max_len {
                         return Err(too_large(max_len));
                     }
                     cap = needed.max(cap.saturating_mul(2));

@@ -18,9 +18,10 @@ use crate::error::{Error, ErrorKind};
 use crate::info::Info;
 use crate::map::{SharedMap, acquire_fence, release_fence};
 use plasmite_core::frame::payload_crc;
-use plasmite_core::header::{RingState, resolve};
+use plasmite_core::header::RingState;
 use plasmite_core::layout::{
-    HEADER_LEN, JOURNAL_OFFSET, RING_STATE_OFFSET, STATE_GEN_OFFSET, WAITERS_OFFSET, WAKE_OFFSET,
+    HEADER_LEN, JOURNAL_OFFSET, NEWEST_IN_STATE, RING_STATE_OFFSET, STATE_GEN_OFFSET,
+    WAITERS_OFFSET, WAKE_OFFSET,
 };
 use plasmite_core::{
     AppendWrite, Corrupt, FrameRef, Geometry, Header, Order, PoolView, Published, Store, locate,
@@ -115,10 +116,12 @@ impl PoolView for LiveView<'_> {
         self.geometry
     }
 
-    /// Reads the ring state like a sequence lock: generation, the ten state words, an acquire
-    /// fence, the generation again; a changed generation means a publish ran meanwhile, so read
-    /// again (bounded; v3 writers do not bump the generation, and the cursor tolerates their
-    /// torn states anyway).
+    /// Reads the ring state like a sequence lock: generation, the five state words (and the
+    /// journal when the generation is odd), an acquire fence, the generation again. A changed
+    /// generation means a publish ran meanwhile; a state that fails its check may be a v3
+    /// writer's half-done update (those writers do not bump the generation): either way, read
+    /// again, a bounded number of times. A failure that persists is reported; callers confirm
+    /// it under the lock ([`Pool::state`], `get`, followers).
     fn published(&self) -> Result<Published, Corrupt> {
         let word = |off: u64| self.map.load_u64(off, Ordering::Relaxed).unwrap_or(0);
         let state_at = |base: u64| RingState {
@@ -126,33 +129,43 @@ impl PoolView for LiveView<'_> {
             tail: word(base + 8),
             tail_next: word(base + 16),
             oldest: word(base + 24),
-            newest: word(base + 32),
+            newest: word(base + NEWEST_IN_STATE),
         };
         let mut attempt = 0;
         loop {
+            attempt += 1;
             let g1 = self
                 .map
                 .load_u64(STATE_GEN_OFFSET, Ordering::Acquire)
                 .unwrap_or(0);
             let fields = state_at(RING_STATE_OFFSET);
-            let journal = state_at(JOURNAL_OFFSET);
+            // The journal only counts while the generation is odd.
+            let journal = if g1 % 2 == 1 {
+                state_at(JOURNAL_OFFSET)
+            } else {
+                fields
+            };
             acquire_fence();
             let g2 = self
                 .map
                 .load_u64(STATE_GEN_OFFSET, Ordering::Relaxed)
                 .unwrap_or(0);
-            attempt += 1;
-            if g1 == g2 || attempt >= 64 {
+            let last = attempt >= 64;
+            if g1 == g2 || last {
                 let from_journal = plasmite_core::header::journal_effective(&fields, g1, &journal);
                 let published = Published {
-                    state: resolve(fields, g1, journal),
+                    state: if from_journal { journal } else { fields },
                     generation: g1,
                     from_journal,
                 };
-                published
+                match published
                     .state
-                    .check(self.geometry, published.state_offset())?;
-                return Ok(published);
+                    .check(self.geometry, published.state_offset())
+                {
+                    Ok(()) => return Ok(published),
+                    Err(c) if last => return Err(c),
+                    Err(_) => {}
+                }
             }
             std::hint::spin_loop();
         }
@@ -186,16 +199,8 @@ impl<'f> FileLock<'f> {
         // A panic while holding the mutex leaves nothing half-done that the lock protects
         // (every prefix of an append's stores is a valid pool), so poisoning is ignored.
         let local = pool.local.lock().unwrap_or_else(PoisonError::into_inner);
-        flock(&pool.file, op).map_err(|e| {
-            let kind = if e == rustix::io::Errno::ACCESS || e == rustix::io::Errno::PERM {
-                ErrorKind::Permission
-            } else {
-                ErrorKind::Io
-            };
-            Error::new(kind, format!("failed to lock pool: {e}"))
-                .with_path(&pool.path)
-                .with_hint("Check the pool file's permissions.")
-        })?;
+        flock(&pool.file, op)
+            .map_err(|e| Error::io(e.into(), "failed to lock pool", &pool.path))?;
         Ok(FileLock {
             file: &pool.file,
             _local: local,
@@ -226,32 +231,38 @@ impl Pool {
             .create_new(true)
             .open(path)
             .map_err(|e| Error::io(e, "failed to create pool", path))?;
-        let init = || -> Result<(), Error> {
-            rustix::fs::fallocate(
+        let init = move || -> Result<Pool, Error> {
+            match rustix::fs::fallocate(
                 &file,
                 rustix::fs::FallocateFlags::empty(),
                 0,
                 geometry.file_size,
-            )
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("failed to allocate {} bytes: {e}", geometry.file_size),
-                )
-                .with_path(path)
-                .with_hint("Free disk space or choose a smaller --size.")
-            })?;
+            ) {
+                Ok(()) => {}
+                // File systems without fallocate (some NFS, older ZFS): a sparse file is a
+                // valid pool; a full disk then shows on a later write instead.
+                Err(rustix::io::Errno::OPNOTSUPP) => file
+                    .set_len(geometry.file_size)
+                    .map_err(|e| Error::io(e, "failed to size pool", path))?,
+                Err(e) => {
+                    return Err(Error::new(
+                        ErrorKind::Io,
+                        format!("failed to allocate {} bytes: {e}", geometry.file_size),
+                    )
+                    .with_path(path)
+                    .with_hint("Free disk space or choose a smaller --size."));
+                }
+            }
             let mut block = vec![0u8; HEADER_LEN];
             Header::new(geometry).write_to(&mut block)?;
             file.write_all_at(&block, 0)
-                .map_err(|e| Error::io(e, "failed to write pool header", path))
+                .map_err(|e| Error::io(e, "failed to write pool header", path))?;
+            Self::map(path, file, geometry, true)
         };
-        if let Err(e) = init() {
-            // Leave nothing half-made behind.
+        // Leave nothing half-made behind.
+        init().inspect_err(|_| {
             let _ = std::fs::remove_file(path);
-            return Err(e);
-        }
-        Self::map(path, file, geometry, true)
+        })
     }
 
     /// Opens an existing pool, read-write when the file allows it, else read-only.
@@ -260,7 +271,7 @@ impl Pool {
             Ok(file) => Self::from_file(path, file, true),
             Err(e)
                 if e.kind() == std::io::ErrorKind::PermissionDenied
-                    || e.raw_os_error() == Some(30) =>
+                    || e.kind() == std::io::ErrorKind::ReadOnlyFilesystem =>
             {
                 Self::open_read_only(path)
             }
@@ -322,7 +333,21 @@ impl Pool {
     }
 
     /// The published ring state (bounds, head and tail).
+    /// A ring state that keeps failing its check is confirmed under the lock (where no writer
+    /// is midway through an update) before it is reported Corrupt.
     pub fn state(&self) -> Result<RingState, Error> {
+        match self.state_now() {
+            Err(e) if e.kind() == ErrorKind::Corrupt => {
+                let _lock = FileLock::shared(self)?;
+                self.state_now()
+            }
+            other => other,
+        }
+    }
+
+    /// The published ring state as read now, unconfirmed (for callers that hold the lock or
+    /// confirm themselves).
+    pub(crate) fn state_now(&self) -> Result<RingState, Error> {
         Ok(self
             .view()
             .published()
@@ -364,11 +389,8 @@ impl Pool {
                     timestamp_ns: time,
                 })
         };
-        self.wake_followers();
-        if let Some(ranges) = synced {
-            self.sync(ranges)?;
-        }
-        appended
+        let last = appended.as_ref().ok().map(|a| a.seq);
+        self.finish(last, synced, appended)
     }
 
     fn check_writable(&self) -> Result<(), Error> {
@@ -431,11 +453,31 @@ impl Pool {
             }
             result
         };
+        let last = out.last().map(|a| a.seq);
+        self.finish(last, synced, result)
+    }
+
+    /// After the lock is released: wake followers and sync when anything was appended (up to
+    /// `last`). An append error wins over a sync error; a sync error names the last sequence
+    /// appended, so nobody appends it again.
+    fn finish<T>(
+        &self,
+        last: Option<u64>,
+        synced: Option<Vec<(u64, u64)>>,
+        result: Result<T, Error>,
+    ) -> Result<T, Error> {
+        let Some(last) = last else {
+            return result;
+        };
         self.wake_followers();
-        if let Some(ranges) = synced {
-            self.sync(ranges)?;
-        }
-        result
+        let flushed = synced.map_or(Ok(()), |ranges| self.sync(ranges));
+        let value = result?;
+        flushed.map_err(|e| {
+            e.with_seq(last).with_hint(format!(
+                "Messages up to seq {last} were appended but may not be on disk; do not append them again."
+            ))
+        })?;
+        Ok(value)
     }
 
     /// One append with the writer lock held: plan on the published state, perform the stores.
@@ -490,7 +532,9 @@ impl Pool {
     /// `msync` of the page ranges an append touched: ring and index first, the header last, so
     /// the header never reaches the disk claiming frames that are not there.
     fn sync(&self, ranges: Vec<(u64, u64)>) -> Result<(), Error> {
-        let page = 4096u64;
+        // msync works on whole pages of the system's size; the header is flushed with
+        // whatever shares its pages, and that group goes last.
+        let page = rustix::param::page_size() as u64;
         let header_pages = (HEADER_LEN as u64).div_ceil(page);
         let mut header = false;
         let mut pages: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
@@ -498,8 +542,9 @@ impl Pool {
             let (start, end) = (at / page, (at + len).div_ceil(page));
             if start < header_pages {
                 header = true;
-            } else {
-                pages.push((start, end));
+            }
+            if end > header_pages {
+                pages.push((start.max(header_pages), end));
             }
         }
         pages.sort_unstable();
@@ -573,13 +618,13 @@ impl Pool {
         let Some(frame) = found else {
             return Err(self.not_found(seq));
         };
-        let message = self.copy_message(&frame)?;
-        // Copied with atomic loads; if the message was evicted meanwhile, the copy may be torn.
-        acquire_fence();
-        if !self.state()?.retains(seq) {
+        // Copied with atomic loads; if the message was evicted meanwhile, the copy may be torn
+        // (and its CRC fail): re-read the state (which fences) before judging the copy.
+        let copied = self.copy_message(&frame);
+        if !self.state_now()?.retains(seq) {
             return Err(self.not_found(seq));
         }
-        Ok(message)
+        copied
     }
 
     /// Copies a frame's payload out and checks its CRC.
@@ -597,7 +642,7 @@ impl Pool {
     /// Copies a frame's payload into `buf` (replacing its contents) and checks its CRC. The
     /// caller re-checks retention afterwards.
     pub fn read_into(&self, frame: &FrameRef, buf: &mut Vec<u8>) -> Result<(), Error> {
-        buf.clear();
+        // Only growth is zero-filled; the copy overwrites every byte.
         buf.resize(frame.head.payload_len as usize, 0);
         frame
             .read_payload(&self.view(), buf)
@@ -620,26 +665,41 @@ impl Pool {
     }
 
     /// Layout, bounds, utilization and the times of the oldest and newest messages.
+    /// A damaged oldest or newest frame is Corrupt (confirmed under the lock).
     pub fn info(&self) -> Result<Info, Error> {
+        match self.info_now() {
+            Err(e) if e.kind() == ErrorKind::Corrupt => {
+                let _lock = FileLock::shared(self)?;
+                self.info_now()
+            }
+            other => other,
+        }
+    }
+
+    fn info_now(&self) -> Result<Info, Error> {
         let view = self.view();
-        let state = self.state()?;
-        let time_of = |seq: u64| -> Option<u64> {
-            (!state.is_empty())
-                .then(|| locate(&view, seq).ok().flatten())
-                .flatten()
-                .map(|f| f.head.timestamp_ns)
+        let state = self.state_now()?;
+        let time_of = |seq: u64| -> Result<Option<u64>, Error> {
+            Ok(locate(&view, seq)
+                .map_err(|c| self.corrupt(c).with_seq(seq))?
+                .map(|f| f.head.timestamp_ns))
+        };
+        let (oldest_time_ns, newest_time_ns) = if state.is_empty() {
+            (None, None)
+        } else {
+            (time_of(state.oldest)?, time_of(state.newest)?)
         };
         Ok(Info {
             path: self.path.clone(),
             geometry: self.geometry,
             state,
-            oldest_time_ns: time_of(state.oldest),
-            newest_time_ns: time_of(state.newest),
+            oldest_time_ns,
+            newest_time_ns,
         })
     }
 
     fn not_found(&self, seq: u64) -> Error {
-        let hint = match self.state() {
+        let hint = match self.state_now() {
             Ok(s) if !s.is_empty() => {
                 format!("The pool holds messages {} to {}.", s.oldest, s.newest)
             }
