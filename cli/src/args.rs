@@ -1,9 +1,9 @@
 //! The command line's grammar: one table of commands, positionals and flags, and the lexopt
 //! parser that reads `argv` against it.
 //!
-//! Role: everything that knows which flags exist. Help text and shell completions are generated
-//! from [`COMMANDS`] and [`GLOBAL_FLAGS`], and the parser accepts exactly what they list, so a
-//! flag cannot exist in one place and be missing from another. Commands turn the generic
+//! Role: everything that knows which flags exist. Help text is generated from [`COMMANDS`] and
+//! [`GLOBAL_FLAGS`], and the command parser accepts exactly what [`COMMANDS`] lists, so a flag
+//! cannot exist in one place and be missing from another (global flags are matched by hand). Commands turn the generic
 //! [`Matches`] into their own plain argument structs.
 //!
 //! # Invariants
@@ -437,7 +437,12 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
         let found = COMMANDS
             .iter()
             .find(|c| c.path.iter().copied().eq(rest.iter().map(String::as_str)));
-        return match (rest.is_empty(), found) {
+        // A command group (`help pool`) shows the overview, which lists its subcommands.
+        let group = rest.len() == 1
+            && COMMANDS
+                .iter()
+                .any(|c| c.path.len() > 1 && c.path[0] == rest[0]);
+        return match (rest.is_empty() || group, found) {
             (true, _) => Ok((global, Invocation::Help(None, 0))),
             (false, Some(c)) => Ok((global, Invocation::Help(Some(c), 0))),
             (false, None) => Err(usage(format!("unknown command '{}'", rest.join(" ")), None)),
@@ -449,9 +454,10 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
     {
         match p.next().map_err(|e| lex(e, None))? {
             Some(Arg::Value(v)) => words.push(text(v, None)?),
-            Some(Arg::Short('h') | Arg::Long("help")) | None => {
-                return Ok((global, Invocation::Help(None, 2)));
+            Some(Arg::Short('h') | Arg::Long("help")) => {
+                return Ok((global, Invocation::Help(None, 0)));
             }
+            None => return Ok((global, Invocation::Help(None, 2))),
             Some(other) => {
                 return Err(usage(
                     format!(

@@ -8,7 +8,7 @@
 //! - Never writes to a pool.
 //! - Exit 7 when any pool is corrupt (the report is still printed), else 0.
 //!
-//! Spec: `spec/CLI.md` §2.10; `spec/FORMAT.md` §8.
+//! Spec: `spec/CLI.md` §2.8; `spec/FORMAT.md` §8.
 
 use crate::args::{Matches, usage};
 use crate::pool::{check_local, table};
@@ -37,13 +37,6 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
         (Some(name), false) => {
             check_local(name)?;
             let path = dir::resolve(pool_dir, name);
-            if !path.exists() {
-                return Err(Error::new(ErrorKind::NotFound, "not found")
-                    .with_path(&path)
-                    .with_hint(format!(
-                        "Create it first: pls pool create {name} (or pass --dir)."
-                    )));
-            }
             vec![(name.to_owned(), path)]
         }
         (None, true) => {
@@ -61,10 +54,16 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
             return Err(usage("give exactly one of POOL or --all", Some(m.command)));
         }
     };
+    // A single pool that cannot be read at all (missing, no permission) is that error; with
+    // --all it becomes one unhealthy report among the others.
     let reports: Vec<Report> = targets
         .into_iter()
-        .map(|(label, path)| check(label, path))
-        .collect();
+        .map(|(label, path)| match check(&label, &path) {
+            Ok(r) => Ok(r),
+            Err(e) if all => Ok(unreadable(label, path, "io", &e, IO_HINT)),
+            Err(e) => Err(e),
+        })
+        .collect::<Result<_, _>>()?;
     let code = if reports.iter().any(|r| r.corrupt) {
         7
     } else {
@@ -187,23 +186,24 @@ fn report_json(
     j
 }
 
-fn check(label: String, path: PathBuf) -> Report {
+const IO_HINT: &str = "Check the file's permissions and the disk.";
+
+/// Checks one pool; `Err` when the file cannot be read at all (not a verdict on its bytes).
+fn check(label: &str, path: &Path) -> Result<Report, Error> {
+    let (label, path) = (label.to_owned(), path.to_path_buf());
     let copy = match PoolCopy::read(&path) {
         Ok(c) => c,
-        Err(e) => {
-            let (code, hint) = if e.message().contains("version") {
-                ("format", HINT_VERSION)
-            } else if e.kind() == ErrorKind::Corrupt {
-                ("corrupt", HINT_CORRUPT)
-            } else {
-                ("io", "Check the file's permissions and the disk.")
-            };
-            return unreadable(label, path, code, &e, hint);
+        Err(e) if e.hint() == Some(HINT_VERSION) => {
+            return Ok(unreadable(label, path, "format", &e, HINT_VERSION));
         }
+        Err(e) if e.kind() == ErrorKind::Corrupt => {
+            return Ok(unreadable(label, path, "corrupt", &e, HINT_CORRUPT));
+        }
+        Err(e) => return Err(e),
     };
     let (report, stale) = match copy.snapshot() {
         Ok(s) => (plasmite_os::core::validate(&s), index_spot_check(&s)),
-        Err(e) => return unreadable(label, path, "corrupt", &e, HINT_CORRUPT),
+        Err(e) => return Ok(unreadable(label, path, "corrupt", &e, HINT_CORRUPT)),
     };
     let mut hints: Vec<String> = Vec::new();
     let mut issues = Vec::new();
@@ -235,7 +235,7 @@ fn check(label: String, path: PathBuf) -> Report {
         .filter(|s| !s.is_empty())
         .map(|s| (s.oldest, s.newest));
     let n = issues.len();
-    Report {
+    Ok(Report {
         json: report_json(&label, &path, issues, report.last_good_seq, hints, extra),
         corrupt: n > 0,
         label,
@@ -243,5 +243,5 @@ fn check(label: String, path: PathBuf) -> Report {
         detail,
         count,
         issues: n,
-    }
+    })
 }

@@ -20,8 +20,10 @@ use crate::{pool, values};
 use plasmite_os::message::{encode, rfc3339};
 use plasmite_os::{Appended, CreateOptions, Durability, Error, ErrorKind, Pool};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write};
+use std::cell::RefCell;
+use std::io::{BufReader, Read, Write};
 use std::path::Path;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Records appended per lock acquisition (at most).
@@ -132,23 +134,14 @@ fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
 /// Runs `feed`.
 pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8, Error> {
     let a = parse(m)?;
-    let input: Option<Box<dyn BufRead>> = match (a.data, a.file) {
+    let input: Option<Box<dyn Read>> = match (a.data, a.file) {
         (Some(_), _) => None,
-        (None, Some("-")) => Some(Box::new(BufReader::with_capacity(
-            1 << 16,
-            std::io::stdin(),
-        ))),
-        (None, Some(path)) => {
-            let f = std::fs::File::open(path).map_err(|e| {
-                Error::io(e, "failed to open input file", Path::new(path))
-                    .with_hint("Check the input file's path and permissions (use - for stdin).")
-            })?;
-            Some(Box::new(BufReader::with_capacity(1 << 16, f)))
-        }
-        (None, None) if !ui.stdin_tty => Some(Box::new(BufReader::with_capacity(
-            1 << 16,
-            std::io::stdin(),
-        ))),
+        (None, Some("-")) => Some(Box::new(std::io::stdin())),
+        (None, Some(path)) => Some(Box::new(std::fs::File::open(path).map_err(|e| {
+            Error::io(e, "failed to open input file", Path::new(path))
+                .with_hint("Check the input file's path and permissions (use - for stdin).")
+        })?)),
+        (None, None) if !ui.stdin_tty => Some(Box::new(std::io::stdin())),
         (None, None) => return Err(missing_input()),
     };
     let pool = pool::open(
@@ -158,7 +151,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         Some(pool::retry_with_create(argv)),
     )?;
     let max = usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX);
-    let mut feeder = Feeder {
+    let feeder = Rc::new(RefCell::new(Feeder {
         ui,
         pool: &pool,
         args: &a,
@@ -169,7 +162,8 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         ok: 0,
         failed: 0,
         tags_json: serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".to_owned()),
-    };
+        error: None,
+    }));
     let Some(input) = input else {
         let text = a.data.unwrap_or_default();
         let value: Value = serde_json::from_str(text).map_err(|e| {
@@ -177,13 +171,24 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
                 .with_hint("DATA must be one JSON object, e.g. '{\"msg\":\"hi\"}'.")
         })?;
         let payload = encode(&value, &a.tags, max)?;
+        let mut feeder = feeder.borrow_mut();
         feeder.pending.push(payload);
         feeder.flush_batch()?;
         return Ok(0);
     };
-    let mut ingest = Ingest::new(input, a.mode, a.policy);
+    // Pending records are appended before every read of the input that may block, so a live
+    // pipe's records reach the pool (and its followers) as they arrive.
+    let gate = Gate {
+        inner: input,
+        feeder: Rc::clone(&feeder),
+    };
+    let mut ingest = Ingest::new(BufReader::with_capacity(1 << 16, gate), a.mode, a.policy);
     let mut total = 0u64;
     while let Some(item) = ingest.next_item() {
+        let mut feeder = feeder.borrow_mut();
+        if let Some(e) = feeder.error.take() {
+            return Err(e);
+        }
         match item {
             Item::Record(r) => {
                 total += 1;
@@ -198,11 +203,12 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
                         }
                     }
                     Err(e) => {
+                        let text = serde_json::to_string(&r.value).unwrap_or_default();
                         let rejected = Rejected {
                             kind: RejectKind::Parse,
                             index: r.index,
                             line: r.line,
-                            snippet: String::new(),
+                            snippet: crate::ingest::snippet(text.as_bytes()),
                             message: e.message().to_owned(),
                         };
                         feeder.reject(&rejected, Some(&e), ingest.mode_name())?;
@@ -222,6 +228,10 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
                 );
             }
         }
+    }
+    let mut feeder = feeder.borrow_mut();
+    if let Some(e) = feeder.error.take() {
+        return Err(e);
     }
     feeder.flush_batch()?;
     if total == 0 {
@@ -258,6 +268,31 @@ struct Feeder<'a> {
     failed: u64,
     /// The tags as a JSON array, for receipts.
     tags_json: String,
+    /// An append that failed inside [`Gate`]'s read, reported by the loop.
+    error: Option<Error>,
+}
+
+/// The input, appending the pending records before each read of it (see `run`).
+struct Gate<'a> {
+    inner: Box<dyn Read>,
+    feeder: Rc<RefCell<Feeder<'a>>>,
+}
+
+impl Read for Gate<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // The loop holds the feeder only between items, never while the parser reads.
+        if let Ok(mut f) = self.feeder.try_borrow_mut() {
+            if f.error.is_none() {
+                if let Err(e) = f.flush_batch() {
+                    f.error = Some(e);
+                }
+            }
+            if f.error.is_some() {
+                return Err(std::io::Error::other("append failed"));
+            }
+        }
+        self.inner.read(buf)
+    }
 }
 
 impl Feeder<'_> {

@@ -195,6 +195,16 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// Writes the buffer out once it is large, so memory stays bounded however much history
+    /// is printed before the follower catches up.
+    fn spill(&mut self, out: &mut impl Write) -> Result<(), Error> {
+        if self.buf.len() >= 1 << 16 {
+            out.write_all(&self.buf).map_err(closed)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
     fn flush(&mut self, out: &mut impl Write) -> Result<(), Error> {
         if !self.buf.is_empty() {
             out.write_all(&self.buf).map_err(closed)?;
@@ -211,16 +221,29 @@ struct Drops<'a> {
     pool: &'a str,
     pool_path: String,
     pending: u64,
+    /// The last sequence read before the pending gap.
     last_seen: Option<u64>,
+    /// The first sequence retained after it.
+    next_seen: Option<u64>,
     last_notice: Option<Instant>,
 }
 
 impl Drops<'_> {
-    fn gap(&mut self, count: u64) {
+    /// Writers evicted `count` messages from `first_missing` before they were read.
+    fn gap(&mut self, first_missing: u64, count: u64) {
         self.pending += count;
+        self.next_seen = Some(first_missing.saturating_add(count));
+        self.report(false);
     }
 
-    fn before(&mut self, next_seq: u64, force: bool) {
+    /// A message was read (printed or not).
+    fn seen(&mut self, seq: u64) {
+        self.report(false);
+        self.last_seen = Some(seq);
+    }
+
+    /// Prints the coalesced notice when one is pending and due (or `force`).
+    fn report(&mut self, force: bool) {
         if self.quiet || self.pending == 0 {
             return;
         }
@@ -237,7 +260,7 @@ impl Drops<'_> {
             &format!("dropped {} messages", self.pending),
             self.pool,
             json!({"dropped_count": self.pending, "last_seen_seq": self.last_seen,
-                   "next_seen_seq": next_seq, "pool_path": self.pool_path}),
+                   "next_seen_seq": self.next_seen, "pool_path": self.pool_path}),
         );
         self.pending = 0;
         self.last_notice = Some(Instant::now());
@@ -295,6 +318,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         pool_path: pool.path().display().to_string(),
         pending: 0,
         last_seen: None,
+        next_seen: None,
         last_notice: None,
     };
     let mut out = std::io::stdout().lock();
@@ -305,7 +329,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     };
     let code = follow.run(&mut emitter, &mut drops, &mut out);
     let flushed = emitter.flush(&mut out);
-    drops.before(0, true);
+    drops.report(true);
     let code = code?;
     flushed?;
     if code == TIMEOUT_EXIT && ui.stderr_tty {
@@ -371,20 +395,24 @@ impl Follow<'_> {
         let start = match (a.since, tail) {
             (Some(t), _) => Start::Time(t),
             (None, 0) => Start::Live,
-            (None, n) if self.matcher.is_empty() && !a.one => Start::Last(n),
+            (None, n) if self.matcher.is_empty() => Start::Last(n),
             (None, _) => Start::Oldest,
         };
         let mut f = Follower::new(self.pool, self.options(start))?;
         // History that must be filtered before anything is printed: the last N matching
         // (--tail with filters or --one), or everything for --replay.
-        let buffered = a.replay.is_some() || (tail > 0 && matches!(start, Start::Oldest));
+        let buffered = a.replay.is_some() || (tail > 0 && (a.one || !self.matcher.is_empty()));
         let mut kept: VecDeque<Kept> = VecDeque::new();
         let mut matched = 0u64;
         if buffered {
             while let Some(ev) = f.poll()? {
                 match ev {
-                    Event::Gap { count, .. } => drops.gap(count),
+                    Event::Gap {
+                        first_missing,
+                        count,
+                    } => drops.gap(first_missing, count),
                     Event::Message(msg) => {
+                        drops.seen(msg.seq);
                         if !self.matcher.matches(&msg.printed())? {
                             if msg.seq >= newest_at_start {
                                 break;
@@ -407,23 +435,31 @@ impl Follow<'_> {
                 }
             }
             if let Some(speed) = a.replay {
-                return self.replay(kept, speed, emitter, drops, out);
+                return self.replay(kept, speed, emitter, out);
             }
             if a.one {
                 if matched >= tail.max(1) {
                     if let Some(k) = kept.pop_back() {
-                        self.emit_kept(k, emitter, drops)?;
+                        Self::emit_kept(&k, emitter, out)?;
                     }
                     return Ok(0);
                 }
             } else {
                 for k in kept.drain(..) {
-                    self.emit_kept(k, emitter, drops)?;
+                    Self::emit_kept(&k, emitter, out)?;
                 }
             }
         }
         // Live (and, for --tail without filters or --since, the history before it).
         let mut last_emit = Instant::now();
+        // Messages that do not match (or gaps) can keep arriving: the timeout still counts.
+        macro_rules! timed_out {
+            () => {
+                if a.timeout.is_some_and(|t| last_emit.elapsed() >= t) {
+                    return Ok(TIMEOUT_EXIT);
+                }
+            };
+        }
         loop {
             let ev = match f.poll()? {
                 Some(ev) => ev,
@@ -446,14 +482,20 @@ impl Follow<'_> {
                 }
             };
             let msg = match ev {
-                Event::Gap { count, .. } => {
-                    drops.gap(count);
+                Event::Gap {
+                    first_missing,
+                    count,
+                } => {
+                    drops.gap(first_missing, count);
+                    timed_out!();
                     continue;
                 }
                 Event::Message(msg) => msg,
             };
+            drops.seen(msg.seq);
             let printed = msg.printed();
             if !self.matcher.matches(&printed)? {
+                timed_out!();
                 continue;
             }
             if a.one && tail > 1 {
@@ -462,9 +504,8 @@ impl Follow<'_> {
                     continue;
                 }
             }
-            drops.before(msg.seq, false);
-            drops.last_seen = Some(msg.seq);
             emitter.emit(&printed)?;
+            emitter.spill(out)?;
             last_emit = Instant::now();
             if a.one {
                 return Ok(0);
@@ -472,15 +513,9 @@ impl Follow<'_> {
         }
     }
 
-    fn emit_kept(
-        &self,
-        k: Kept,
-        emitter: &mut Emitter<'_>,
-        drops: &mut Drops<'_>,
-    ) -> Result<(), Error> {
-        drops.before(k.seq, false);
-        drops.last_seen = Some(k.seq);
-        emitter.emit(&k.printed())
+    fn emit_kept(k: &Kept, emitter: &mut Emitter<'_>, out: &mut impl Write) -> Result<(), Error> {
+        emitter.emit(&k.printed())?;
+        emitter.spill(out)
     }
 
     /// Emits history with its original timing divided by `speed` (0: no delay), then exits.
@@ -489,7 +524,6 @@ impl Follow<'_> {
         kept: VecDeque<Kept>,
         speed: f64,
         emitter: &mut Emitter<'_>,
-        drops: &mut Drops<'_>,
         out: &mut impl Write,
     ) -> Result<u8, Error> {
         let mut prev: Option<u64> = None;
@@ -500,7 +534,7 @@ impl Follow<'_> {
                 std::thread::sleep(Duration::from_nanos(gap.min(1e18) as u64));
             }
             prev = Some(k.timestamp_ns);
-            self.emit_kept(k, emitter, drops)?;
+            Self::emit_kept(&k, emitter, out)?;
             if self.a.one {
                 break;
             }

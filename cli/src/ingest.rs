@@ -406,8 +406,14 @@ impl<R: BufRead> Ingest<R> {
                     }
                 }
             }
+            let drained = take == chunk.len();
             prefix.extend_from_slice(&chunk[..take]);
             self.src.inner.consume(take);
+            // Reading on may block (a live pipe): stop once the first record decides the mode,
+            // so `tail -f log | pls feed` does not wait for eight lines.
+            if drained && decided(&prefix) {
+                break;
+            }
         }
         self.kind = classify(&prefix);
         self.src.prefix = prefix;
@@ -930,6 +936,16 @@ impl<R: BufRead> Ingest<R> {
 }
 
 /// Chooses `auto`'s decoder from the sniffed bytes.
+/// Whether `prefix` already decides the mode: it starts (after whitespace) with a record
+/// separator, or holds a complete non-blank first line.
+fn decided(prefix: &[u8]) -> bool {
+    match prefix.iter().position(|&b| !is_ws(b)) {
+        Some(i) if prefix[i] == RS => true,
+        Some(i) => prefix[i..].contains(&b'\n'),
+        None => false,
+    }
+}
+
 fn classify(prefix: &[u8]) -> Kind {
     if prefix.contains(&RS) {
         return Kind::Seq;
@@ -987,7 +1003,7 @@ fn oversize_message() -> String {
 
 /// At most [`SNIPPET_BYTES`] bytes of `text` (whitespace-trimmed, invalid UTF-8 replaced), cut
 /// on a char boundary, with "..." appended when anything was cut.
-fn snippet(text: &[u8]) -> String {
+pub fn snippet(text: &[u8]) -> String {
     let start = text.iter().position(|&b| !is_ws(b)).unwrap_or(text.len());
     let end = text
         .iter()
@@ -1283,9 +1299,29 @@ mod tests {
         assert_eq!(mode_after_first(b"\x1e{\"a\":1}\n", Mode::Auto), "seq");
         let input = b"\n\n1\n\x1e{\"a\":1}\n\x1e2\n";
         assert_eq!(
-            check(input, Mode::Auto, Policy::Skip),
+            outline(&run(input, Mode::Auto, Policy::Skip)),
             ["#0 L3 1", "#1 L4 {\"a\":1}", "#2 L5 2"]
         );
+    }
+
+    #[test]
+    fn auto_mode_on_a_trickling_source_decides_at_the_first_complete_line() {
+        // Each read returns one byte and drains the reader: waiting for eight lines could
+        // block a live pipe, so the first complete line decides.
+        let input = b"\n\n1\n\x1e{\"a\":1}\n";
+        let items = run_reader(
+            BufReader::with_capacity(1, &input[..]),
+            Mode::Auto,
+            Policy::Skip,
+        );
+        assert_eq!(outline(&items)[0], "#0 L3 1");
+        let mut ingest = Ingest::new(
+            BufReader::with_capacity(1, &input[..]),
+            Mode::Auto,
+            Policy::Skip,
+        );
+        let _ = ingest.next_item();
+        assert_eq!(ingest.mode_name(), "jsonl");
     }
 
     #[test]

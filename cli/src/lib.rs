@@ -76,7 +76,11 @@ pub fn main() -> ExitCode {
                 ["fetch"] => fetch::run(&m, &ui, &dir),
                 ["follow"] => follow::run(&m, &ui, &dir, &argv),
                 ["doctor"] => doctor::run(&m, &ui, &dir),
-                _ => version(&ui),
+                ["version"] => version(&ui),
+                other => Err(Error::new(
+                    ErrorKind::Internal,
+                    format!("command '{}' has no handler", other.join(" ")),
+                )),
             }
         }
     };

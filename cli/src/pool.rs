@@ -107,7 +107,11 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
         ["pool", "create"] => create(m, ui, pool_dir),
         ["pool", "info"] => info(m, ui, pool_dir),
         ["pool", "list"] => list(m, ui, pool_dir),
-        _ => delete(m, ui, pool_dir),
+        ["pool", "delete"] => delete(m, ui, pool_dir),
+        other => Err(Error::new(
+            ErrorKind::Internal,
+            format!("command '{}' has no handler", other.join(" ")),
+        )),
     }
 }
 

@@ -2676,7 +2676,9 @@ fn follow_remote_only_flags_on_a_local_pool_exit_2() {
 // doctor
 // ---------------------------------------------------------------------------------------------
 
-const DOCTOR_KEYS: [&str; 8] = [
+const DOCTOR_KEYS: [&str; 10] = [
+    "crc_checked",
+    "frames_checked",
     "issue_count",
     "issues",
     "last_good_seq",
@@ -2731,6 +2733,8 @@ fn doctor_json_reports_the_reference_keys() {
     assert_eq!(r["pool_ref"], "good");
     assert!(r["path"].as_str().unwrap().ends_with("good.plasmite"));
     assert_eq!(r["remediation_hints"], json!([]));
+    assert_eq!(r["frames_checked"], 2, "both frames walked");
+    assert_eq!(r["crc_checked"], 2, "both CRCs verified");
 }
 
 #[test]
@@ -2841,4 +2845,72 @@ fn doctor_of_a_missing_pool_exits_3() {
     let e = env("doctor_missing");
     e.create("a", "64K");
     e.pls(&["doctor", "nope"]).fails(3, "NotFound");
+}
+
+#[test]
+fn feed_from_a_live_pipe_appends_each_record_as_it_arrives() {
+    let e = env("feed_live_pipe");
+    e.create("p", "64K");
+    let mut child = e
+        .cmd(&["feed", "p"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 1..=2u64 {
+        writeln!(stdin, "{{\"i\":{i}}}").unwrap();
+        stdin.flush().unwrap();
+        // The pipe stays open: the record must be in the pool without waiting for more input.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while e.info("p")["bounds"]["newest"] != i {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "record {i} not appended while the pipe is open"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn follow_timeout_counts_while_only_non_matching_messages_are_read() {
+    let e = env("follow_timeout_nonmatching");
+    e.create("p", "8M");
+    let mut lines = "{\"i\":1}\n".repeat(20_000);
+    lines.push_str("{\"i\":2}\n");
+    e.pls_in(&["feed", "p"], lines).code(0);
+    // Reading 20 000 messages that do not match takes far longer than 1 ms: the timeout
+    // fires before the one match at the end is reached.
+    let out = e.pls(&[
+        "follow",
+        "p",
+        "--since",
+        "1d",
+        "--where",
+        ".data.i == 2",
+        "--timeout",
+        "1ms",
+        "--jsonl",
+    ]);
+    out.code(124);
+    assert_eq!(out.stdout, "", "nothing printed");
+}
+
+#[test]
+fn help_for_a_command_group_exits_zero_and_a_bare_group_exits_two() {
+    let e = env("help_group");
+    for args in [&["pool", "--help"][..], &["pool", "-h"], &["help", "pool"]] {
+        let out = e.pls(args);
+        out.code(0);
+        assert!(
+            out.stdout.contains("pool create"),
+            "{args:?}: {}",
+            out.show()
+        );
+    }
+    e.pls(&["pool"]).code(2);
 }

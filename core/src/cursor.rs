@@ -12,8 +12,9 @@
 //!   state is re-read and still says that sequence is retained *and* looking the sequence up
 //!   (index, then walk from the tail) fails too; if it was evicted the cursor was overtaken and
 //!   resyncs to the oldest retained message.
-//! - Each call does a bounded amount of work: at most one wrap hop and, in seek mode, one
-//!   [`crate::read::locate`].
+//! - Each call does a bounded amount of work: at most one wrap hop and at most one
+//!   [`crate::read::locate`] (in seek mode, or to relocate an expected sequence whose position
+//!   held something else — a walk of the ring at worst).
 //! - Reading starts at `tail_off` (never at ring offset 0), so wrapped pools lose nothing.
 //!
 //! Spec: `spec/FORMAT.md` §6.2 (cursor rules).

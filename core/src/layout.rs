@@ -70,7 +70,7 @@ pub const INDEX_AUTO_RING_RESERVE: u64 = 1024;
 pub const STATE_GEN_OFFSET: u64 = 104;
 /// File offset of the header's ring-state journal (extension, in the v3 reserved area).
 pub const JOURNAL_OFFSET: u64 = 112;
-/// File offset of the waiter count (extension, in the v3 reserved area).
+/// File offset of the "a follower may be parked" flag (extension, in the v3 reserved area).
 pub const WAITERS_OFFSET: u64 = 152;
 /// File offset of the wake word readers wait on (extension, in the v3 reserved area).
 pub const WAKE_OFFSET: u64 = 156;
@@ -132,7 +132,7 @@ pub struct RawPoolHeader {
     pub state_gen: U64,
     /// Extension: the ring state being published while `state_gen` is odd.
     pub journal: RawRingState,
-    /// Extension: number of readers blocked waiting on `wake`.
+    /// Extension: 1 when a follower may be parked on `wake` (a flag, not a count).
     pub waiters: U32,
     /// Extension: bumped by writers after publishing; readers wait for it to change.
     pub wake: U32,

@@ -8,7 +8,9 @@
 //! # Invariants
 //! - No `unsafe`, no allocation, no panics reachable from bytes: indexing, arithmetic overflow,
 //!   `unwrap` and lossy casts are denied outside tests.
-//! - Untrusted bytes enter through [`header::Header::parse`] and [`frame::FrameHead::parse`] only.
+//! - Untrusted bytes enter through one checked parse per structure: [`header::Header::parse`],
+//!   [`header::RingState::check`] (live ring states), [`frame::FrameHead::parse`], the verified
+//!   index probe, and `lite3::read::Doc::new` for payloads.
 //!
 //! Spec: `spec/FORMAT.md`.
 #![no_std]

@@ -161,10 +161,7 @@ impl<'p> Follower<'p> {
             Start::Seq(seq) => Cursor::from_seq(seq),
             Start::Live => Cursor::live(&state),
             Start::Last(0) => Cursor::live(&state),
-            Start::Last(n) if state.is_empty() => {
-                let _ = n;
-                Cursor::live(&state)
-            }
+            Start::Last(_) if state.is_empty() => Cursor::live(&state),
             Start::Last(n) => {
                 let first = state.newest.saturating_sub(n - 1).max(state.oldest);
                 Cursor::from_seq(first)
@@ -183,11 +180,6 @@ impl<'p> Follower<'p> {
             active: false,
             backoff: Duration::from_millis(1),
         })
-    }
-
-    /// The sequence the next message will carry (unless a gap comes first).
-    pub fn next_seq(&self) -> u64 {
-        self.cursor.expected_seq()
     }
 
     /// The next event if there is one now, without waiting.

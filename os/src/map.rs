@@ -63,16 +63,6 @@ impl SharedMap {
         Ok(SharedMap { map, len, writable })
     }
 
-    /// Mapped length.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing is mapped.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Whether stores are allowed.
     pub fn writable(&self) -> bool {
         self.writable
@@ -105,7 +95,7 @@ impl SharedMap {
         Some(unsafe { &*self.map.as_ptr().add(off).cast::<AtomicU8>() })
     }
 
-    /// Atomic load of the 8-aligned word at `off` (see [`ordered_load`] for read-only maps).
+    /// Atomic load of the 8-aligned word at `off` (relaxed plus a fence on read-only maps).
     pub fn load_u64(&self, off: u64, order: Ordering) -> Option<u64> {
         self.word(off).map(|w| {
             ordered_load(

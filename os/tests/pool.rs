@@ -200,6 +200,7 @@ fn concurrent_writers_and_a_reader_see_every_message_once_in_order() {
     let reader = Pool::open(&path).unwrap();
     let mut cursor = Cursor::from_seq(1);
     let mut next = 1;
+    let mut next_of = [0u64; 2];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while next <= 2 * PER_WRITER {
         assert!(
@@ -211,7 +212,13 @@ fn concurrent_writers_and_a_reader_see_every_message_once_in_order() {
                 assert_eq!(f.seq(), next);
                 let m = reader.copy_message(&f).unwrap();
                 let v = printed(&m);
-                assert!(v["data"]["i"].is_u64(), "payload intact at seq {next}");
+                let i = v["data"]["i"].as_u64().expect("payload intact");
+                let (w, k) = ((i / 10_000) as usize, i % 10_000);
+                assert_eq!(
+                    k, next_of[w],
+                    "writer {w}'s messages in its order, once each"
+                );
+                next_of[w] += 1;
                 next += 1;
             }
             Step::CaughtUp => std::thread::yield_now(),
@@ -221,6 +228,7 @@ fn concurrent_writers_and_a_reader_see_every_message_once_in_order() {
     for w in writers {
         w.join().unwrap();
     }
+    assert_eq!(next_of, [PER_WRITER; 2], "every message of both writers");
     let s = reader.state().unwrap();
     assert_eq!((s.oldest, s.newest), (1, 2 * PER_WRITER));
     assert!(PoolCopy::read(&path).unwrap().validate().unwrap().is_ok());

@@ -5,8 +5,9 @@
 //! the reader navigates any document zero-copy and checks every offset it follows.
 //!
 //! # Invariants
-//! - Nodes and fields are read by copying out of the buffer (`read_from_prefix`), so nothing
-//!   depends on alignment; the release-built reference writes unaligned nodes in rare cases.
+//! - Nodes are borrowed in place as alignment-1 zerocopy structs (`ref_from_prefix`), so
+//!   nothing depends on alignment; the release-built reference writes unaligned nodes in rare
+//!   cases.
 //! - Every walk is bounded: tree height ≤ 10 levels, nesting ≤ 32 containers, probes ≤ 128, and a
 //!   whole-document walk visits at most `len / 96 + 1` nodes.
 //!
