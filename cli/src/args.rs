@@ -41,6 +41,10 @@ pub struct Positional {
     pub required: bool,
     /// Takes every remaining value.
     pub many: bool,
+    /// Takes every remaining argument verbatim, flags included (`tap POOL -- CMD…`).
+    pub trailing: bool,
+    /// The values a completion may offer (empty: free text).
+    pub choices: &'static [&'static str],
 }
 
 /// A command (`feed`) or subcommand (`pool create`).
@@ -93,22 +97,22 @@ const fn pos(name: &'static str) -> Positional {
         name,
         required: true,
         many: false,
+        trailing: false,
+        choices: &[],
     }
 }
 
 const fn pos_opt(name: &'static str) -> Positional {
     Positional {
-        name,
         required: false,
-        many: false,
+        ..pos(name)
     }
 }
 
 const fn pos_many(name: &'static str) -> Positional {
     Positional {
-        name,
-        required: true,
         many: true,
+        ..pos(name)
     }
 }
 
@@ -283,11 +287,84 @@ pub static COMMANDS: &[Command] = &[
         example: "pls follow chat --tail 10",
     },
     Command {
+        path: &["duplex"],
+        about: "follow a pool and send to it from one terminal",
+        positionals: &[pos("POOL")],
+        flags: &[
+            opt(
+                "me",
+                "NAME",
+                "your name: terminal lines are sent as {\"from\":NAME,\"msg\":LINE}",
+            ),
+            flag("echo-self", "also show your own messages"),
+            flag("create", "create the pool if it is missing"),
+            short(opt("tail", "N", "first print the last N messages"), 'n'),
+            opt(
+                "since",
+                "WHEN",
+                "start at messages since 5m, 2h, 1d or an RFC 3339 time",
+            ),
+            choices(
+                opt("format", "pretty|jsonl", "output format (default pretty)"),
+                &["pretty", "jsonl"],
+            ),
+            flag("jsonl", "one compact JSON message per line"),
+            opt(
+                "timeout",
+                "DUR",
+                "exit 124 when nothing arrives for DUR (e.g. 500ms, 5s)",
+            ),
+            HELP,
+        ],
+        example: "pls duplex chat --me alice",
+    },
+    Command {
+        path: &["tap"],
+        about: "run a command and capture its output lines into a pool",
+        positionals: &[
+            pos("POOL"),
+            Positional {
+                many: true,
+                trailing: true,
+                ..pos("COMMAND")
+            },
+        ],
+        flags: &[
+            flag("create", "create the pool if it is missing"),
+            opt("create-size", "SIZE", "size of a pool made by --create"),
+            opt("tag", "TAG", "tag the captured lines (repeatable)"),
+            short(flag("quiet", "do not pass the output through"), 'q'),
+            DURABILITY,
+            HELP,
+        ],
+        example: "pls tap build --create -- make test",
+    },
+    Command {
         path: &["doctor"],
         about: "check pools for damage",
         positionals: &[pos_opt("POOL")],
         flags: &[flag("all", "check every pool in the directory"), JSON, HELP],
         example: "pls doctor chat",
+    },
+    Command {
+        path: &["completion"],
+        about: "print a shell completion script",
+        positionals: &[Positional {
+            choices: &["bash", "zsh", "fish"],
+            ..pos("SHELL")
+        }],
+        flags: &[HELP],
+        example: "pls completion bash > ~/.local/share/bash-completion/completions/pls",
+    },
+    Command {
+        path: &["mcp"],
+        about: "serve pools to AI agents over MCP (JSON-RPC on stdin/stdout)",
+        positionals: &[],
+        flags: &[
+            opt("dir", "DIR", "pool directory (overrides the global --dir)"),
+            HELP,
+        ],
+        example: "pls mcp --dir ./pools",
     },
     Command {
         path: &["version"],
@@ -495,7 +572,19 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
             Arg::Long(l) => command.flags.iter().find(|f| f.long == *l),
         };
         match (arg, found) {
-            (Arg::Value(v), _) => m.positionals.push(text(v, c)?),
+            (Arg::Value(v), _) => {
+                let trailing = command
+                    .positionals
+                    .get(m.positionals.len())
+                    .is_some_and(|p| p.trailing);
+                m.positionals.push(text(v, c)?);
+                if trailing {
+                    // The wrapped command's own flags are its business.
+                    for v in p.raw_args().map_err(|e| lex(e, c))? {
+                        m.positionals.push(text(v, c)?);
+                    }
+                }
+            }
             (_, Some(f)) if f.value.is_some() => {
                 let v = p.value().map_err(|e| lex(e, c))?;
                 m.flags.push((f.long, Some(text(v, c)?)));
@@ -541,6 +630,12 @@ fn check_positionals(m: &Matches) -> Result<(), Error> {
         );
         if m.command.path == ["follow"] {
             err = err.with_hint("Provide a pool ref, for example: `pls follow chat -n 1`.");
+        }
+        if missing.trailing {
+            err = err.with_hint(format!(
+                "Put the command after --, for example: `{}`.",
+                m.command.example
+            ));
         }
         return Err(err);
     }

@@ -15,13 +15,17 @@
 #![allow(unreachable_pub)]
 
 mod args;
+mod completion;
 mod doctor;
+mod duplex;
 mod feed;
 mod fetch;
 mod filter;
 mod follow;
 mod ingest;
+mod mcp;
 mod pool;
+mod tap;
 mod ui;
 mod values;
 
@@ -75,7 +79,11 @@ pub fn main() -> ExitCode {
                 ["feed"] => feed::run(&m, &ui, &dir, &argv),
                 ["fetch"] => fetch::run(&m, &ui, &dir),
                 ["follow"] => follow::run(&m, &ui, &dir, &argv),
+                ["duplex"] => duplex::run(&m, &ui, &dir, &argv),
+                ["tap"] => tap::run(&m, &ui, &dir, &argv),
                 ["doctor"] => doctor::run(&m, &ui, &dir),
+                ["completion"] => completion::run(&m, &ui),
+                ["mcp"] => mcp::run(&m, &ui, &dir),
                 ["version"] => version(&ui),
                 other => Err(Error::new(
                     ErrorKind::Internal,

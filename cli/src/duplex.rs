@@ -1,0 +1,10 @@
+//! `pls duplex POOL`.
+use crate::args::Matches;
+use crate::ui::Ui;
+use plasmite_os::{Error, ErrorKind};
+use std::path::Path;
+
+/// Runs `duplex`.
+pub fn run(_m: &Matches, _ui: &Ui, _dir: &Path, _argv: &[String]) -> Result<u8, Error> {
+    Err(Error::new(ErrorKind::Usage, "duplex is not built yet"))
+}
