@@ -30,6 +30,8 @@ pub struct Flag {
     pub choices: &'static [&'static str],
     /// One line of help.
     pub help: &'static str,
+    /// Meant to be given more than once (every value is kept; completions keep offering it).
+    pub repeat: bool,
 }
 
 /// A positional argument.
@@ -69,6 +71,7 @@ const fn flag(long: &'static str, help: &'static str) -> Flag {
         value: None,
         choices: &[],
         help,
+        repeat: false,
     }
 }
 
@@ -79,11 +82,17 @@ const fn opt(long: &'static str, value: &'static str, help: &'static str) -> Fla
         value: Some(value),
         choices: &[],
         help,
+        repeat: false,
     }
 }
 
 const fn short(mut f: Flag, c: char) -> Flag {
     f.short = Some(c);
+    f
+}
+
+const fn repeat(mut f: Flag) -> Flag {
+    f.repeat = true;
     f
 }
 
@@ -190,7 +199,7 @@ pub static COMMANDS: &[Command] = &[
         about: "append JSON messages to a pool",
         positionals: &[pos("POOL"), pos_opt("DATA")],
         flags: &[
-            opt("tag", "TAG", "tag the messages (repeatable)"),
+            repeat(opt("tag", "TAG", "tag the messages (repeatable)")),
             short(
                 opt("file", "PATH", "read records from a file (- for stdin)"),
                 'f',
@@ -248,12 +257,16 @@ pub static COMMANDS: &[Command] = &[
                 "start at messages since 5m, 2h, 1d or an RFC 3339 time",
             ),
             flag("one", "exit after one message"),
-            opt(
+            repeat(opt(
                 "where",
                 "EXPR",
                 "jq predicate on the message (repeatable, all must hold)",
-            ),
-            opt("tag", "TAG", "only messages with this tag (repeatable)"),
+            )),
+            repeat(opt(
+                "tag",
+                "TAG",
+                "only messages with this tag (repeatable)",
+            )),
             choices(
                 opt("format", "pretty|jsonl", "output format (default pretty)"),
                 &["pretty", "jsonl"],
@@ -332,7 +345,7 @@ pub static COMMANDS: &[Command] = &[
         flags: &[
             flag("create", "create the pool if it is missing"),
             opt("create-size", "SIZE", "size of a pool made by --create"),
-            opt("tag", "TAG", "tag the captured lines (repeatable)"),
+            repeat(opt("tag", "TAG", "tag the captured lines (repeatable)")),
             short(flag("quiet", "do not pass the output through"), 'q'),
             DURABILITY,
             HELP,
