@@ -31,18 +31,50 @@ const BATCH_RECORDS: usize = 4096;
 /// Payload bytes appended per lock acquisition (at most, unless one record is larger).
 const BATCH_BYTES: usize = 4 << 20;
 
-struct Args<'a> {
-    pool: &'a str,
-    data: Option<&'a str>,
-    tags: Vec<&'a str>,
-    file: Option<&'a str>,
-    mode: Mode,
-    policy: Policy,
-    durability: Durability,
-    create: Option<CreateOptions>,
-    retry: u64,
-    retry_delay: Duration,
+/// What `feed` was asked to do (also built by `duplex` for its piped input).
+pub struct Args<'a> {
+    /// The pool reference as typed.
+    pub pool: &'a str,
+    /// Inline DATA.
+    pub data: Option<&'a str>,
+    /// `--tag`s.
+    pub tags: Vec<&'a str>,
+    /// `--file`.
+    pub file: Option<&'a str>,
+    /// `--in`.
+    pub mode: Mode,
+    /// `--errors`.
+    pub policy: Policy,
+    /// `--durability`.
+    pub durability: Durability,
+    /// `--create` (with `--create-size`).
+    pub create: Option<CreateOptions>,
+    /// `--retry`.
+    pub retry: u64,
+    /// `--retry-delay`.
+    pub retry_delay: Duration,
 }
+
+impl<'a> Args<'a> {
+    /// A stream of records from stdin into `pool` with every default: auto-detected format,
+    /// stop at the first bad record, fast durability, no tags, no retries.
+    pub fn stream_defaults(pool: &'a str) -> Args<'a> {
+        Args {
+            pool,
+            data: None,
+            tags: Vec::new(),
+            file: None,
+            mode: Mode::Auto,
+            policy: Policy::Stop,
+            durability: Durability::Fast,
+            create: None,
+            retry: 0,
+            retry_delay: DEFAULT_RETRY_DELAY,
+        }
+    }
+}
+
+const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
 fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
     let c = Some(m.command);
@@ -127,7 +159,7 @@ fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
             .value("retry-delay")
             .map(|s| values::duration("--retry-delay", s))
             .transpose()?
-            .unwrap_or(Duration::from_millis(50)),
+            .unwrap_or(DEFAULT_RETRY_DELAY),
     })
 }
 
@@ -150,32 +182,33 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         a.create,
         Some(pool::retry_with_create(argv)),
     )?;
-    let max = usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX);
-    let feeder = Rc::new(RefCell::new(Feeder {
-        ui,
-        pool: &pool,
-        args: &a,
-        out: std::io::stdout().lock(),
-        pending: Vec::new(),
-        pending_bytes: 0,
-        appended: Vec::new(),
-        ok: 0,
-        failed: 0,
-        tags_json: serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".to_owned()),
-        error: None,
-    }));
-    let Some(input) = input else {
-        let text = a.data.unwrap_or_default();
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            Error::new(ErrorKind::Usage, format!("invalid json input: {e}"))
-                .with_hint("DATA must be one JSON object, e.g. '{\"msg\":\"hi\"}'.")
-        })?;
-        let payload = encode(&value, &a.tags, max)?;
-        let mut feeder = feeder.borrow_mut();
-        feeder.pending.push(payload);
-        feeder.flush_batch()?;
-        return Ok(0);
-    };
+    match input {
+        Some(input) => stream(ui, &pool, &a, input, true),
+        None => {
+            let text = a.data.unwrap_or_default();
+            let value: Value = serde_json::from_str(text).map_err(|e| {
+                Error::new(ErrorKind::Usage, format!("invalid json input: {e}"))
+                    .with_hint("DATA must be one JSON object, e.g. '{\"msg\":\"hi\"}'.")
+            })?;
+            let mut feeder = Feeder::new(ui, &pool, &a, true);
+            feeder.pending.push(encode(&value, &a.tags, feeder.max)?);
+            feeder.flush_batch()?;
+            Ok(0)
+        }
+    }
+}
+
+/// Appends every record of `input` (read per `a.mode` and `a.policy`) to `pool`, printing a
+/// receipt per record when `receipts`. Exit code 1 when records were skipped.
+pub fn stream(
+    ui: &Ui,
+    pool: &Pool,
+    a: &Args<'_>,
+    input: Box<dyn Read>,
+    receipts: bool,
+) -> Result<u8, Error> {
+    let feeder = Rc::new(RefCell::new(Feeder::new(ui, pool, a, receipts)));
+    let max = feeder.borrow().max;
     // Pending records are appended before every read of the input that may block, so a live
     // pipe's records reach the pool (and its followers) as they arrive.
     let gate = Gate {
@@ -260,7 +293,10 @@ struct Feeder<'a> {
     ui: &'a Ui,
     pool: &'a Pool,
     args: &'a Args<'a>,
-    out: std::io::StdoutLock<'static>,
+    /// Where receipts go; `None` prints none.
+    out: Option<std::io::StdoutLock<'static>>,
+    /// The pool's largest payload.
+    max: usize,
     pending: Vec<Vec<u8>>,
     pending_bytes: usize,
     appended: Vec<Appended>,
@@ -295,7 +331,24 @@ impl Read for Gate<'_> {
     }
 }
 
-impl Feeder<'_> {
+impl<'a> Feeder<'a> {
+    fn new(ui: &'a Ui, pool: &'a Pool, args: &'a Args<'a>, receipts: bool) -> Feeder<'a> {
+        Feeder {
+            ui,
+            pool,
+            args,
+            out: receipts.then(|| std::io::stdout().lock()),
+            max: usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            appended: Vec::new(),
+            ok: 0,
+            failed: 0,
+            tags_json: serde_json::to_string(&args.tags).unwrap_or_else(|_| "[]".to_owned()),
+            error: None,
+        }
+    }
+
     /// Appends the pending records (one lock acquisition, retried per `--retry`) and prints
     /// their receipts.
     fn flush_batch(&mut self) -> Result<(), Error> {
@@ -340,6 +393,9 @@ impl Feeder<'_> {
 
     fn receipts(&mut self) -> Result<(), Error> {
         self.ok += self.appended.len() as u64;
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
         let mut buf = Vec::with_capacity(self.appended.len() * 64);
         for a in &self.appended {
             if self.ui.stdout_tty {
@@ -358,8 +414,8 @@ impl Feeder<'_> {
                 );
             }
         }
-        self.out.write_all(&buf).map_err(closed)?;
-        self.out.flush().map_err(closed)
+        out.write_all(&buf).map_err(closed)?;
+        out.flush().map_err(closed)
     }
 
     /// A record that cannot be appended: stop (after appending everything before it) or skip

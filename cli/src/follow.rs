@@ -19,6 +19,7 @@ use crate::filter::Filter;
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
 use plasmite_os::core::lite3::envelope;
+use plasmite_os::core::lite3::read::ValueRef;
 use plasmite_os::message::{Printed, Style, print, print_data, to_value};
 use plasmite_os::{
     CreateOptions, Error, ErrorKind, Event, FollowOptions, Follower, Pool, Start, now_ns,
@@ -27,6 +28,7 @@ use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Exit code when `--timeout` passes with nothing printed.
@@ -38,22 +40,27 @@ enum Format {
     Jsonl,
 }
 
-struct Args<'a> {
-    pool: &'a str,
+/// What `follow` was asked to do. `duplex` parses its flags (a subset) with the same [`parse`].
+pub struct Args<'a> {
+    /// The pool reference as typed.
+    pub pool: &'a str,
     tail: Option<u64>,
-    since: Option<u64>,
+    /// `--since`, in nanoseconds.
+    pub since: Option<u64>,
     one: bool,
     format: Format,
     data_only: bool,
     template: Option<&'a str>,
     timeout: Option<Duration>,
     replay: Option<f64>,
-    create: bool,
+    /// `--create`.
+    pub create: bool,
     quiet_drops: bool,
     notify: bool,
 }
 
-fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
+/// Reads follow's flags from `m` (absent ones take their defaults).
+pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
     let c = Some(m.command);
     for f in ["token", "token-file", "tls-ca", "tls-skip-verify"] {
         if m.has(f) {
@@ -124,18 +131,31 @@ fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
     })
 }
 
-/// Which messages are printed: tags (on the raw bytes) and jq predicates (on the envelope).
-struct Matcher {
-    tags: Vec<String>,
-    filter: Option<Filter>,
+/// Which messages are printed: not one's own (duplex), tags (on the raw bytes), then jq
+/// predicates (on the envelope).
+#[derive(Default)]
+pub struct Matcher {
+    /// Hide messages whose `data.from` is this (duplex without `--echo-self`).
+    pub hide_from: Option<String>,
+    /// Every tag must be present.
+    pub tags: Vec<String>,
+    /// The `--where` predicates.
+    pub filter: Option<Filter>,
 }
 
 impl Matcher {
     fn is_empty(&self) -> bool {
-        self.tags.is_empty() && self.filter.is_none()
+        self.hide_from.is_none() && self.tags.is_empty() && self.filter.is_none()
     }
 
     fn matches(&self, msg: &Printed<'_>) -> Result<bool, Error> {
+        if let Some(me) = &self.hide_from {
+            if let Ok(Some(ValueRef::Str(from))) = envelope::field(msg.payload, "from") {
+                if from == me {
+                    return Ok(false);
+                }
+            }
+        }
         for t in &self.tags {
             if !envelope::has_tag(msg.payload, t).unwrap_or(false) {
                 return Ok(false);
@@ -291,6 +311,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         })
         .transpose()?;
     let matcher = Matcher {
+        hide_from: None,
         tags: m.values("tag").into_iter().map(str::to_owned).collect(),
         filter,
     };
@@ -304,6 +325,19 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     if a.since.is_some_and(|t| t > now_ns()) {
         return Ok(0);
     }
+    follow(ui, &pool, &a, &matcher, template, None)
+}
+
+/// Follows `pool` per `a`, printing what `matcher` passes, until `--one`, `--timeout`, a closed
+/// stdout, or — when given — `stop` is set (checked at least every [`STOP_CHECK`]).
+pub fn follow(
+    ui: &Ui,
+    pool: &Pool,
+    a: &Args<'_>,
+    matcher: &Matcher,
+    template: Option<minijinja::Environment<'static>>,
+    stop: Option<&AtomicBool>,
+) -> Result<u8, Error> {
     let mut emitter = Emitter {
         ui,
         format: a.format,
@@ -323,9 +357,10 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     };
     let mut out = std::io::stdout().lock();
     let follow = Follow {
-        a: &a,
-        pool: &pool,
-        matcher: &matcher,
+        a,
+        pool,
+        matcher,
+        stop,
     };
     let code = follow.run(&mut emitter, &mut drops, &mut out);
     let flushed = emitter.flush(&mut out);
@@ -367,10 +402,14 @@ impl Kept {
     }
 }
 
+/// How often a follower with a stop flag looks at it while idle.
+pub const STOP_CHECK: Duration = Duration::from_millis(50);
+
 struct Follow<'a> {
     a: &'a Args<'a>,
     pool: &'a Pool,
     matcher: &'a Matcher,
+    stop: Option<&'a AtomicBool>,
 }
 
 impl Follow<'_> {
@@ -461,11 +500,15 @@ impl Follow<'_> {
             };
         }
         loop {
+            if self.stop.is_some_and(|s| s.load(Ordering::Acquire)) {
+                emitter.flush(out)?;
+                return Ok(0);
+            }
             let ev = match f.poll()? {
                 Some(ev) => ev,
                 None => {
                     emitter.flush(out)?;
-                    let wait = match a.timeout {
+                    let mut wait = match a.timeout {
                         Some(t) => {
                             let left = t.saturating_sub(last_emit.elapsed());
                             if left.is_zero() {
@@ -475,6 +518,9 @@ impl Follow<'_> {
                         }
                         None => None,
                     };
+                    if self.stop.is_some() {
+                        wait = Some(wait.map_or(STOP_CHECK, |w| w.min(STOP_CHECK)));
+                    }
                     match f.next(wait)? {
                         Some(ev) => ev,
                         None => continue,

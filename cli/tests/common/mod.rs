@@ -280,6 +280,14 @@ impl Env {
     /// Runs `pls --dir DIR ARGS…` on a pseudo-terminal via `script`; stdout and stderr are
     /// merged there, `\r` is stripped.
     pub fn tty(&self, args: &[&str], vars: &[(&str, &str)]) -> Out {
+        let mut out = run(self.tty_cmd(args, vars), None);
+        out.stdout = out.stdout_no_cr();
+        out
+    }
+
+    /// `pls --dir DIR ARGS…` on a pseudo-terminal via `script`: what is written to the
+    /// command's stdin is typed on the terminal (`\x04` at a line start is end of input).
+    pub fn tty_cmd(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
         let mut line = format!("{} --dir {}", sh_quote(PLS), sh_quote(self.dir_str()));
         for a in args {
             line.push(' ');
@@ -292,9 +300,7 @@ impl Env {
         for (k, v) in vars {
             c.env(k, v);
         }
-        let mut out = run(c, None);
-        out.stdout = out.stdout_no_cr();
-        out
+        c
     }
 
     pub fn path(&self, pool: &str) -> PathBuf {
