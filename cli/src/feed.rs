@@ -118,21 +118,7 @@ fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
     if data.is_some() && file.is_some() {
         return Err(usage("DATA and --file cannot be used together", c));
     }
-    if m.has("create-size") && !m.has("create") {
-        return Err(usage("--create-size requires --create", c));
-    }
-    let create = m
-        .has("create")
-        .then(|| -> Result<CreateOptions, Error> {
-            Ok(CreateOptions {
-                size: match m.value("create-size") {
-                    Some(s) => values::size("--create-size", s)?,
-                    None => plasmite_os::core::layout::DEFAULT_POOL_SIZE,
-                },
-                index_capacity: None,
-            })
-        })
-        .transpose()?;
+    let create = pool::create_options(m)?;
     let retry = m
         .value("retry")
         .map(|s| values::count("--retry", s))

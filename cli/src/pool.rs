@@ -83,8 +83,31 @@ fn missing_pool(pool_dir: &Path, reference: &str, path: &Path, retry: Option<Str
         .with_hint(hint)
 }
 
+/// `--create` and `--create-size SIZE` (which needs `--create`): how to create a missing pool.
+pub fn create_options(m: &Matches) -> Result<Option<CreateOptions>, Error> {
+    if m.has("create-size") && !m.has("create") {
+        return Err(usage("--create-size requires --create", Some(m.command)));
+    }
+    if !m.has("create") {
+        return Ok(None);
+    }
+    Ok(Some(CreateOptions {
+        size: match m.value("create-size") {
+            Some(s) => values::size("--create-size", s)?,
+            None => plasmite_os::core::layout::DEFAULT_POOL_SIZE,
+        },
+        index_capacity: None,
+    }))
+}
+
 /// `argv` with `--create` added, quoted for a shell, as a retry suggestion.
 pub fn retry_with_create(argv: &[String]) -> String {
+    retry_with_create_before(argv, 0)
+}
+
+/// [`retry_with_create`] for a command whose last `tail` words are another program's argv
+/// (`tap POOL -- CMD…`): `--create` goes before them, and before the `--` that introduces them.
+pub fn retry_with_create_before(argv: &[String], tail: usize) -> String {
     let quote = |t: &str| {
         let plain = !t.is_empty()
             && t.bytes()
@@ -95,9 +118,15 @@ pub fn retry_with_create(argv: &[String]) -> String {
             serde_json::to_string(t).unwrap_or_else(|_| t.to_owned())
         }
     };
+    let mut at = argv.len().saturating_sub(tail);
+    if tail > 0 && at > 0 && argv.get(at - 1).is_some_and(|a| a == "--") {
+        at -= 1;
+    }
+    let (head, rest) = argv.split_at(at);
     let mut words: Vec<String> = vec!["pls".to_owned()];
-    words.extend(argv.iter().map(|a| quote(a)));
+    words.extend(head.iter().map(|a| quote(a)));
     words.push("--create".to_owned());
+    words.extend(rest.iter().map(|a| quote(a)));
     words.join(" ")
 }
 
