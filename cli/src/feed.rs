@@ -26,10 +26,11 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// Records appended per lock acquisition (at most).
-const BATCH_RECORDS: usize = 4096;
-/// Payload bytes appended per lock acquisition (at most, unless one record is larger).
-const BATCH_BYTES: usize = 4 << 20;
+/// Records appended per lock acquisition (at most); also `tap`'s.
+pub const BATCH_RECORDS: usize = 4096;
+/// Payload bytes appended per lock acquisition (at most, unless one record is larger); also
+/// `tap`'s.
+pub const BATCH_BYTES: usize = 4 << 20;
 
 /// What `feed` was asked to do (also built by `duplex` for its piped input).
 pub struct Args<'a> {

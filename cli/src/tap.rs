@@ -26,6 +26,7 @@ mod stream;
 
 use crate::args::{Matches, usage};
 use crate::ui::Ui;
+use crate::feed::{BATCH_BYTES, BATCH_RECORDS};
 use crate::{exit_code, pool, values};
 use plasmite_os::message::encode;
 use plasmite_os::{Appended, CreateOptions, Durability, Error, ErrorKind, Pool};
@@ -46,10 +47,6 @@ use stream::{Event, Stream};
 /// Lines queued between the readers and the appender before the readers wait (and with them,
 /// through the pipes, the command): bounds memory when the pool is slower than the command.
 const QUEUE_LINES: usize = 1024;
-/// Messages appended per lock acquisition (at most).
-const BATCH_MESSAGES: usize = 4096;
-/// Payload bytes appended per lock acquisition (at most, unless one message is larger).
-const BATCH_BYTES: usize = 4 << 20;
 /// The tag of the `start` and `exit` messages.
 const LIFECYCLE: &[&str] = &["lifecycle"];
 
@@ -297,7 +294,7 @@ impl Capture<'_> {
     fn drain(&mut self, rx: &Receiver<Event>) {
         while let Ok(event) = rx.recv() {
             self.take(event);
-            while self.pending.len() < BATCH_MESSAGES && self.pending_bytes < BATCH_BYTES {
+            while self.pending.len() < BATCH_RECORDS && self.pending_bytes < BATCH_BYTES {
                 match rx.try_recv() {
                     Ok(event) => self.take(event),
                     Err(_) => break,
