@@ -509,7 +509,10 @@ impl Args<'_> {
             .integer("count", 1, COUNT_MAX)?
             .unwrap_or(COUNT_DEFAULT);
         let since_ns = match self.string("since")? {
-            Some(s) => Some(values::since(s, now_ns()).map_err(Failure::usage_of("since"))?),
+            Some(s) => Some(values::since(s, now_ns()).map_err(|e| {
+                let detail = format!("'{s}' is neither a relative time nor an RFC 3339 instant");
+                Failure::arg("since", detail, hint_of(&e))
+            })?),
             None => None,
         };
         let filter = match self.string("where")? {
