@@ -16,6 +16,7 @@
 //!
 //! Spec: `spec/MCP.md`.
 
+mod arguments;
 mod batch;
 mod resources;
 mod tools;

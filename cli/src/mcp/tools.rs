@@ -15,6 +15,7 @@
 //!
 //! Spec: `spec/MCP.md` §3, §4.
 
+use super::arguments::{Args, Failure};
 use super::batch::{self, Query};
 use super::{RpcError, hint_of};
 use crate::filter::Filter;
@@ -322,222 +323,40 @@ fn check_names(tool: &Tool, args: &Map<String, Value>) -> Result<(), Failure> {
     }
 }
 
-/// Why a tool call failed.
-#[derive(Debug)]
-enum Failure {
-    /// An argument is missing, unknown, of the wrong type or out of range.
-    Arg {
-        field: String,
-        detail: String,
-        hint: String,
-    },
-    /// The pool operation failed.
-    Pool(Error),
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Failure {
-        Failure::Pool(e)
-    }
-}
-
-impl Failure {
-    fn arg(field: &str, detail: impl Into<String>, hint: impl Into<String>) -> Failure {
-        Failure::Arg {
-            field: field.to_owned(),
-            detail: detail.into(),
-            hint: hint.into(),
-        }
-    }
-
-    /// An os `Usage` error caused by one argument becomes that argument's failure.
-    fn usage_of(field: &str) -> impl Fn(Error) -> Failure + '_ {
-        move |e| {
-            if e.kind() == ErrorKind::Usage {
-                Failure::arg(field, e.message(), hint_of(&e))
-            } else {
-                Failure::Pool(e)
-            }
-        }
-    }
-
-    fn into_json(self, tool: &str) -> Value {
-        match self {
-            Failure::Arg {
-                field,
-                detail,
-                hint,
-            } => json!({
-                "detail": detail,
-                "error_kind": "Usage",
-                "field": field,
-                "hint": hint,
-                "message": format!("invalid argument '{field}': {detail}"),
-                "tool": tool,
-            }),
-            Failure::Pool(e) => {
-                let mut o = Map::new();
-                o.insert("error_kind".into(), json!(e.kind().as_str()));
-                o.insert("hint".into(), json!(hint_of(&e)));
-                o.insert("message".into(), json!(e.message()));
-                if let Some(p) = e.path() {
-                    o.insert("path".into(), json!(p.display().to_string()));
-                }
-                if let Some(s) = e.seq() {
-                    o.insert("seq".into(), json!(s));
-                }
-                if let Some(off) = e.offset() {
-                    o.insert("offset".into(), json!(off));
-                }
-                o.insert("tool".into(), json!(tool));
-                Value::Object(o)
-            }
-        }
-    }
-}
-
-/// A tool's arguments, read one field at a time with the checks its schema states. `null` is
-/// the same as absent (clients often send it for optional arguments).
-#[derive(Debug)]
-struct Args<'a>(&'a Map<String, Value>);
-
-impl Args<'_> {
-    fn get(&self, field: &str) -> Option<&Value> {
-        self.0.get(field).filter(|v| !v.is_null())
-    }
-
-    fn required<'s>(&'s self, field: &str) -> Result<&'s Value, Failure> {
-        self.get(field).ok_or_else(|| {
+/// `count`, `after_seq`, `since`, `tags` and `where` as a query.
+fn query(args: &Args<'_>) -> Result<Query, Failure> {
+    let count = args
+        .integer("count", 1, COUNT_MAX)?
+        .unwrap_or(COUNT_DEFAULT);
+    let since_ns = match args.string("since")? {
+        Some(s) => Some(values::since(s, now_ns()).map_err(|e| {
+            let detail = format!("'{s}' is neither a relative time nor an RFC 3339 instant");
+            Failure::arg("since", detail, hint_of(&e))
+        })?),
+        None => None,
+    };
+    let filter = match args.string("where")? {
+        Some(expr) => Some(Filter::compile(&[expr.to_owned()]).map_err(|e| {
+            let what = e.hint.replacen("`--where` ", "", 1);
+            let what = what.trim_end_matches('.');
             Failure::arg(
-                field,
-                "is required",
-                format!("Pass '{field}'; see the input schema."),
+                "where",
+                e.message,
+                format!(
+                    "{what}. Write a jq predicate over {{seq, time, meta: {{tags}}, data}}, \
+                     e.g. .data.level == \"error\"."
+                ),
             )
-        })
-    }
-
-    fn string(&self, field: &str) -> Result<Option<&str>, Failure> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(Failure::arg(
-                field,
-                "must be a string",
-                "Pass a JSON string.",
-            )),
-        }
-    }
-
-    /// A pool reference: a non-empty local name or path.
-    fn pool(&self, field: &str) -> Result<&str, Failure> {
-        self.required(field)?;
-        let name = self.string(field)?.unwrap_or_default();
-        if name.trim().is_empty() {
-            return Err(Failure::arg(
-                field,
-                "must not be empty",
-                "Pass a pool name; plasmite_pool_list shows the pools.",
-            ));
-        }
-        pool::check_local(name).map_err(Failure::usage_of(field))?;
-        Ok(name)
-    }
-
-    fn integer(&self, field: &str, min: u64, max: u64) -> Result<Option<u64>, Failure> {
-        let Some(v) = self.get(field) else {
-            return Ok(None);
-        };
-        let range = || {
-            if max == u64::MAX {
-                format!("Pass an integer of at least {min}.")
-            } else {
-                format!("Pass an integer from {min} to {max}.")
-            }
-        };
-        let n = match v {
-            Value::Number(n) if n.is_u64() => n.as_u64().unwrap_or_default(),
-            Value::Number(n) if n.is_i64() => {
-                return Err(Failure::arg(field, "must not be negative", range()));
-            }
-            _ => return Err(Failure::arg(field, "must be an integer", range())),
-        };
-        if n < min || n > max {
-            let detail = format!("{n} is out of range ({min}..={max})");
-            return Err(Failure::arg(field, detail, range()));
-        }
-        Ok(Some(n))
-    }
-
-    fn boolean(&self, field: &str) -> Result<Option<bool>, Failure> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(Failure::arg(
-                field,
-                "must be a boolean",
-                "Pass true or false.",
-            )),
-        }
-    }
-
-    /// Tags: strings, trimmed, none empty.
-    fn tags(&self, field: &str) -> Result<Vec<String>, Failure> {
-        let hint = "Pass an array of non-empty strings, e.g. [\"alert\", \"db\"].";
-        let items = match self.get(field) {
-            None => return Ok(Vec::new()),
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(Failure::arg(field, "must be an array of strings", hint)),
-        };
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, t)| match t.as_str().map(str::trim) {
-                Some("") => Err(Failure::arg(field, format!("tag {i} is empty"), hint)),
-                Some(t) => Ok(t.to_owned()),
-                None => Err(Failure::arg(
-                    field,
-                    format!("tag {i} is not a string"),
-                    hint,
-                )),
-            })
-            .collect()
-    }
-
-    /// `count`, `after_seq`, `since`, `tags` and `where` as a query.
-    fn query(&self) -> Result<Query, Failure> {
-        let count = self
-            .integer("count", 1, COUNT_MAX)?
-            .unwrap_or(COUNT_DEFAULT);
-        let since_ns = match self.string("since")? {
-            Some(s) => Some(values::since(s, now_ns()).map_err(|e| {
-                let detail = format!("'{s}' is neither a relative time nor an RFC 3339 instant");
-                Failure::arg("since", detail, hint_of(&e))
-            })?),
-            None => None,
-        };
-        let filter = match self.string("where")? {
-            Some(expr) => Some(Filter::compile(&[expr.to_owned()]).map_err(|e| {
-                let what = e.hint.replacen("`--where` ", "", 1);
-                let what = what.trim_end_matches('.');
-                Failure::arg(
-                    "where",
-                    e.message,
-                    format!(
-                        "{what}. Write a jq predicate over {{seq, time, meta: {{tags}}, data}}, \
-                         e.g. .data.level == \"error\"."
-                    ),
-                )
-            })?),
-            None => None,
-        };
-        Ok(Query {
-            after_seq: self.integer("after_seq", 0, u64::MAX)?,
-            count: usize::try_from(count).unwrap_or(usize::MAX),
-            since_ns,
-            tags: self.tags("tags")?,
-            filter,
-        })
-    }
+        })?),
+        None => None,
+    };
+    Ok(Query {
+        after_seq: args.integer("after_seq", 0, u64::MAX)?,
+        count: usize::try_from(count).unwrap_or(usize::MAX),
+        since_ns,
+        tags: args.tags("tags")?,
+        filter,
+    })
 }
 
 /// Opens pool `name`, creating it with `create` when missing; a missing pool's hint names the
@@ -698,14 +517,14 @@ fn fetch(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
 
 fn read(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
-    let query = args.query()?;
+    let query = query(args)?;
     let pool = open(pool_dir, name, None)?;
     Ok(batch::read(&pool, &query)?)
 }
 
 fn wait(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
-    let query = args.query()?;
+    let query = query(args)?;
     let timeout_ms = args
         .integer("timeout_ms", 0, TIMEOUT_MS_MAX)?
         .unwrap_or(TIMEOUT_MS_DEFAULT);
@@ -765,29 +584,5 @@ mod tests {
             ("colour", "unknown argument")
         );
         assert!(hint.contains("after_seq"), "{hint}");
-    }
-
-    #[test]
-    fn integers_outside_their_range_or_type_are_refused() {
-        let map = json!({"a": 0, "b": 201, "c": -1, "d": 1.5, "e": "3", "f": 200});
-        let args = Args(map.as_object().expect("object"));
-        for field in ["a", "b", "c", "d", "e"] {
-            assert!(args.integer(field, 1, COUNT_MAX).is_err(), "{field}");
-        }
-        assert_eq!(args.integer("f", 1, COUNT_MAX).ok().flatten(), Some(200));
-        assert_eq!(args.integer("missing", 1, COUNT_MAX).ok().flatten(), None);
-    }
-
-    #[test]
-    fn tags_are_trimmed_and_empty_tags_refused() {
-        let map = json!({"ok": [" a ", "b"], "empty": ["a", "  "], "num": [1], "str": "a"});
-        let args = Args(map.as_object().expect("object"));
-        assert_eq!(
-            args.tags("ok").ok(),
-            Some(vec!["a".to_owned(), "b".to_owned()])
-        );
-        for field in ["empty", "num", "str"] {
-            assert!(args.tags(field).is_err(), "{field}");
-        }
     }
 }
