@@ -585,4 +585,60 @@ mod tests {
         );
         assert!(hint.contains("after_seq"), "{hint}");
     }
+
+    #[test]
+    fn no_argument_value_makes_a_tool_panic_or_escape_its_result() {
+        let dir = std::env::temp_dir().join(format!("pls-mcp-args-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let odd = [
+            json!(null),
+            json!(true),
+            json!(-1),
+            json!(0),
+            json!(1),
+            json!(1.5),
+            json!(u64::MAX),
+            json!(""),
+            json!(" "),
+            json!("x"),
+            json!("../x"),
+            json!("a://b"),
+            json!("9999999999999999999999G"),
+            json!([]),
+            json!([""]),
+            json!(["t", 1]),
+            json!({}),
+            json!({"a": {"b": [1, {"c": null}]}}),
+        ];
+        let base = json!({"pool": "p", "name": "p", "data": {"k": 1}, "seq": 1,
+                          "timeout_ms": 0, "create": true});
+        for tool in TOOLS {
+            let props = (tool.properties)();
+            let props = props.as_object().expect("properties");
+            let mut args: Map<String, Value> = props
+                .keys()
+                .filter_map(|k| base.get(k).map(|v| (k.clone(), v.clone())))
+                .collect();
+            for key in props.keys() {
+                for v in &odd {
+                    if key == "timeout_ms" && v.is_null() {
+                        continue; // the 10 s default wait: nothing odd about it
+                    }
+                    let saved = args.insert(key.clone(), v.clone());
+                    let params = json!({"name": tool.name, "arguments": args});
+                    let r = call(&dir, params.as_object()).expect("a tool result");
+                    assert!(r["structuredContent"].is_object(), "{}: {r}", tool.name);
+                    if r["isError"] == true {
+                        let s = &r["structuredContent"];
+                        assert!(s["hint"].as_str().is_some_and(|h| !h.is_empty()), "{r}");
+                    }
+                    match saved {
+                        Some(v) => args.insert(key.clone(), v),
+                        None => args.remove(key),
+                    };
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
