@@ -19,6 +19,7 @@
 //! Spec: `spec/MCP.md` §4 (batches).
 
 use crate::filter::Filter;
+use plasmite_os::core::header::RingState;
 use plasmite_os::core::lite3::envelope;
 use plasmite_os::message::to_value;
 use plasmite_os::{Error, ErrorKind, Event, FollowOptions, Follower, MessageRef, Pool, Start};
@@ -82,10 +83,24 @@ struct Collected {
     last_returned: Option<u64>,
     /// Highest sequence delivered or reported missing.
     examined: Option<u64>,
+    /// Messages after the cursor were evicted before they were read.
     gap: bool,
 }
 
 impl Collected {
+    /// Starts a batch read with `state` as the pool's state; a cursor already before the
+    /// oldest retained message has fallen behind (the follower reports the same as a gap, but
+    /// this does not depend on it).
+    fn new(q: &Query, state: &RingState) -> Collected {
+        let behind = q
+            .after_seq
+            .is_some_and(|a| !state.is_empty() && a.saturating_add(1) < state.oldest);
+        Collected {
+            gap: behind,
+            ..Collected::default()
+        }
+    }
+
     fn examine(&mut self, seq: u64) {
         self.examined = Some(self.examined.map_or(seq, |e| e.max(seq)));
     }
@@ -124,18 +139,15 @@ impl Collected {
 
     /// The batch object. `cursor` is where reading started from (the input `after_seq`, or
     /// the live edge for a wait without one).
-    fn finish(self, pool: &Pool, q: &Query, cursor: u64) -> Result<Value, Error> {
+    fn finish(self, pool: &Pool, cursor: u64) -> Result<Value, Error> {
         let state = pool.state()?;
         let (oldest, newest) = if state.is_empty() {
             (Value::Null, Value::Null)
         } else {
             (json!(state.oldest), json!(state.newest))
         };
-        let behind = q
-            .after_seq
-            .is_some_and(|a| !state.is_empty() && a.saturating_add(1) < state.oldest);
         Ok(json!({
-            "fell_behind": self.gap || behind,
+            "fell_behind": self.gap,
             "last_returned_seq": self.last_returned,
             "messages": Vec::from(self.messages),
             "newest_available_seq": newest,
@@ -158,8 +170,9 @@ fn follower(pool: &Pool, start: Start) -> Result<Follower<'_>, Error> {
 /// `plasmite_read`: with `after_seq`, the first `count` matches after it; without, the last
 /// `count` matches. Never waits.
 pub(super) fn read(pool: &Pool, q: &Query) -> Result<Value, Error> {
-    let newest_at_start = pool.state()?.newest;
-    let mut got = Collected::default();
+    let start = pool.state()?;
+    let newest_at_start = start.newest;
+    let mut got = Collected::new(q, &start);
     match q.after_seq {
         Some(after) => {
             let mut f = follower(pool, Start::Seq(after.saturating_add(1)))?;
@@ -170,7 +183,7 @@ pub(super) fn read(pool: &Pool, q: &Query) -> Result<Value, Error> {
                     break;
                 }
             }
-            got.finish(pool, q, after)
+            got.finish(pool, after)
         }
         None => {
             // Unfiltered, the last `count` messages are the last `count` retained; filtered,
@@ -189,7 +202,7 @@ pub(super) fn read(pool: &Pool, q: &Query) -> Result<Value, Error> {
                     break;
                 }
             }
-            got.finish(pool, q, newest_at_start)
+            got.finish(pool, newest_at_start)
         }
     }
 }
@@ -198,14 +211,12 @@ pub(super) fn read(pool: &Pool, q: &Query) -> Result<Value, Error> {
 /// as there is at least one, up to `count`; at `timeout`, an empty batch with `timed_out`.
 pub(super) fn wait(pool: &Pool, q: &Query, timeout: Duration) -> Result<Value, Error> {
     let deadline = Instant::now().checked_add(timeout);
-    let cursor = match q.after_seq {
-        Some(a) => a,
-        None => pool.state()?.newest,
-    };
+    let start = pool.state()?;
+    let cursor = q.after_seq.unwrap_or(start.newest);
     // `Seq(cursor + 1)` rather than `Live`: a message appended between reading the state and
     // starting the follower is still delivered, so `next_after_seq` never skips it.
     let mut f = follower(pool, Start::Seq(cursor.saturating_add(1)))?;
-    let mut got = Collected::default();
+    let mut got = Collected::new(q, &start);
     while got.messages.len() < q.count {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let ev = match f.poll()? {
@@ -224,7 +235,7 @@ pub(super) fn wait(pool: &Pool, q: &Query, timeout: Duration) -> Result<Value, E
         }
     }
     let timed_out = got.messages.is_empty();
-    let mut batch = got.finish(pool, q, cursor)?;
+    let mut batch = got.finish(pool, cursor)?;
     batch["timed_out"] = json!(timed_out);
     Ok(batch)
 }
