@@ -137,8 +137,8 @@ impl Collected {
         }
     }
 
-    /// The batch object. `cursor` is where reading started from (the input `after_seq`, or
-    /// the live edge for a wait without one).
+    /// The batch object. `cursor` is where reading started from: the input `after_seq`, else
+    /// the newest sequence when the call started.
     fn finish(self, pool: &Pool, cursor: u64) -> Result<Value, Error> {
         let state = pool.state()?;
         let (oldest, newest) = if state.is_empty() {

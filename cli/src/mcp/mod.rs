@@ -3,7 +3,8 @@
 //!
 //! Role: the JSON-RPC 2.0 layer — one request per stdin line, one compact response line per
 //! request on stdout — and the MCP methods around the tools ([`tools`]) and resources
-//! ([`resources`]). Reading goes through [`batch`], which sits on `plasmite_os::Follower`.
+//! ([`resources`]). Tool arguments are checked by [`arguments`]; reading goes through
+//! [`batch`], which sits on `plasmite_os::Follower`.
 //!
 //! # Invariants
 //! - stdout carries responses only: exactly one compact JSON line per request that has an
