@@ -601,7 +601,8 @@ mod tests {
             json!(""),
             json!(" "),
             json!("x"),
-            json!("../x"),
+            // A path reference, kept inside the test's directory (paths are used as given).
+            json!(dir.join("sub/x.plasmite").display().to_string()),
             json!("a://b"),
             json!("9999999999999999999999G"),
             json!([]),
