@@ -1,0 +1,387 @@
+//! `pls mcp`: an MCP server on stdin/stdout that lets AI agents list, create, feed, read and
+//! wait on the pools of one pool directory.
+//!
+//! Role: the JSON-RPC 2.0 layer — one request per stdin line, one compact response line per
+//! request on stdout — and the MCP methods around the tools ([`tools`]) and resources
+//! ([`resources`]). Tool arguments are checked by [`arguments`]; reading goes through
+//! [`batch`], which sits on `plasmite_os::Follower`.
+//!
+//! # Invariants
+//! - stdout carries responses only: exactly one compact JSON line per request that has an
+//!   `id`, flushed as it is written; notifications and stray JSON-RPC responses get nothing.
+//! - No input line can end the server or make it panic: parse errors, bad shapes and tool
+//!   failures are answered, and the server reads the next line. Only end of input (exit 0) or a
+//!   failure to read stdin or write stdout ends it.
+//! - A tool failure is a tool result with `isError: true` (the agent sees it); a malformed
+//!   request is a JSON-RPC error (the client sees it). Every failure says what to do next.
+//!
+//! Spec: `spec/MCP.md`.
+
+mod arguments;
+mod batch;
+mod resources;
+mod tools;
+
+use crate::args::Matches;
+use crate::ui::Ui;
+use plasmite_os::{Error, ErrorKind};
+use serde_json::{Map, Value, json};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+/// The MCP protocol revision this server speaks.
+pub const PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// What agents are told about the server in `initialize`.
+const INSTRUCTIONS: &str = "Plasmite pools are named, persistent, bounded JSON message channels \
+on this machine. A pool is a ring: appends never block, and when it is full the oldest messages \
+are evicted. Each message has a seq (increasing by one per message), a time, meta.tags and a \
+JSON object `data`. Start with plasmite_pool_list (or plasmite_pool_create). Append with \
+plasmite_feed. Read history with plasmite_read: the latest messages, or those after a seq. To \
+follow a pool, call plasmite_wait in a loop and pass each result's next_after_seq as the next \
+after_seq; fell_behind: true means messages were evicted before you read them. Narrow reads \
+with tags (every tag must match) and where (a jq predicate over \
+{seq, time, meta: {tags}, data}, e.g. `.data.level == \"error\"`). Each pool is also a resource \
+(plasmite:///pools/<name>) holding its 20 latest messages.";
+
+/// JSON-RPC error codes.
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
+const INVALID_PARAMS: i64 = -32602;
+/// Server-defined: a pool operation behind a resource failed.
+const SERVER_ERROR: i64 = -32000;
+
+/// Runs `mcp`: serves requests from stdin until it ends.
+pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
+    let server = Server {
+        dir: m
+            .value("dir")
+            .map_or_else(|| dir.to_path_buf(), PathBuf::from),
+    };
+    let mut input = std::io::stdin().lock();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = input.read_until(b'\n', &mut line).map_err(|e| {
+            Error::new(ErrorKind::Io, format!("failed to read stdin: {e}"))
+                .with_hint("The MCP client closed or broke the pipe; restart the server.")
+                .with_source(e)
+        })?;
+        if n == 0 {
+            return Ok(0);
+        }
+        if let Some(response) = server.handle_line(&line) {
+            // Serializing a `Value` cannot fail (its keys are strings).
+            let mut out = serde_json::to_vec(&response).unwrap_or_default();
+            out.push(b'\n');
+            ui.print(&out)?;
+        }
+    }
+}
+
+/// A JSON-RPC error: code, message and optional data (a hint, an error kind, …).
+#[derive(Debug)]
+pub(crate) struct RpcError {
+    code: i64,
+    message: String,
+    data: Option<Value>,
+}
+
+impl RpcError {
+    fn new(code: i64, message: impl Into<String>, hint: &str) -> RpcError {
+        RpcError {
+            code,
+            message: message.into(),
+            data: Some(json!({ "hint": hint })),
+        }
+    }
+
+    fn invalid_request(message: impl Into<String>) -> RpcError {
+        RpcError::new(
+            INVALID_REQUEST,
+            message,
+            "Send one JSON-RPC 2.0 request object per line: \
+             {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"…\",\"params\":{…}}.",
+        )
+    }
+
+    /// `-32602` with a hint.
+    pub(crate) fn invalid_params(message: impl Into<String>, hint: &str) -> RpcError {
+        RpcError::new(INVALID_PARAMS, message, hint)
+    }
+
+    /// `-32000` for a failed pool operation, with the error's kind and details as data.
+    pub(crate) fn pool(e: &Error) -> RpcError {
+        let mut data = Map::new();
+        data.insert("error_kind".into(), json!(e.kind().as_str()));
+        data.insert("hint".into(), json!(hint_of(e)));
+        if let Some(p) = e.path() {
+            data.insert("path".into(), json!(p.display().to_string()));
+        }
+        if let Some(s) = e.seq() {
+            data.insert("seq".into(), json!(s));
+        }
+        if let Some(o) = e.offset() {
+            data.insert("offset".into(), json!(o));
+        }
+        RpcError {
+            code: SERVER_ERROR,
+            message: e.message().to_owned(),
+            data: Some(Value::Object(data)),
+        }
+    }
+
+    fn response(self, id: Value) -> Value {
+        let mut error = Map::new();
+        error.insert("code".into(), json!(self.code));
+        error.insert("message".into(), json!(self.message));
+        if let Some(d) = self.data {
+            error.insert("data".into(), d);
+        }
+        json!({ "error": error, "id": id, "jsonrpc": "2.0" })
+    }
+}
+
+/// The hint of `e`, or what to do about its kind when it has none: every failure an agent
+/// sees says what to do next.
+pub(crate) fn hint_of(e: &Error) -> String {
+    if let Some(h) = e.hint() {
+        return h.to_owned();
+    }
+    match e.kind() {
+        ErrorKind::Internal => "Unexpected internal failure; retry, and report it if it persists.",
+        ErrorKind::Usage => "Check the arguments against the tool's input schema (tools/list).",
+        ErrorKind::NotFound => "Check the pool name with plasmite_pool_list.",
+        ErrorKind::AlreadyExists => "Use the existing pool as-is, or choose another name.",
+        ErrorKind::Busy => "Pool is busy (another writer holds the lock). Retry with backoff.",
+        ErrorKind::Permission => {
+            "Permission denied. Check the pool directory's permissions, or start the server \
+             with --dir pointing to a writable location."
+        }
+        ErrorKind::Corrupt => plasmite_os::error::HINT_CORRUPT,
+        ErrorKind::Io => "I/O error. Check the path, filesystem, and disk space.",
+        ErrorKind::RetentionGap => {
+            "Messages were evicted before they were read; continue from the oldest retained one."
+        }
+    }
+    .to_owned()
+}
+
+/// The server's state: only the pool directory (each request opens what it needs).
+#[derive(Debug)]
+struct Server {
+    dir: PathBuf,
+}
+
+impl Server {
+    /// The response to one input line, if it gets one.
+    fn handle_line(&self, line: &[u8]) -> Option<Value> {
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            return None;
+        }
+        match serde_json::from_slice::<Value>(text) {
+            Ok(message) => self.handle(message),
+            Err(_) => Some(json!({
+                "error": {"code": PARSE_ERROR, "message": "invalid JSON"},
+                "id": null,
+                "jsonrpc": "2.0",
+            })),
+        }
+    }
+
+    /// The response to one JSON-RPC message, if it gets one.
+    fn handle(&self, message: Value) -> Option<Value> {
+        let Value::Object(obj) = message else {
+            return Some(
+                RpcError::invalid_request(
+                    "a request must be a JSON object (batches are not supported)",
+                )
+                .response(Value::Null),
+            );
+        };
+        // A response to a request we never sent (we send none): nothing to answer.
+        if !obj.contains_key("method") && (obj.contains_key("result") || obj.contains_key("error"))
+        {
+            return None;
+        }
+        let id = match obj.get("id") {
+            None => None,
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Value::Number(n.clone())),
+            Some(v @ (Value::String(_) | Value::Null)) => Some(v.clone()),
+            Some(_) => {
+                return Some(
+                    RpcError::invalid_request("id must be a string, an integer or null")
+                        .response(Value::Null),
+                );
+            }
+        };
+        let reply_id = id.clone().unwrap_or(Value::Null);
+        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            return Some(RpcError::invalid_request("jsonrpc must be \"2.0\"").response(reply_id));
+        }
+        let method = match obj.get("method") {
+            Some(Value::String(m)) => m.as_str(),
+            Some(_) => {
+                return Some(
+                    RpcError::invalid_request("method must be a string").response(reply_id),
+                );
+            }
+            None => return Some(RpcError::invalid_request("method is missing").response(reply_id)),
+        };
+        // A well-formed notification is never answered, whatever its method or params.
+        let id = id?;
+        let params = match obj.get("params") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(p)) => Some(p),
+            Some(_) => {
+                return Some(
+                    RpcError::invalid_params(
+                        "params must be an object",
+                        "Pass named parameters as a JSON object, e.g. \"params\":{}.",
+                    )
+                    .response(id),
+                );
+            }
+        };
+        Some(match self.call(method, params) {
+            Ok(result) => json!({ "id": id, "jsonrpc": "2.0", "result": result }),
+            Err(e) => e.response(id),
+        })
+    }
+
+    /// Runs one request method.
+    fn call(&self, method: &str, params: Option<&Map<String, Value>>) -> Result<Value, RpcError> {
+        match method {
+            "initialize" => Ok(initialize()),
+            "ping" => Ok(json!({})),
+            "tools/list" => Ok(tools::list()),
+            "tools/call" => tools::call(&self.dir, params),
+            "resources/list" => resources::list(&self.dir),
+            "resources/templates/list" => Ok(resources::templates()),
+            "resources/read" => resources::read(&self.dir, params),
+            other => Err(RpcError::new(
+                METHOD_NOT_FOUND,
+                format!("method not found: {other}"),
+                "Supported methods: initialize, ping, tools/list, tools/call, resources/list, \
+                 resources/templates/list, resources/read.",
+            )),
+        }
+    }
+}
+
+/// The `initialize` result: our protocol version, whatever the client asked for (the client
+/// decides whether it can speak it).
+fn initialize() -> Value {
+    json!({
+        "capabilities": {
+            "resources": {"listChanged": false, "subscribe": false},
+            "tools": {"listChanged": false},
+        },
+        "instructions": INSTRUCTIONS,
+        "protocolVersion": PROTOCOL_VERSION,
+        "serverInfo": {"name": "plasmite", "version": env!("CARGO_PKG_VERSION")},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> Server {
+        Server {
+            dir: std::env::temp_dir().join("pls-mcp-unit-no-such-dir"),
+        }
+    }
+
+    fn answer(line: &str) -> Option<Value> {
+        server().handle_line(line.as_bytes())
+    }
+
+    #[test]
+    fn every_unparseable_line_is_a_parse_error_with_null_id() {
+        for line in [
+            "{",
+            "nul",
+            "{\"a\":1}x",
+            "\u{feff}{}",
+            "[1,",
+            "\"unterminated",
+        ] {
+            let r = answer(line).expect("a response");
+            assert_eq!(r["error"]["code"], PARSE_ERROR, "{line}");
+            assert_eq!(r["id"], Value::Null, "{line}");
+        }
+        let r = server()
+            .handle_line(b"{\"x\":\"\xff\"}")
+            .expect("a response");
+        assert_eq!(r["error"]["code"], PARSE_ERROR, "invalid UTF-8");
+    }
+
+    #[test]
+    fn blank_lines_notifications_and_responses_get_no_answer() {
+        for line in [
+            "",
+            "  \r",
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","method":"no/such/method","params":7}"#,
+            r#"{"jsonrpc":"2.0","id":3,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"error":{"code":1,"message":"x"}}"#,
+        ] {
+            assert_eq!(answer(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn malformed_requests_are_invalid_requests_echoing_a_valid_id() {
+        let cases = [
+            ("[]", Value::Null),
+            ("3", Value::Null),
+            (r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#, Value::Null),
+            (r#"{"jsonrpc":"2.0","id":[1],"method":"ping"}"#, Value::Null),
+            (r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#, json!(1)),
+            (r#"{"id":"a","method":"ping"}"#, json!("a")),
+            (r#"{"jsonrpc":"2.0","id":2,"method":7}"#, json!(2)),
+            (r#"{"jsonrpc":"2.0","id":2}"#, json!(2)),
+        ];
+        for (line, id) in cases {
+            let r = answer(line).expect("a response");
+            assert_eq!(r["error"]["code"], INVALID_REQUEST, "{line}");
+            assert_eq!(r["id"], id, "{line}");
+            assert!(r["error"]["data"]["hint"].is_string(), "{line}");
+        }
+    }
+
+    #[test]
+    fn responses_echo_the_id_and_carry_result_or_error_never_both() {
+        for id in [
+            json!(0),
+            json!(-4),
+            json!("x"),
+            Value::Null,
+            json!(u64::MAX),
+        ] {
+            let line = json!({"jsonrpc": "2.0", "id": id, "method": "ping"}).to_string();
+            let r = answer(&line).expect("a response");
+            assert_eq!(r, json!({"id": id, "jsonrpc": "2.0", "result": {}}));
+        }
+        let r = answer(r#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#).expect("a response");
+        assert_eq!(r["error"]["code"], METHOD_NOT_FOUND);
+        assert!(r.get("result").is_none());
+        let r = answer(r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":[]}"#).expect("a");
+        assert_eq!(r["error"]["code"], INVALID_PARAMS);
+    }
+
+    #[test]
+    fn initialize_announces_the_protocol_version_and_capabilities() {
+        let r = answer(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#)
+            .expect("a response");
+        let res = &r["result"];
+        assert_eq!(res["protocolVersion"], PROTOCOL_VERSION);
+        assert_eq!(res["serverInfo"]["name"], "plasmite");
+        assert_eq!(res["capabilities"]["tools"]["listChanged"], false);
+        assert_eq!(res["capabilities"]["resources"]["subscribe"], false);
+        assert!(res["instructions"].as_str().is_some_and(|s| !s.is_empty()));
+    }
+}

@@ -1,0 +1,645 @@
+//! MCP tools: the pool operations an agent can call, each with a JSON Schema and annotations.
+//!
+//! Role: `tools/list` and `tools/call`. One table ([`TOOLS`]) holds every tool's name, schema,
+//! annotations and function; arguments are checked against it before anything is opened, and
+//! every outcome — success or failure — is a tool result the agent can read.
+//!
+//! # Invariants
+//! - A tool's input schema is the whole truth about its arguments: an argument the schema does
+//!   not list is refused (`additionalProperties: false`), and every refusal names the field.
+//! - Argument problems are `Usage` failures `{tool, error_kind, field, detail, message, hint}`;
+//!   pool failures carry the os error's kind, message, hint and path/seq/offset when known.
+//!   Every failure has a hint. A failure never ends the server.
+//! - Pools are named as the CLI names them (`plasmite_os::dir::resolve` in the server's
+//!   directory, or a path); `scheme://` references are refused like the CLI refuses them.
+//!
+//! Spec: `spec/MCP.md` §3, §4.
+
+use super::arguments::{Args, Failure};
+use super::batch::{self, Query};
+use super::{RpcError, hint_of};
+use crate::filter::Filter;
+use crate::{pool, values};
+use plasmite_os::core::layout::DEFAULT_POOL_SIZE;
+use plasmite_os::message::{Printed, encode, to_value};
+use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, dir, now_ns};
+use serde_json::{Map, Value, json};
+use std::path::Path;
+use std::time::Duration;
+
+/// Most messages one read or wait returns.
+const COUNT_MAX: u64 = 200;
+/// Messages a read or wait returns when `count` is not given.
+const COUNT_DEFAULT: u64 = 20;
+/// Longest wait, in ms (a client should not be kept longer without an answer).
+const TIMEOUT_MS_MAX: u64 = 60_000;
+/// Wait when `timeout_ms` is not given, in ms.
+const TIMEOUT_MS_DEFAULT: u64 = 10_000;
+
+/// One tool: what `tools/list` says about it and what `tools/call` runs.
+struct Tool {
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    /// Annotations. Idempotent means a repeated call changes nothing more (a second create
+    /// fails, a second delete finds nothing), not that it returns the same result.
+    read_only: bool,
+    destructive: bool,
+    idempotent: bool,
+    /// The `properties` of the input schema.
+    properties: fn() -> Value,
+    required: &'static [&'static str],
+    run: fn(&Path, &Args<'_>) -> Result<Value, Failure>,
+}
+
+/// Every tool, in the order `tools/list` gives them.
+const TOOLS: &[Tool] = &[
+    Tool {
+        name: "plasmite_pool_list",
+        title: "List pools",
+        description: "List the pools of the server's pool directory, sorted by name, with each \
+            pool's size, bounds and age. A pool that cannot be read is listed with an `error` \
+            object instead of its details.",
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        properties: || json!({}),
+        required: &[],
+        run: pool_list,
+    },
+    Tool {
+        name: "plasmite_pool_create",
+        title: "Create a pool",
+        description: "Create a pool: a bounded ring of JSON messages. When it is full, the \
+            oldest messages are evicted to make room. Fails with AlreadyExists if the pool \
+            exists (use it as-is).",
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+        properties: || {
+            json!({
+                "name": {"type": "string", "minLength": 1,
+                         "description": "Pool name (or a path to a .plasmite file)."},
+                "size": {"type": ["integer", "string"],
+                         "description": "File size: bytes, or with a K, M or G suffix \
+                                         (1024-based), e.g. \"8M\". Default 1M."},
+            })
+        },
+        required: &["name"],
+        run: pool_create,
+    },
+    Tool {
+        name: "plasmite_pool_info",
+        title: "Describe a pool",
+        description: "A pool's geometry, retained sequence range (bounds), message count, \
+            utilization and the ages of its oldest and newest messages.",
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        properties: || json!({ "pool": pool_schema() }),
+        required: &["pool"],
+        run: pool_info,
+    },
+    Tool {
+        name: "plasmite_pool_delete",
+        title: "Delete a pool",
+        description: "Delete a pool file and every message in it. Processes that have it open \
+            keep their copy until they close it.",
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        properties: || json!({ "pool": pool_schema() }),
+        required: &["pool"],
+        run: pool_delete,
+    },
+    Tool {
+        name: "plasmite_feed",
+        title: "Append a message",
+        description: "Append one message (a JSON object) to a pool, with optional tags. \
+            Returns the stored message with its seq and time.",
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        properties: || {
+            json!({
+                "pool": pool_schema(),
+                "data": {"type": "object",
+                         "description": "The message: a JSON object (wrap other values, e.g. \
+                                         {\"value\": 3})."},
+                "tags": tags_schema("Tags to attach (trimmed; empty tags are refused)."),
+                "create": {"type": "boolean", "default": false,
+                           "description": "Create the pool (1M) if it does not exist."},
+            })
+        },
+        required: &["pool", "data"],
+        run: feed,
+    },
+    Tool {
+        name: "plasmite_fetch",
+        title: "Fetch a message",
+        description: "One message by sequence number. Fails with NotFound if it was never \
+            written or has been evicted.",
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        properties: || {
+            json!({
+                "pool": pool_schema(),
+                "seq": {"type": "integer", "minimum": 0, "description": "Sequence number."},
+            })
+        },
+        required: &["pool", "seq"],
+        run: fetch,
+    },
+    Tool {
+        name: "plasmite_read",
+        title: "Read messages",
+        description: "Read messages without waiting, oldest first. Without after_seq: the \
+            latest `count` matching messages. With after_seq: the first `count` matching \
+            messages after it; pass the result's next_after_seq to continue.",
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        properties: || {
+            let mut p = filter_schema();
+            p["count"] = count_schema();
+            p
+        },
+        required: &["pool"],
+        run: read,
+    },
+    Tool {
+        name: "plasmite_wait",
+        title: "Wait for messages",
+        description: "Wait for matching messages after after_seq (default: the newest message \
+            now, so only new messages count). Returns as soon as at least one is available (up \
+            to `count`), or with timed_out: true and no messages when timeout_ms passes. Loop \
+            on it with after_seq = next_after_seq to follow a pool.",
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        properties: || {
+            let mut p = filter_schema();
+            p["count"] = count_schema();
+            p["timeout_ms"] = json!({
+                "type": "integer", "minimum": 0, "maximum": TIMEOUT_MS_MAX,
+                "default": TIMEOUT_MS_DEFAULT,
+                "description": "How long to wait for a first match, in milliseconds."
+            });
+            p
+        },
+        required: &["pool"],
+        run: wait,
+    },
+];
+
+fn pool_schema() -> Value {
+    json!({"type": "string", "minLength": 1,
+           "description": "Pool name (in the server's pool directory) or path to a pool file."})
+}
+
+fn tags_schema(description: &str) -> Value {
+    json!({"type": "array", "items": {"type": "string", "minLength": 1},
+           "description": description})
+}
+
+fn count_schema() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": COUNT_MAX, "default": COUNT_DEFAULT,
+           "description": "Most messages to return."})
+}
+
+/// The arguments read and wait share.
+fn filter_schema() -> Value {
+    json!({
+        "pool": pool_schema(),
+        "after_seq": {"type": "integer", "minimum": 0,
+                      "description": "Only messages with a greater seq (a cursor: pass the \
+                                      previous next_after_seq)."},
+        "since": {"type": "string",
+                  "description": "Only messages appended since: 30s, 5m, 2h, 1d ago, or an RFC \
+                                  3339 time like 2026-01-15T10:00:00Z."},
+        "tags": tags_schema("Only messages carrying every one of these tags."),
+        "where": {"type": "string",
+                  "description": "Only messages for which this jq predicate is truthy; its \
+                                  input is {seq, time, meta: {tags}, data}, e.g. \
+                                  `.data.level == \"error\"`."},
+    })
+}
+
+/// `tools/list`.
+pub(super) fn list() -> Value {
+    let tools: Vec<Value> = TOOLS
+        .iter()
+        .map(|t| {
+            json!({
+                "annotations": {
+                    "destructiveHint": t.destructive,
+                    "idempotentHint": t.idempotent,
+                    "openWorldHint": false,
+                    "readOnlyHint": t.read_only,
+                    "title": t.title,
+                },
+                "description": t.description,
+                "inputSchema": {
+                    "additionalProperties": false,
+                    "properties": (t.properties)(),
+                    "required": t.required,
+                    "type": "object",
+                },
+                "name": t.name,
+                "title": t.title,
+            })
+        })
+        .collect();
+    json!({ "tools": tools })
+}
+
+/// `tools/call {name, arguments}`.
+pub(super) fn call(
+    pool_dir: &Path,
+    params: Option<&Map<String, Value>>,
+) -> Result<Value, RpcError> {
+    let hint = "Pass {\"name\": <tool name>, \"arguments\": {…}}; tools/list shows the tools.";
+    let name = match params.and_then(|p| p.get("name")) {
+        Some(Value::String(n)) => n.as_str(),
+        Some(_) => return Err(RpcError::invalid_params("tool name must be a string", hint)),
+        None => return Err(RpcError::invalid_params("tool name is required", hint)),
+    };
+    let tool = TOOLS.iter().find(|t| t.name == name).ok_or_else(|| {
+        RpcError::invalid_params(
+            format!("unknown tool: {name}"),
+            "Call tools/list for the available tools.",
+        )
+    })?;
+    let empty = Map::new();
+    let args = match params.and_then(|p| p.get("arguments")) {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(a)) => a,
+        Some(_) => {
+            return Err(RpcError::invalid_params(
+                "arguments must be an object",
+                hint,
+            ));
+        }
+    };
+    let outcome = check_names(tool, args).and_then(|()| (tool.run)(pool_dir, &Args(args)));
+    Ok(match outcome {
+        Ok(content) => result(content, false),
+        Err(f) => result(f.into_json(tool.name), true),
+    })
+}
+
+/// A tool result: the structured content, and the same as text for clients that show text.
+fn result(structured: Value, is_error: bool) -> Value {
+    let text = serde_json::to_string(&structured).unwrap_or_default();
+    let mut r = json!({
+        "content": [{"text": text, "type": "text"}],
+        "structuredContent": structured,
+    });
+    if is_error {
+        r["isError"] = json!(true);
+    }
+    r
+}
+
+/// Refuses arguments the tool's schema does not list.
+fn check_names(tool: &Tool, args: &Map<String, Value>) -> Result<(), Failure> {
+    let props = (tool.properties)();
+    let known = props
+        .as_object()
+        .map(|p| p.keys().cloned().collect::<Vec<_>>());
+    let known = known.unwrap_or_default();
+    match args.keys().find(|k| !known.contains(k)) {
+        None => Ok(()),
+        Some(k) => Err(Failure::Arg {
+            field: k.clone(),
+            detail: "unknown argument".into(),
+            hint: if known.is_empty() {
+                format!("{} takes no arguments.", tool.name)
+            } else {
+                format!("{} takes: {}.", tool.name, known.join(", "))
+            },
+        }),
+    }
+}
+
+/// `count`, `after_seq`, `since`, `tags` and `where` as a query.
+fn query(args: &Args<'_>) -> Result<Query, Failure> {
+    let count = args
+        .integer("count", 1, COUNT_MAX)?
+        .unwrap_or(COUNT_DEFAULT);
+    let since_ns = match args.string("since")? {
+        Some(s) => Some(values::since(s, now_ns()).map_err(|e| {
+            let detail = format!("'{s}' is neither a relative time nor an RFC 3339 instant");
+            Failure::arg("since", detail, hint_of(&e))
+        })?),
+        None => None,
+    };
+    let filter = match args.string("where")? {
+        Some(expr) => Some(Filter::compile(&[expr.to_owned()]).map_err(|e| {
+            let what = e.hint.replacen("`--where` ", "", 1);
+            let what = what.trim_end_matches('.');
+            Failure::arg(
+                "where",
+                e.message,
+                format!(
+                    "{what}. Write a jq predicate over {{seq, time, meta: {{tags}}, data}}, \
+                     e.g. .data.level == \"error\"."
+                ),
+            )
+        })?),
+        None => None,
+    };
+    Ok(Query {
+        after_seq: args.integer("after_seq", 0, u64::MAX)?,
+        count: usize::try_from(count).unwrap_or(usize::MAX),
+        since_ns,
+        tags: args.tags("tags")?,
+        filter,
+    })
+}
+
+/// Opens pool `name`, creating it with `create` when missing; a missing pool's hint names the
+/// tools that make one.
+fn open(pool_dir: &Path, name: &str, create: Option<CreateOptions>) -> Result<Pool, Failure> {
+    pool::open(pool_dir, name, create, None).map_err(|e| {
+        if e.kind() != ErrorKind::NotFound {
+            return Failure::Pool(e);
+        }
+        let path = e
+            .path()
+            .map_or_else(|| dir::resolve(pool_dir, name), Path::to_path_buf);
+        Failure::Pool(
+            Error::new(ErrorKind::NotFound, format!("pool '{name}' not found"))
+                .with_path(path)
+                .with_hint(format!(
+                    "Create it with plasmite_pool_create (or pass create: true to \
+                     plasmite_feed); pools are looked up in {}, and plasmite_pool_list shows \
+                     what exists.",
+                    pool_dir.display()
+                )),
+        )
+    })
+}
+
+fn pool_list(pool_dir: &Path, _: &Args<'_>) -> Result<Value, Failure> {
+    let now = now_ns();
+    let pools: Vec<Value> = dir::list(pool_dir)?
+        .into_iter()
+        .map(
+            |l| match Pool::open_read_only(&l.path).and_then(|p| p.info()) {
+                Ok(info) => info.to_json(&l.name, now),
+                Err(e) => {
+                    let mut error = pool::error_json(&e);
+                    error["hint"] = json!(hint_of(&e));
+                    json!({"error": error, "name": l.name, "path": l.path.display().to_string()})
+                }
+            },
+        )
+        .collect();
+    Ok(json!({ "pools": pools }))
+}
+
+fn pool_create(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+    let name = args.pool("name")?;
+    let size = match args.get("size") {
+        None => DEFAULT_POOL_SIZE,
+        Some(Value::String(s)) => values::size("size", s).map_err(Failure::usage_of("size"))?,
+        Some(_) => args
+            .integer("size", 1, u64::MAX)?
+            .unwrap_or(DEFAULT_POOL_SIZE),
+    };
+    let path = dir::resolve(pool_dir, name);
+    let opts = CreateOptions {
+        size,
+        index_capacity: None,
+    };
+    let pool = Pool::create(&path, opts).map_err(|e| match e.kind() {
+        ErrorKind::AlreadyExists => Failure::Pool(
+            Error::new(
+                ErrorKind::AlreadyExists,
+                format!("pool '{name}' already exists"),
+            )
+            .with_path(&path)
+            .with_hint("Use it as-is (plasmite_pool_info describes it), or choose another name."),
+        ),
+        _ => Failure::usage_of("size")(e),
+    })?;
+    Ok(json!({ "pool": pool.info()?.to_json(name, now_ns()) }))
+}
+
+fn pool_info(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+    let name = args.pool("pool")?;
+    let pool = open(pool_dir, name, None)?;
+    Ok(json!({ "pool": pool.info()?.to_json(name, now_ns()) }))
+}
+
+fn pool_delete(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+    let name = args.pool("pool")?;
+    let path = dir::resolve(pool_dir, name);
+    dir::delete(&path).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            e.with_hint(format!(
+                "Nothing to delete: plasmite_pool_list shows the pools in {}.",
+                pool_dir.display()
+            ))
+        } else {
+            e
+        }
+    })?;
+    Ok(json!({ "deleted": {"path": path.display().to_string(), "pool": name} }))
+}
+
+fn feed(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+    let name = args.pool("pool")?;
+    let data = args.required("data")?;
+    if !data.is_object() {
+        return Err(Failure::arg(
+            "data",
+            "must be a JSON object",
+            "Wrap the value in an object, e.g. {\"value\": …}.",
+        ));
+    }
+    let tags = args.tags("tags")?;
+    let create = args
+        .boolean("create")?
+        .unwrap_or(false)
+        .then_some(CreateOptions {
+            size: DEFAULT_POOL_SIZE,
+            index_capacity: None,
+        });
+    let pool = open(pool_dir, name, create)?;
+    let max = usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX);
+    let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+    let payload = encode(data, &tag_refs, max).map_err(Failure::usage_of("data"))?;
+    let appended = pool.append(&payload, Durability::Fast)?;
+    let message = to_value(&Printed {
+        seq: appended.seq,
+        timestamp_ns: appended.timestamp_ns,
+        payload: &payload,
+    })?;
+    Ok(json!({ "message": message }))
+}
+
+fn fetch(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+    let name = args.pool("pool")?;
+    args.required("seq")?;
+    let seq = args.integer("seq", 0, u64::MAX)?.unwrap_or_default();
+    let pool = open(pool_dir, name, None)?;
+    let msg = pool.get(seq).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            let hint = format!(
+                "{} plasmite_pool_info shows the retained range; plasmite_read the latest \
+                 messages.",
+                e.hint().unwrap_or_default()
+            );
+            e.with_hint(hint.trim_start().to_owned())
+        } else {
+            e
+        }
+    })?;
+    let printed = Printed {
+        seq: msg.seq,
+        timestamp_ns: msg.timestamp_ns,
+        payload: &msg.payload,
+    };
+    let message = to_value(&printed).map_err(|e| {
+        if e.kind() == ErrorKind::Corrupt {
+            e.with_offset(msg.offset)
+                .with_seq(msg.seq)
+                .with_path(pool.path())
+        } else {
+            e
+        }
+    })?;
+    Ok(json!({ "message": message }))
+}
+
+fn read(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+    let name = args.pool("pool")?;
+    let query = query(args)?;
+    let pool = open(pool_dir, name, None)?;
+    Ok(batch::read(&pool, &query)?)
+}
+
+fn wait(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+    let name = args.pool("pool")?;
+    let query = query(args)?;
+    let timeout_ms = args
+        .integer("timeout_ms", 0, TIMEOUT_MS_MAX)?
+        .unwrap_or(TIMEOUT_MS_DEFAULT);
+    let pool = open(pool_dir, name, None)?;
+    Ok(batch::wait(
+        &pool,
+        &query,
+        Duration::from_millis(timeout_ms),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_schema_is_closed_and_requires_only_what_it_lists() {
+        let listed = list();
+        let tools = listed["tools"].as_array().expect("tools");
+        assert_eq!(tools.len(), TOOLS.len());
+        for t in tools {
+            let schema = &t["inputSchema"];
+            assert_eq!(schema["type"], "object", "{t}");
+            assert_eq!(schema["additionalProperties"], false, "{t}");
+            let props = schema["properties"].as_object().expect("properties");
+            for r in schema["required"].as_array().expect("required") {
+                assert!(props.contains_key(r.as_str().expect("name")), "{t}");
+            }
+            for p in props.values() {
+                assert!(p["description"].is_string(), "{t}");
+            }
+            let a = &t["annotations"];
+            assert_eq!(a["openWorldHint"], false, "{t}");
+            if a["readOnlyHint"] == true {
+                assert_eq!(a["destructiveHint"], false, "{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn arguments_outside_the_schema_are_usage_failures_naming_the_field() {
+        let args = json!({"pool": "p", "colour": "red"});
+        let tool = TOOLS
+            .iter()
+            .find(|t| t.name == "plasmite_read")
+            .expect("read");
+        let Err(Failure::Arg {
+            field,
+            detail,
+            hint,
+        }) = check_names(tool, args.as_object().expect("object"))
+        else {
+            panic!("unknown argument accepted");
+        };
+        assert_eq!(
+            (field.as_str(), detail.as_str()),
+            ("colour", "unknown argument")
+        );
+        assert!(hint.contains("after_seq"), "{hint}");
+    }
+
+    #[test]
+    fn no_argument_value_makes_a_tool_panic_or_escape_its_result() {
+        let dir = std::env::temp_dir().join(format!("pls-mcp-args-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let odd = [
+            json!(null),
+            json!(true),
+            json!(-1),
+            json!(0),
+            json!(1),
+            json!(1.5),
+            json!(u64::MAX),
+            json!(""),
+            json!(" "),
+            json!("x"),
+            // A path reference, kept inside the test's directory (paths are used as given).
+            json!(dir.join("sub/x.plasmite").display().to_string()),
+            json!("a://b"),
+            json!("9999999999999999999999G"),
+            json!([]),
+            json!([""]),
+            json!(["t", 1]),
+            json!({}),
+            json!({"a": {"b": [1, {"c": null}]}}),
+        ];
+        let base = json!({"pool": "p", "name": "p", "data": {"k": 1}, "seq": 1,
+                          "timeout_ms": 0, "create": true});
+        for tool in TOOLS {
+            let props = (tool.properties)();
+            let props = props.as_object().expect("properties");
+            let mut args: Map<String, Value> = props
+                .keys()
+                .filter_map(|k| base.get(k).map(|v| (k.clone(), v.clone())))
+                .collect();
+            for key in props.keys() {
+                for v in &odd {
+                    if key == "timeout_ms" && v.is_null() {
+                        continue; // the 10 s default wait: nothing odd about it
+                    }
+                    let saved = args.insert(key.clone(), v.clone());
+                    let params = json!({"name": tool.name, "arguments": args});
+                    let r = call(&dir, params.as_object()).expect("a tool result");
+                    assert!(r["structuredContent"].is_object(), "{}: {r}", tool.name);
+                    if r["isError"] == true {
+                        let s = &r["structuredContent"];
+                        assert!(s["hint"].as_str().is_some_and(|h| !h.is_empty()), "{r}");
+                    }
+                    match saved {
+                        Some(v) => args.insert(key.clone(), v),
+                        None => args.remove(key),
+                    };
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
