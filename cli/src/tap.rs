@@ -25,8 +25,8 @@ mod lines;
 mod stream;
 
 use crate::args::{Matches, usage};
-use crate::ui::Ui;
 use crate::feed::{BATCH_BYTES, BATCH_RECORDS};
+use crate::ui::Ui;
 use crate::{exit_code, pool, values};
 use plasmite_os::message::encode;
 use plasmite_os::{Appended, CreateOptions, Durability, Error, ErrorKind, Pool};
