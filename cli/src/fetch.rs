@@ -13,7 +13,7 @@ use crate::args::Matches;
 use crate::ui::Ui;
 use crate::{pool, values};
 use plasmite_os::message::{Printed, Style, print, to_value};
-use plasmite_os::{Error, ErrorKind};
+use plasmite_os::{Error, ErrorKind, Message, Pool};
 use std::path::Path;
 
 /// Runs `fetch`.
@@ -21,32 +21,20 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     let name = m.positional(0).unwrap_or_default();
     let seq = values::count("SEQ", m.positional(1).unwrap_or_default())?;
     let pool = pool::open(pool_dir, name, None, None)?;
-    let msg = pool.get(seq).map_err(|e| {
-        if e.kind() == ErrorKind::NotFound {
-            let hint = format!(
-                "{} Check available messages: pls pool info {name} (or pls follow {name} --tail 10).",
-                e.hint().unwrap_or_default()
-            );
-            e.with_hint(hint.trim_start().to_owned())
-        } else {
-            e
-        }
-    })?;
+    let msg = get(
+        &pool,
+        seq,
+        &format!(
+            "Check available messages: pls pool info {name} (or pls follow {name} --tail 10)."
+        ),
+    )?;
     let printed = Printed {
         seq: msg.seq,
         timestamp_ns: msg.timestamp_ns,
         payload: &msg.payload,
     };
     let mut out = Vec::with_capacity(msg.payload.len() * 2);
-    let with_offset = |e: Error| {
-        if e.kind() == ErrorKind::Corrupt {
-            e.with_offset(msg.offset)
-                .with_seq(msg.seq)
-                .with_path(pool.path())
-        } else {
-            e
-        }
-    };
+    let with_offset = |e| located(e, &pool, msg.seq, msg.offset);
     if ui.stdout_tty || ui.always {
         out = crate::ui::pretty(&to_value(&printed).map_err(with_offset)?, ui.color_out);
     } else {
@@ -55,4 +43,25 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     }
     ui.print(&out)?;
     Ok(0)
+}
+
+/// `pool.get(seq)`, with `next` (what to do) added to the hint when the message is not there.
+pub fn get(pool: &Pool, seq: u64, next: &str) -> Result<Message, Error> {
+    pool.get(seq).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            let hint = format!("{} {next}", e.hint().unwrap_or_default());
+            e.with_hint(hint.trim_start().to_owned())
+        } else {
+            e
+        }
+    })
+}
+
+/// `e` with where the message it is about lives, when it says the message is corrupt.
+pub fn located(e: Error, pool: &Pool, seq: u64, offset: u64) -> Error {
+    if e.kind() == ErrorKind::Corrupt {
+        e.with_offset(offset).with_seq(seq).with_path(pool.path())
+    } else {
+        e
+    }
 }

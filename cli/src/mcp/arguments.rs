@@ -72,19 +72,14 @@ impl Failure {
                 "tool": tool,
             }),
             Failure::Pool(e) => {
-                let mut o = Map::new();
+                // The CLI's error object, with MCP's key for the kind and a hint always.
+                let mut o = match crate::pool::error_json(&e) {
+                    Value::Object(o) => o,
+                    _ => Map::new(),
+                };
+                o.remove("kind");
                 o.insert("error_kind".into(), json!(e.kind().as_str()));
                 o.insert("hint".into(), json!(hint_of(&e)));
-                o.insert("message".into(), json!(e.message()));
-                if let Some(p) = e.path() {
-                    o.insert("path".into(), json!(p.display().to_string()));
-                }
-                if let Some(s) = e.seq() {
-                    o.insert("seq".into(), json!(s));
-                }
-                if let Some(off) = e.offset() {
-                    o.insert("offset".into(), json!(off));
-                }
                 o.insert("tool".into(), json!(tool));
                 Value::Object(o)
             }

@@ -22,7 +22,7 @@ use crate::filter::Filter;
 use plasmite_os::core::header::RingState;
 use plasmite_os::core::lite3::envelope;
 use plasmite_os::message::to_value;
-use plasmite_os::{Error, ErrorKind, Event, FollowOptions, Follower, MessageRef, Pool, Start};
+use plasmite_os::{Error, Event, FollowOptions, Follower, MessageRef, Pool, Start};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -121,15 +121,8 @@ impl Collected {
                 if !q.matches(&msg)? {
                     return Ok(false);
                 }
-                let value = to_value(&msg.printed()).map_err(|e| {
-                    if e.kind() == ErrorKind::Corrupt {
-                        e.with_offset(msg.offset)
-                            .with_seq(msg.seq)
-                            .with_path(pool.path())
-                    } else {
-                        e
-                    }
-                })?;
+                let value = to_value(&msg.printed())
+                    .map_err(|e| crate::fetch::located(e, pool, msg.seq, msg.offset))?;
                 self.messages.push_back(value);
                 self.last_returned = Some(msg.seq);
                 Ok(true)

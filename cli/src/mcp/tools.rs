@@ -486,32 +486,18 @@ fn fetch(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
     args.required("seq")?;
     let seq = args.integer("seq", 0, u64::MAX)?.unwrap_or_default();
     let pool = open(pool_dir, name, None)?;
-    let msg = pool.get(seq).map_err(|e| {
-        if e.kind() == ErrorKind::NotFound {
-            let hint = format!(
-                "{} plasmite_pool_info shows the retained range; plasmite_read the latest \
-                 messages.",
-                e.hint().unwrap_or_default()
-            );
-            e.with_hint(hint.trim_start().to_owned())
-        } else {
-            e
-        }
-    })?;
+    let msg = crate::fetch::get(
+        &pool,
+        seq,
+        "plasmite_pool_info shows the retained range; plasmite_read the latest messages.",
+    )?;
     let printed = Printed {
         seq: msg.seq,
         timestamp_ns: msg.timestamp_ns,
         payload: &msg.payload,
     };
-    let message = to_value(&printed).map_err(|e| {
-        if e.kind() == ErrorKind::Corrupt {
-            e.with_offset(msg.offset)
-                .with_seq(msg.seq)
-                .with_path(pool.path())
-        } else {
-            e
-        }
-    })?;
+    let message =
+        to_value(&printed).map_err(|e| crate::fetch::located(e, &pool, msg.seq, msg.offset))?;
     Ok(json!({ "message": message }))
 }
 
