@@ -686,7 +686,9 @@ fn flag_line(f: &Flag) -> String {
 /// `pls <command> --help`.
 pub fn command_help(c: &Command) -> String {
     let mut usage_line = format!("Usage: pls {}", c.path.join(" "));
-    for p in c.positionals {
+    let (trailing, plain): (Vec<&Positional>, Vec<&Positional>) =
+        c.positionals.iter().partition(|p| p.trailing);
+    for p in plain {
         let dots = if p.many { "..." } else { "" };
         if p.required {
             usage_line.push_str(&format!(" <{}>{dots}", p.name));
@@ -696,6 +698,9 @@ pub fn command_help(c: &Command) -> String {
     }
     if !c.flags.is_empty() {
         usage_line.push_str(" [OPTIONS]");
+    }
+    for p in trailing {
+        usage_line.push_str(&format!(" -- <{}>...", p.name));
     }
     let mut s = format!(
         "pls {} — {}\n\n{usage_line}\n\nOptions:\n",

@@ -397,3 +397,16 @@ fn piped_stderr_gets_no_status_lines() {
     assert_eq!(out.stderr, "");
     assert_eq!(messages(&e, "p").len(), 2, "start and exit only");
 }
+
+#[test]
+fn help_puts_the_wrapped_command_after_dashes() {
+    let e = env("tap_help");
+    let out = e.pls(&["tap", "--help"]);
+    out.code(0);
+    assert!(
+        out.stdout
+            .contains("Usage: pls tap <POOL> [OPTIONS] -- <COMMAND>..."),
+        "{}",
+        out.show()
+    );
+}
