@@ -25,6 +25,7 @@ use plasmite_os::message::to_value;
 use plasmite_os::{Error, Event, FollowOptions, Follower, MessageRef, Pool, Start};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Which messages a batch holds.
@@ -39,7 +40,7 @@ pub(super) struct Query {
     /// Only messages carrying every one of these tags.
     pub tags: Vec<String>,
     /// Only messages the predicate accepts.
-    pub filter: Option<Filter>,
+    pub filter: Option<Rc<Filter>>,
 }
 
 impl Query {

@@ -18,13 +18,15 @@
 use super::arguments::{Args, Failure};
 use super::batch::{self, Query};
 use super::{RpcError, hint_of};
-use crate::filter::Filter;
+use crate::filter::{Filter, FilterError};
 use crate::{pool, values};
 use plasmite_os::core::layout::DEFAULT_POOL_SIZE;
 use plasmite_os::message::{Printed, encode, to_value};
 use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, dir, now_ns};
 use serde_json::{Map, Value, json};
+use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Most messages one read or wait returns.
@@ -324,6 +326,32 @@ fn check_names(tool: &Tool, args: &Map<String, Value>) -> Result<(), Failure> {
 }
 
 /// `count`, `after_seq`, `since`, `tags` and `where` as a query.
+/// Expressions compiled recently, newest last: agents poll with the same `where`, and compiling
+/// one (with jaq's standard library) costs about ten times what reading a batch does.
+const RECENT_FILTERS: usize = 16;
+
+thread_local! {
+    static FILTERS: RefCell<Vec<(String, Rc<Filter>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `expr` compiled, from the recent ones when it is there.
+fn compiled(expr: &str) -> Result<Rc<Filter>, FilterError> {
+    FILTERS.with_borrow_mut(|recent| {
+        if let Some(i) = recent.iter().position(|(e, _)| e == expr) {
+            let hit = recent.remove(i);
+            let filter = Rc::clone(&hit.1);
+            recent.push(hit);
+            return Ok(filter);
+        }
+        let filter = Rc::new(Filter::compile(&[expr.to_owned()])?);
+        if recent.len() >= RECENT_FILTERS {
+            recent.remove(0);
+        }
+        recent.push((expr.to_owned(), Rc::clone(&filter)));
+        Ok(filter)
+    })
+}
+
 fn query(args: &Args<'_>) -> Result<Query, Failure> {
     let count = args
         .integer("count", 1, COUNT_MAX)?
@@ -336,7 +364,7 @@ fn query(args: &Args<'_>) -> Result<Query, Failure> {
         None => None,
     };
     let filter = match args.string("where")? {
-        Some(expr) => Some(Filter::compile(&[expr.to_owned()]).map_err(|e| {
+        Some(expr) => Some(compiled(expr).map_err(|e| {
             let what = e.hint.replacen("`--where` ", "", 1);
             let what = what.trim_end_matches('.');
             Failure::arg(
@@ -525,6 +553,18 @@ fn wait(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_filters_are_reused_and_at_most_sixteen_are_kept() {
+        let first = compiled(".seq > 1").unwrap();
+        assert!(Rc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
+        for i in 0..RECENT_FILTERS {
+            compiled(&format!(".seq > {}", i + 100)).unwrap();
+        }
+        FILTERS.with_borrow(|recent| assert_eq!(recent.len(), RECENT_FILTERS));
+        assert!(!Rc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
+        assert!(compiled(".seq >").is_err());
+    }
 
     #[test]
     fn every_tool_schema_is_closed_and_requires_only_what_it_lists() {
