@@ -764,3 +764,32 @@ fn end_of_input_ends_the_server_with_exit_0_and_nothing_else_on_stdout() {
     out.code(0);
     assert_eq!(out.stdout, "{\"id\":1,\"jsonrpc\":\"2.0\",\"result\":{}}\n");
 }
+
+#[test]
+fn pool_arguments_are_names_never_paths() {
+    let e = env("mcp-no-paths");
+    e.create("p", "64K");
+    std::fs::create_dir_all(&e.root).unwrap();
+    let outside = e.root.join("outside.txt");
+    std::fs::write(&outside, "keep me").unwrap();
+    let outside = outside.to_str().unwrap().to_owned();
+    let mut s = Session::open(&e);
+    let f = s.fail("plasmite_pool_delete", json!({"pool": outside}), "Usage");
+    usage_field(&f, "pool");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+    let f = s.fail(
+        "plasmite_pool_create",
+        json!({"name": "../escaped"}),
+        "Usage",
+    );
+    usage_field(&f, "name");
+    assert!(!e.root.join("escaped.plasmite").exists());
+    let f = s.fail(
+        "plasmite_feed",
+        json!({"pool": "./p", "data": {}, "create": true}),
+        "Usage",
+    );
+    usage_field(&f, "pool");
+    // Names still work, with or without the extension.
+    s.ok("plasmite_pool_info", json!({"pool": "p.plasmite"}));
+}

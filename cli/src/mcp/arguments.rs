@@ -131,6 +131,16 @@ impl Args<'_> {
             ));
         }
         pool::check_local(name).map_err(Failure::usage_of(field))?;
+        // An agent names pools in the server's directory; a path would let it create or
+        // delete files anywhere the server can write.
+        if plasmite_os::dir::is_path(name) {
+            return Err(Failure::arg(
+                field,
+                "must be a pool name, not a path",
+                "Pools live in the server's directory (pls mcp --dir); pass a name as \
+                 plasmite_pool_list shows it.",
+            ));
+        }
         Ok(name)
     }
 
