@@ -215,6 +215,16 @@ fn signal_name(n: i32) -> String {
     signal_hook::low_level::signal_name(n).map_or_else(|| format!("SIG{n}"), str::to_owned)
 }
 
+/// Whether tap is in its controlling terminal's foreground process group (where the terminal's
+/// Ctrl-C reaches every process, the command too). `tcgetpgrp` on `/dev/tty`; no terminal:
+/// false.
+fn in_terminal_foreground() -> bool {
+    std::fs::File::open("/dev/tty")
+        .ok()
+        .and_then(|tty| rustix::termios::tcgetpgrp(&tty).ok())
+        .is_some_and(|fg| fg == rustix::process::getpgrp())
+}
+
 /// The thread forwarding SIGINT and SIGTERM to the child.
 struct Forwarder {
     handle: signal_hook::iterator::Handle,
@@ -233,6 +243,12 @@ impl Forwarder {
             let alive = Arc::clone(&alive);
             std::thread::spawn(move || {
                 for sig in signals.forever() {
+                    // A terminal's Ctrl-C went to its whole foreground process group, the
+                    // command included; forwarding it would deliver it twice, and many
+                    // programs read a second Ctrl-C as "stop now, skip the clean-up".
+                    if sig == SIGINT && in_terminal_foreground() {
+                        continue;
+                    }
                     let alive = alive.lock().unwrap_or_else(PoisonError::into_inner);
                     if let (true, Some(s)) = (*alive, Signal::from_named_raw(sig)) {
                         // `kill(pid, sig)`: the child may have exited meanwhile (ESRCH is fine).

@@ -11,6 +11,7 @@ mod common;
 use common::*;
 
 use serde_json::{Value, json};
+use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -409,4 +410,50 @@ fn help_puts_the_wrapped_command_after_dashes() {
         "{}",
         out.show()
     );
+}
+
+#[test]
+fn terminal_ctrl_c_reaches_the_command_once() {
+    let python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !python {
+        eprintln!("python3 is not installed: skipped");
+        return;
+    }
+    let e = env("tap_ctrl_c");
+    // Counts SIGINTs; its handler is slow, so a second delivery during it is counted too.
+    let counter = "import signal, time\n\
+        n = 0\n\
+        def h(s, f):\n    global n\n    n += 1\n    time.sleep(0.3)\n\
+        signal.signal(signal.SIGINT, h)\n\
+        print('ready', flush=True)\n\
+        end = time.time() + 1.5\n\
+        while time.time() < end:\n    time.sleep(0.02)\n\
+        print('ints', n, flush=True)\n";
+    let (mut child, started) = spawn(
+        e.tty_cmd(
+            &["tap", "p", "--create", "--", "python3", "-c", counter],
+            &[],
+        ),
+        true,
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    // Ctrl-C only once the handler is installed: when `ready` has reached the pool.
+    let ready = Instant::now();
+    loop {
+        let out = e.pls(&["follow", "p", "--tail", "5", "--jsonl", "--timeout", "20ms"]);
+        if out.stdout.contains(r#""line":"ready""#) {
+            break;
+        }
+        assert!(ready.elapsed() < Duration::from_secs(10), "never ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stdin.write_all(b"\x03").unwrap();
+    stdin.flush().unwrap();
+    let out = finish(child, None, "tap under ctrl-c".into(), started);
+    drop(stdin);
+    out.code(0);
+    assert!(out.stdout.contains("ints 1"), "{}", out.show());
 }
