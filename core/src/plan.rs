@@ -179,6 +179,12 @@ fn drop_tail<V: PoolView + ?Sized>(
         }
         Slot::Wrap { .. } => s.tail = 0,
         Slot::Message(f) if f.seq() == s.oldest => {
+            // The newest message ends where the next frame goes (`validate`'s rule); a ring
+            // that says otherwise would leave the tail past it with nothing retained.
+            if f.seq() == s.newest && f.next != s.head {
+                let kind = CorruptKind::HeadMismatch { expected: f.next };
+                return Err(Corrupt::ring(kind, s.tail));
+            }
             s.tail = f.next;
             s.oldest = f.seq().saturating_add(1);
             *dropped = dropped.saturating_add(1);
