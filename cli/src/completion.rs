@@ -333,7 +333,16 @@ mod tests {
             let s = script(shell).unwrap().unwrap();
             for c in COMMANDS {
                 for w in c.path {
-                    assert!(s.contains(w), "{shell}: command word {w} missing");
+                    // How each script offers a word: a compgen list, `_describe` entries,
+                    // `complete -a` lines.
+                    let offered = match shell {
+                        "bash" => [format!(" {w} "), format!("\"{w} "), format!(" {w}\"")]
+                            .iter()
+                            .any(|p| s.contains(p.as_str())),
+                        "zsh" => s.contains(&format!("'{w}:")),
+                        _ => s.contains(&format!("-a {w} -d")),
+                    };
+                    assert!(offered, "{shell}: command word {w} is not offered");
                 }
             }
         }

@@ -162,11 +162,7 @@ const TOOLS: &[Tool] = &[
         read_only: true,
         destructive: false,
         idempotent: true,
-        properties: || {
-            let mut p = filter_schema();
-            p["count"] = count_schema();
-            p
-        },
+        properties: batch_schema,
         required: &["pool"],
         run: read,
     },
@@ -181,8 +177,7 @@ const TOOLS: &[Tool] = &[
         destructive: false,
         idempotent: true,
         properties: || {
-            let mut p = filter_schema();
-            p["count"] = count_schema();
+            let mut p = batch_schema();
             p["timeout_ms"] = json!({
                 "type": "integer", "minimum": 0, "maximum": TIMEOUT_MS_MAX,
                 "default": TIMEOUT_MS_DEFAULT,
@@ -211,6 +206,13 @@ fn count_schema() -> Value {
 }
 
 /// The arguments read and wait share.
+/// The arguments of a batch (`plasmite_read`, and `plasmite_wait` before its timeout).
+fn batch_schema() -> Value {
+    let mut p = filter_schema();
+    p["count"] = count_schema();
+    p
+}
+
 fn filter_schema() -> Value {
     json!({
         "pool": pool_schema(),
