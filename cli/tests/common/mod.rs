@@ -287,14 +287,17 @@ impl Env {
 
     /// `pls --dir DIR ARGS…` on a pseudo-terminal via `script`: what is written to the
     /// command's stdin is typed on the terminal (`\x04` at a line start is end of input).
+    /// `exec` leaves no shell between the terminal and `pls`: a shell that does not exec its
+    /// last command itself (dash) would otherwise take a terminal's Ctrl-C as its own.
     pub fn tty_cmd(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
-        let mut line = format!("{} --dir {}", sh_quote(PLS), sh_quote(self.dir_str()));
+        let mut line = format!("exec {} --dir {}", sh_quote(PLS), sh_quote(self.dir_str()));
         for a in args {
             line.push(' ');
             line.push_str(&sh_quote(a));
         }
         let mut c = Command::new("script");
         c.args(["-qec", &line, "/dev/null"])
+            .env("SHELL", "/bin/sh")
             .env("HOME", &self.home)
             .env_remove("NO_COLOR");
         for (k, v) in vars {
