@@ -143,16 +143,27 @@ impl Session {
 
     /// Closes stdin and returns the exit code (fails after the deadline).
     #[track_caller]
-    fn finish(mut self) -> i32 {
+    fn finish(self) -> i32 {
+        self.finish_with_rest().0
+    }
+
+    /// Closes stdin; the exit code and every response line not yet received.
+    #[track_caller]
+    fn finish_with_rest(mut self) -> (i32, Vec<String>) {
         drop(self.stdin.take());
         let started = Instant::now();
-        loop {
+        let code = loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status.code().unwrap_or(-1);
+                break status.code().unwrap_or(-1);
             }
             assert!(started.elapsed() < DEADLINE, "server did not exit at EOF");
             std::thread::sleep(Duration::from_millis(5));
+        };
+        let mut rest = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(DEADLINE) {
+            rest.push(line);
         }
+        (code, rest)
     }
 }
 
@@ -792,4 +803,192 @@ fn pool_arguments_are_names_never_paths() {
     usage_field(&f, "pool");
     // Names still work, with or without the extension.
     s.ok("plasmite_pool_info", json!({"pool": "p.plasmite"}));
+}
+
+/// `tools/call` as one request line.
+fn call_line(id: &str, tool: &str, args: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": tool, "arguments": args}})
+    .to_string()
+}
+
+#[test]
+fn where_that_never_ends_or_crashes_fails_alone_and_the_server_keeps_serving() {
+    let e = env("mcp-where-runaway");
+    e.create("p", "64K");
+    e.feed("p", r#"{"i":1}"#, &[]);
+    let mut s = Session::open(&e);
+    let started = Instant::now();
+    let f = s.fail(
+        "plasmite_read",
+        json!({"pool": "p", "where": "last(range(1e15)) > 0"}),
+        "Usage",
+    );
+    usage_field(&f, "where");
+    assert!(
+        f["detail"].as_str().unwrap().contains("more than 2 s"),
+        "{f:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(8), "stopped late");
+    // Unbounded recursion overflows the evaluator's stack, not the server's.
+    let f = s.fail(
+        "plasmite_read",
+        json!({"pool": "p", "where": "def f: 1 + f; f > 0"}),
+        "Usage",
+    );
+    usage_field(&f, "where");
+    assert!(
+        f["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ended its evaluator"),
+        "{f:?}"
+    );
+    // Unbounded memory meets the evaluator's heap cap (or its time budget first).
+    let f = s.fail(
+        "plasmite_wait",
+        json!({"pool": "p", "after_seq": 0, "where": "[range(1e12)] | length > 0"}),
+        "Usage",
+    );
+    usage_field(&f, "where");
+    // The next calls are served, with and without where.
+    let b = s.ok(
+        "plasmite_read",
+        json!({"pool": "p", "where": ".data.i == 1"}),
+    );
+    assert_eq!(is(&b), [1]);
+    assert_eq!(s.request("ping", json!({}))["result"], json!({}));
+    assert_eq!(s.finish(), 0);
+}
+
+#[test]
+fn a_wait_does_not_hold_up_the_requests_after_it() {
+    let e = env("mcp-wait-beside");
+    e.create("p", "64K");
+    let mut s = Session::open(&e);
+    s.send_raw(&call_line(
+        "w",
+        "plasmite_wait",
+        json!({"pool": "p", "timeout_ms": 20000, "tags": ["go"]}),
+    ));
+    s.send_raw(&call_line(
+        "ww",
+        "plasmite_wait",
+        json!({"pool": "p", "timeout_ms": 20000, "where": ".data.go"}),
+    ));
+    // Answered while both waits run: a read, and another read with where.
+    s.ok(
+        "plasmite_feed",
+        json!({"pool": "p", "data": {"i": 1, "go": false}}),
+    );
+    let b = s.ok(
+        "plasmite_read",
+        json!({"pool": "p", "where": ".data.go == false"}),
+    );
+    assert_eq!(is(&b), [1]);
+    e.feed("p", r#"{"i":2,"go":true}"#, &["go"]);
+    let mut ids: Vec<String> = (0..2)
+        .map(|_| {
+            let r = s.recv();
+            let b = &r["result"]["structuredContent"];
+            assert_eq!(b["timed_out"], false, "{r}");
+            assert_eq!(is(b), [2], "{r}");
+            r["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["w", "ww"]);
+    assert_eq!(s.finish(), 0);
+}
+
+#[test]
+fn a_wait_without_a_cursor_starts_after_the_newest_message_when_it_is_read() {
+    let e = env("mcp-wait-pinned");
+    e.create("p", "64K");
+    e.feed("p", r#"{"i":1}"#, &[]);
+    let mut s = Session::open(&e);
+    // The feed right behind the wait is read after it: the wait must see its message, however
+    // late the wait gets to run.
+    s.send_raw(&call_line(
+        "w",
+        "plasmite_wait",
+        json!({"pool": "p", "timeout_ms": 5000}),
+    ));
+    s.send_raw(&call_line(
+        "f",
+        "plasmite_feed",
+        json!({"pool": "p", "data": {"i": 2}}),
+    ));
+    let mut got = [s.recv(), s.recv()];
+    got.sort_by_key(|r| r["id"].as_str().unwrap_or("").to_owned());
+    assert_eq!(got[0]["id"], "f", "{got:?}");
+    let b = &got[1]["result"]["structuredContent"];
+    assert_eq!(got[1]["id"], "w", "{got:?}");
+    assert_eq!(b["timed_out"], false, "{b}");
+    assert_eq!(is(b), [2]);
+    assert_eq!(s.finish(), 0);
+}
+
+#[test]
+fn a_cancelled_call_is_never_answered_and_stops_at_once() {
+    let e = env("mcp-cancel");
+    e.create("p", "64K");
+    let mut s = Session::open(&e);
+    let started = Instant::now();
+    s.send_raw(&call_line(
+        "w",
+        "plasmite_wait",
+        json!({"pool": "p", "timeout_ms": 30000}),
+    ));
+    s.send_raw(&call_line(
+        "ww",
+        "plasmite_wait",
+        json!({"pool": "p", "timeout_ms": 30000, "where": ".data.go"}),
+    ));
+    // Give the second wait time to reach its evaluator, then cancel both.
+    std::thread::sleep(Duration::from_millis(300));
+    for id in ["w", "ww"] {
+        s.send_raw(
+            &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": {"requestId": id, "reason": "test"}})
+            .to_string(),
+        );
+    }
+    // Cancelling an id that is not running changes nothing.
+    s.send_raw(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":99}}"#);
+    assert_eq!(s.request("ping", json!({}))["result"], json!({}));
+    // End of input waits for running calls: both have stopped, and neither is answered.
+    let (code, rest) = s.finish_with_rest();
+    assert_eq!(code, 0);
+    assert!(rest.is_empty(), "cancelled calls were answered: {rest:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the cancelled waits ran on: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn end_of_input_waits_for_running_calls_and_answers_them() {
+    let e = env("mcp-eof-waits");
+    e.create("p", "64K");
+    let input = [
+        call_line(
+            "w",
+            "plasmite_wait",
+            json!({"pool": "p", "timeout_ms": 300}),
+        ),
+        call_line(
+            "ww",
+            "plasmite_wait",
+            json!({"pool": "p", "timeout_ms": 300, "where": ".data.go"}),
+        ),
+    ];
+    let mut responses = one_shot(&e, &[&input[0], &input[1]]);
+    responses.sort_by_key(|r| r["id"].as_str().unwrap_or("").to_owned());
+    assert_eq!(responses.len(), 2, "{responses:?}");
+    for (r, id) in responses.iter().zip(["w", "ww"]) {
+        assert_eq!(r["id"], id, "{r}");
+        assert_eq!(r["result"]["structuredContent"]["timed_out"], true, "{r}");
+    }
 }

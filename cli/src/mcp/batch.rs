@@ -18,6 +18,7 @@
 //!
 //! Spec: `spec/MCP.md` §4 (batches).
 
+use super::evaluator::{self, Cancel};
 use crate::filter::Filter;
 use plasmite_os::core::header::RingState;
 use plasmite_os::core::lite3::envelope;
@@ -71,7 +72,7 @@ impl Query {
             }
         }
         match &self.filter {
-            Some(f) => f.matches_message(&msg.printed()),
+            Some(f) => evaluator::timed(|| f.matches_message(&msg.printed())),
             None => Ok(true),
         }
     }
@@ -201,9 +202,18 @@ pub(super) fn read(pool: &Pool, q: &Query) -> Result<Value, Error> {
     }
 }
 
+/// How often a wait looks whether it was cancelled.
+const CANCEL_CHECK: Duration = Duration::from_millis(50);
+
 /// `plasmite_wait`: the matches after `after_seq` (default: the newest message now) as soon
 /// as there is at least one, up to `count`; at `timeout`, an empty batch with `timed_out`.
-pub(super) fn wait(pool: &Pool, q: &Query, timeout: Duration) -> Result<Value, Error> {
+/// Cancelled, it returns what it has within [`CANCEL_CHECK`] (the caller discards it).
+pub(super) fn wait(
+    pool: &Pool,
+    q: &Query,
+    timeout: Duration,
+    cancel: &Cancel,
+) -> Result<Value, Error> {
     let deadline = Instant::now().checked_add(timeout);
     let start = pool.state()?;
     let cursor = q.after_seq.unwrap_or(start.newest);
@@ -217,10 +227,10 @@ pub(super) fn wait(pool: &Pool, q: &Query, timeout: Duration) -> Result<Value, E
             Some(ev) => ev,
             // Something to return and nothing more available now: return it.
             None if !got.messages.is_empty() => break,
-            None if left.is_some_and(|l| l.is_zero()) => break,
-            None => match f.next(left)? {
+            None if left.is_some_and(|l| l.is_zero()) || cancel.is_cancelled() => break,
+            None => match f.next(Some(left.map_or(CANCEL_CHECK, |l| l.min(CANCEL_CHECK))))? {
                 Some(ev) => ev,
-                None => break,
+                None => continue,
             },
         };
         got.take(q, pool, ev)?;

@@ -4,14 +4,20 @@
 //! Role: the JSON-RPC 2.0 layer — one request per stdin line, one compact response line per
 //! request on stdout — and the MCP methods around the tools ([`tools`]) and resources
 //! ([`resources`]). Tool arguments are checked by [`arguments`]; reading goes through
-//! [`batch`], which sits on `plasmite_os::Follower`.
+//! [`batch`], which sits on `plasmite_os::Follower`; `where` expressions run in [`evaluator`]
+//! processes. Calls that may take long (waits, `where`) run on their own threads, beside the
+//! requests read after them, and can be cancelled.
 //!
 //! # Invariants
 //! - stdout carries responses only: exactly one compact JSON line per request that has an
-//!   `id`, flushed as it is written; notifications and stray JSON-RPC responses get nothing.
-//! - No input line can end the server or make it panic: parse errors, bad shapes and tool
-//!   failures are answered, and the server reads the next line. Only end of input (exit 0) or a
-//!   failure to read stdin or write stdout ends it.
+//!   `id`, written whole and flushed; notifications, stray JSON-RPC responses and cancelled
+//!   calls get nothing.
+//! - Requests answered on the main loop are answered in order; a call running beside it
+//!   fixes its cursor when read, so running later never loses a message it would have seen.
+//! - No input line can end the server or make it panic, and no `where` expression runs in it:
+//!   parse errors, bad shapes and tool failures are answered, and the server reads the next
+//!   line. Only end of input (exit 0, after the running calls are answered) or a failure to
+//!   read stdin or write stdout ends it.
 //! - A tool failure is a tool result with `isError: true` (the agent sees it); a malformed
 //!   request is a JSON-RPC error (the client sees it). Every failure says what to do next.
 //!
@@ -19,15 +25,20 @@
 
 mod arguments;
 mod batch;
+mod evaluator;
 mod resources;
 mod tools;
 
 use crate::args::Matches;
 use crate::ui::Ui;
+use evaluator::{Cancel, Evaluators};
 use plasmite_os::{Error, ErrorKind};
 use serde_json::{Map, Value, json};
-use std::io::BufRead;
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 
 /// The MCP protocol revision this server speaks.
 pub const PROTOCOL_VERSION: &str = "2025-11-25";
@@ -52,13 +63,24 @@ const INVALID_PARAMS: i64 = -32602;
 /// Server-defined: a pool operation behind a resource failed.
 const SERVER_ERROR: i64 = -32000;
 
-/// Runs `mcp`: serves requests from stdin until it ends.
+/// Runs `mcp`: serves requests from stdin until it ends, then waits for the calls still
+/// running.
 pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
-    let server = Server {
-        dir: m
-            .value("dir")
-            .map_or_else(|| dir.to_path_buf(), PathBuf::from),
+    let dir = m
+        .value("dir")
+        .map_or_else(|| dir.to_path_buf(), PathBuf::from);
+    let evaluators = if evaluator::is_evaluator() {
+        evaluator::enter();
+        None
+    } else {
+        Some(Evaluators::new(dir.clone()))
     };
+    let server = Arc::new(Server {
+        dir,
+        evaluators,
+        in_flight: Mutex::new(HashMap::new()),
+    });
+    let mut running: Vec<JoinHandle<()>> = Vec::new();
     let mut input = std::io::stdin().lock();
     let mut line = Vec::new();
     loop {
@@ -69,14 +91,43 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
                 .with_source(e)
         })?;
         if n == 0 {
+            for call in running {
+                let _ = call.join();
+            }
             return Ok(0);
         }
-        if let Some(response) = server.handle_line(&line) {
-            // Serializing a `Value` cannot fail (its keys are strings).
-            let mut out = serde_json::to_vec(&response).unwrap_or_default();
-            out.push(b'\n');
-            ui.print(&out)?;
+        match server.handle_line(&line) {
+            Reply::Nothing => {}
+            Reply::Now(response) => ui.print(&response_line(&response))?,
+            Reply::Later { id, params } => {
+                running.retain(|call| !call.is_finished());
+                running.extend(Server::start(&server, id, params));
+            }
         }
+    }
+}
+
+/// `response` as one line of output.
+fn response_line(response: &Value) -> Vec<u8> {
+    // Serializing a `Value` cannot fail (its keys are strings).
+    let mut out = serde_json::to_vec(response).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// Writes a response from a call running beside the main loop. A failed write is the main
+/// loop's to report: it fails on its next write, or stdin has ended.
+fn emit(response: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(&response_line(response));
+    let _ = out.flush();
+}
+
+/// The answer to a request, as `call` returns it.
+fn respond(id: Value, outcome: Result<Value, RpcError>) -> Value {
+    match outcome {
+        Ok(result) => json!({ "id": id, "jsonrpc": "2.0", "result": result }),
+        Err(e) => e.response(id),
     }
 }
 
@@ -168,22 +219,120 @@ pub(crate) fn hint_of(e: &Error) -> String {
     .to_owned()
 }
 
-/// The server's state: only the pool directory (each request opens what it needs).
+/// What an input line gets.
+#[derive(Debug)]
+enum Reply {
+    /// No response: a blank line, a notification or a stray response.
+    Nothing,
+    /// This response, now.
+    Now(Value),
+    /// A `tools/call` that may take long: it runs beside the next requests and answers when
+    /// done (or never, when cancelled).
+    Later {
+        id: Value,
+        params: Map<String, Value>,
+    },
+}
+
+/// The server's state: the pool directory (each request opens what it needs), the evaluators
+/// of `where` expressions, and the calls running beside the main loop.
 #[derive(Debug)]
 struct Server {
     dir: PathBuf,
+    /// `None` in an evaluator, which evaluates `where` itself and runs every call in turn.
+    evaluators: Option<Evaluators>,
+    /// Running calls by request id (as JSON text), for `notifications/cancelled`.
+    in_flight: Mutex<HashMap<String, Arc<Cancel>>>,
 }
 
+/// Never set: for calls that cannot be cancelled because they answer before the next line is
+/// read.
+static NOT_CANCELLED: std::sync::LazyLock<Cancel> = std::sync::LazyLock::new(Cancel::default);
+
 impl Server {
-    /// The response to one input line, if it gets one.
-    fn handle_line(&self, line: &[u8]) -> Option<Value> {
+    /// Starts a call beside the main loop; it writes its own response.
+    fn start(
+        server: &Arc<Server>,
+        id: Value,
+        params: Map<String, Value>,
+    ) -> Option<JoinHandle<()>> {
+        let cancel = Arc::new(Cancel::default());
+        let key = id.to_string();
+        server
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone(), Arc::clone(&cancel));
+        let me = Arc::clone(server);
+        let (reply_id, registered) = (id.clone(), Arc::clone(&cancel));
+        let work = move || {
+            let outcome = me.call_tool(&params, &cancel);
+            me.finished(&key, &cancel);
+            if !cancel.is_cancelled() {
+                emit(&respond(id, outcome));
+            }
+        };
+        match std::thread::Builder::new().spawn(work) {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                server.finished(&reply_id.to_string(), &registered);
+                let e = Error::new(ErrorKind::Internal, "cannot start a thread for this call")
+                    .with_hint("The system is short of threads or memory; retry later.")
+                    .with_source(e);
+                emit(&respond(reply_id, Err(RpcError::pool(&e))));
+                None
+            }
+        }
+    }
+
+    /// Forgets the running call `key` (unless another call with the same id replaced it).
+    fn finished(&self, key: &str, cancel: &Cancel) {
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if in_flight
+            .get(key)
+            .is_some_and(|c| std::ptr::eq(Arc::as_ptr(c), cancel))
+        {
+            in_flight.remove(key);
+        }
+    }
+
+    /// Runs `tools/call` with `params`: in an evaluator when it evaluates `where`.
+    fn call_tool(&self, params: &Map<String, Value>, cancel: &Cancel) -> Result<Value, RpcError> {
+        match &self.evaluators {
+            Some(evaluators) if tools::evaluates_where(params) => evaluators.call(params, cancel),
+            _ => tools::call(&self.dir, Some(params), cancel),
+        }
+    }
+
+    /// `notifications/cancelled`: the call with `requestId`, if still running, stops and is
+    /// never answered.
+    fn cancel(&self, params: Option<&Value>) {
+        let Some(id) = params.and_then(|p| p.get("requestId")) else {
+            return;
+        };
+        let cancel = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id.to_string())
+            .cloned();
+        if let Some(c) = cancel {
+            c.cancel();
+        }
+    }
+
+    /// What one input line gets.
+    fn handle_line(&self, line: &[u8]) -> Reply {
         let text = line.trim_ascii();
         if text.is_empty() {
-            return None;
+            return Reply::Nothing;
         }
         match serde_json::from_slice::<Value>(text) {
             Ok(message) => self.handle(message),
-            Err(_) => Some(json!({
+            Err(_) => Reply::Now(json!({
                 "error": {"code": PARSE_ERROR, "message": "invalid JSON"},
                 "id": null,
                 "jsonrpc": "2.0",
@@ -191,10 +340,10 @@ impl Server {
         }
     }
 
-    /// The response to one JSON-RPC message, if it gets one.
-    fn handle(&self, message: Value) -> Option<Value> {
+    /// What one JSON-RPC message gets.
+    fn handle(&self, message: Value) -> Reply {
         let Value::Object(obj) = message else {
-            return Some(
+            return Reply::Now(
                 RpcError::invalid_request(
                     "a request must be a JSON object (batches are not supported)",
                 )
@@ -204,14 +353,14 @@ impl Server {
         // A response to a request we never sent (we send none): nothing to answer.
         if !obj.contains_key("method") && (obj.contains_key("result") || obj.contains_key("error"))
         {
-            return None;
+            return Reply::Nothing;
         }
         let id = match obj.get("id") {
             None => None,
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Value::Number(n.clone())),
             Some(v @ (Value::String(_) | Value::Null)) => Some(v.clone()),
             Some(_) => {
-                return Some(
+                return Reply::Now(
                     RpcError::invalid_request("id must be a string, an integer or null")
                         .response(Value::Null),
                 );
@@ -219,24 +368,35 @@ impl Server {
         };
         let reply_id = id.clone().unwrap_or(Value::Null);
         if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-            return Some(RpcError::invalid_request("jsonrpc must be \"2.0\"").response(reply_id));
+            return Reply::Now(
+                RpcError::invalid_request("jsonrpc must be \"2.0\"").response(reply_id),
+            );
         }
         let method = match obj.get("method") {
             Some(Value::String(m)) => m.as_str(),
             Some(_) => {
-                return Some(
+                return Reply::Now(
                     RpcError::invalid_request("method must be a string").response(reply_id),
                 );
             }
-            None => return Some(RpcError::invalid_request("method is missing").response(reply_id)),
+            None => {
+                return Reply::Now(
+                    RpcError::invalid_request("method is missing").response(reply_id),
+                );
+            }
         };
         // A well-formed notification is never answered, whatever its method or params.
-        let id = id?;
+        let Some(id) = id else {
+            if method == "notifications/cancelled" {
+                self.cancel(obj.get("params"));
+            }
+            return Reply::Nothing;
+        };
         let params = match obj.get("params") {
             None | Some(Value::Null) => None,
             Some(Value::Object(p)) => Some(p),
             Some(_) => {
-                return Some(
+                return Reply::Now(
                     RpcError::invalid_params(
                         "params must be an object",
                         "Pass named parameters as a JSON object, e.g. \"params\":{}.",
@@ -245,10 +405,16 @@ impl Server {
                 );
             }
         };
-        Some(match self.call(method, params) {
-            Ok(result) => json!({ "id": id, "jsonrpc": "2.0", "result": result }),
-            Err(e) => e.response(id),
-        })
+        if let Some(p) = params
+            && method == "tools/call"
+            && self.evaluators.is_some()
+            && tools::is_slow(p)
+        {
+            let mut params = p.clone();
+            tools::pin_wait_cursor(&self.dir, &mut params);
+            return Reply::Later { id, params };
+        }
+        Reply::Now(respond(id, self.call(method, params)))
     }
 
     /// Runs one request method.
@@ -257,7 +423,7 @@ impl Server {
             "initialize" => Ok(initialize()),
             "ping" => Ok(json!({})),
             "tools/list" => Ok(tools::list()),
-            "tools/call" => tools::call(&self.dir, params),
+            "tools/call" => tools::call(&self.dir, params, &NOT_CANCELLED),
             "resources/list" => resources::list(&self.dir),
             "resources/templates/list" => Ok(resources::templates()),
             "resources/read" => resources::read(&self.dir, params),
@@ -290,13 +456,20 @@ mod tests {
     use super::*;
 
     fn server() -> Server {
+        let dir = std::env::temp_dir().join("pls-mcp-unit-no-such-dir");
         Server {
-            dir: std::env::temp_dir().join("pls-mcp-unit-no-such-dir"),
+            evaluators: Some(Evaluators::new(dir.clone())),
+            dir,
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
     fn answer(line: &str) -> Option<Value> {
-        server().handle_line(line.as_bytes())
+        match server().handle_line(line.as_bytes()) {
+            Reply::Nothing => None,
+            Reply::Now(v) => Some(v),
+            Reply::Later { .. } => panic!("{line} should be answered at once"),
+        }
     }
 
     #[test]
@@ -313,9 +486,9 @@ mod tests {
             assert_eq!(r["error"]["code"], PARSE_ERROR, "{line}");
             assert_eq!(r["id"], Value::Null, "{line}");
         }
-        let r = server()
-            .handle_line(b"{\"x\":\"\xff\"}")
-            .expect("a response");
+        let Reply::Now(r) = server().handle_line(b"{\"x\":\"\xff\"}") else {
+            panic!("a response");
+        };
         assert_eq!(r["error"]["code"], PARSE_ERROR, "invalid UTF-8");
     }
 

@@ -17,6 +17,7 @@
 
 use super::arguments::{Args, Failure};
 use super::batch::{self, Query};
+use super::evaluator::Cancel;
 use super::{RpcError, hint_of};
 use crate::filter::{Filter, FilterError};
 use crate::{pool, values};
@@ -51,7 +52,15 @@ struct Tool {
     /// The `properties` of the input schema.
     properties: fn() -> Value,
     required: &'static [&'static str],
-    run: fn(&Path, &Args<'_>) -> Result<Value, Failure>,
+    run: fn(&Call<'_>, &Args<'_>) -> Result<Value, Failure>,
+}
+
+/// What a tool runs with besides its arguments.
+struct Call<'a> {
+    /// The pool directory.
+    dir: &'a Path,
+    /// Set when the client cancels the call; only waiting looks at it.
+    cancel: &'a Cancel,
 }
 
 /// Every tool, in the order `tools/list` gives them.
@@ -262,6 +271,7 @@ pub(super) fn list() -> Value {
 pub(super) fn call(
     pool_dir: &Path,
     params: Option<&Map<String, Value>>,
+    cancel: &Cancel,
 ) -> Result<Value, RpcError> {
     let hint = "Pass {\"name\": <tool name>, \"arguments\": {…}}; tools/list shows the tools.";
     let name = match params.and_then(|p| p.get("name")) {
@@ -286,11 +296,63 @@ pub(super) fn call(
             ));
         }
     };
-    let outcome = check_names(tool, args).and_then(|()| (tool.run)(pool_dir, &Args(args)));
+    let call = Call {
+        dir: pool_dir,
+        cancel,
+    };
+    let outcome = check_names(tool, args).and_then(|()| (tool.run)(&call, &Args(args)));
     Ok(match outcome {
         Ok(content) => result(content, false),
-        Err(f) => result(f.into_json(tool.name), true),
+        Err(f) => failed(tool.name, f),
     })
+}
+
+/// The tool result of `tool` failing with `f`.
+pub(super) fn failed(tool: &str, f: Failure) -> Value {
+    result(f.into_json(tool), true)
+}
+
+/// The tool a `tools/call` names, and its arguments, when both are well-formed.
+fn named(params: &Map<String, Value>) -> Option<(&str, &Map<String, Value>)> {
+    let name = params.get("name")?.as_str()?;
+    let args = params.get("arguments")?.as_object()?;
+    Some((name, args))
+}
+
+/// Whether a `tools/call` evaluates a `where` expression (which only an evaluator does).
+pub(super) fn evaluates_where(params: &Map<String, Value>) -> bool {
+    named(params).is_some_and(|(name, args)| {
+        matches!(name, "plasmite_read" | "plasmite_wait")
+            && args.get("where").is_some_and(|w| !w.is_null())
+    })
+}
+
+/// Fixes where a `plasmite_wait` without `after_seq` starts — after the newest message — when
+/// the request is read rather than when the call gets to run beside the others, so a message
+/// appended by a later request is never missed. A wait that cannot open its pool is left as it
+/// is, to fail with its own error.
+pub(super) fn pin_wait_cursor(pool_dir: &Path, params: &mut Map<String, Value>) {
+    let newest = match named(params) {
+        Some(("plasmite_wait", args)) if args.get("after_seq").is_none_or(Value::is_null) => {
+            let args = Args(args);
+            let Ok(name) = args.pool("pool") else { return };
+            let Ok(pool) = open(pool_dir, name, None) else {
+                return;
+            };
+            let Ok(state) = pool.state() else { return };
+            state.newest
+        }
+        _ => return,
+    };
+    if let Some(Value::Object(args)) = params.get_mut("arguments") {
+        args.insert("after_seq".into(), json!(newest));
+    }
+}
+
+/// Whether a `tools/call` may take long: it waits or evaluates `where`. Such calls run beside
+/// the others, so they hold none of them up.
+pub(super) fn is_slow(params: &Map<String, Value>) -> bool {
+    evaluates_where(params) || named(params).is_some_and(|(name, _)| name == "plasmite_wait")
 }
 
 /// A tool result: the structured content, and the same as text for clients that show text.
@@ -412,9 +474,9 @@ fn open(pool_dir: &Path, name: &str, create: Option<CreateOptions>) -> Result<Po
     })
 }
 
-fn pool_list(pool_dir: &Path, _: &Args<'_>) -> Result<Value, Failure> {
+fn pool_list(c: &Call<'_>, _: &Args<'_>) -> Result<Value, Failure> {
     let now = now_ns();
-    let pools: Vec<Value> = dir::list(pool_dir)?
+    let pools: Vec<Value> = dir::list(c.dir)?
         .into_iter()
         .map(
             |l| match Pool::open_read_only(&l.path).and_then(|p| p.info()) {
@@ -430,7 +492,7 @@ fn pool_list(pool_dir: &Path, _: &Args<'_>) -> Result<Value, Failure> {
     Ok(json!({ "pools": pools }))
 }
 
-fn pool_create(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+fn pool_create(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("name")?;
     let size = match args.get("size") {
         None => DEFAULT_POOL_SIZE,
@@ -439,7 +501,7 @@ fn pool_create(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
             .integer("size", 1, u64::MAX)?
             .unwrap_or(DEFAULT_POOL_SIZE),
     };
-    let path = dir::resolve(pool_dir, name);
+    let path = dir::resolve(c.dir, name);
     let opts = CreateOptions {
         size,
         index_capacity: None,
@@ -458,20 +520,20 @@ fn pool_create(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
     Ok(json!({ "pool": pool.info()?.to_json(name, now_ns()) }))
 }
 
-fn pool_info(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+fn pool_info(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
-    let pool = open(pool_dir, name, None)?;
+    let pool = open(c.dir, name, None)?;
     Ok(json!({ "pool": pool.info()?.to_json(name, now_ns()) }))
 }
 
-fn pool_delete(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+fn pool_delete(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
-    let path = dir::resolve(pool_dir, name);
+    let path = dir::resolve(c.dir, name);
     dir::delete(&path).map_err(|e| {
         if e.kind() == ErrorKind::NotFound {
             e.with_hint(format!(
                 "Nothing to delete: plasmite_pool_list shows the pools in {}.",
-                pool_dir.display()
+                c.dir.display()
             ))
         } else {
             e
@@ -480,7 +542,7 @@ fn pool_delete(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
     Ok(json!({ "deleted": {"path": path.display().to_string(), "pool": name} }))
 }
 
-fn feed(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+fn feed(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
     let data = args.required("data")?;
     if !data.is_object() {
@@ -498,7 +560,7 @@ fn feed(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
             size: DEFAULT_POOL_SIZE,
             index_capacity: None,
         });
-    let pool = open(pool_dir, name, create)?;
+    let pool = open(c.dir, name, create)?;
     let max = usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX);
     let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
     let payload = encode(data, &tag_refs, max).map_err(Failure::usage_of("data"))?;
@@ -511,11 +573,11 @@ fn feed(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
     Ok(json!({ "message": message }))
 }
 
-fn fetch(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+fn fetch(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
     args.required("seq")?;
     let seq = args.integer("seq", 0, u64::MAX)?.unwrap_or_default();
-    let pool = open(pool_dir, name, None)?;
+    let pool = open(c.dir, name, None)?;
     let msg = crate::fetch::get(
         &pool,
         seq,
@@ -531,24 +593,25 @@ fn fetch(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
     Ok(json!({ "message": message }))
 }
 
-fn read(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+fn read(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
     let query = query(args)?;
-    let pool = open(pool_dir, name, None)?;
+    let pool = open(c.dir, name, None)?;
     Ok(batch::read(&pool, &query)?)
 }
 
-fn wait(pool_dir: &Path, args: &Args<'_>) -> Result<Value, Failure> {
+fn wait(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
     let query = query(args)?;
     let timeout_ms = args
         .integer("timeout_ms", 0, TIMEOUT_MS_MAX)?
         .unwrap_or(TIMEOUT_MS_DEFAULT);
-    let pool = open(pool_dir, name, None)?;
+    let pool = open(c.dir, name, None)?;
     Ok(batch::wait(
         &pool,
         &query,
         Duration::from_millis(timeout_ms),
+        c.cancel,
     )?)
 }
 
@@ -655,7 +718,8 @@ mod tests {
                     }
                     let saved = args.insert(key.clone(), v.clone());
                     let params = json!({"name": tool.name, "arguments": args});
-                    let r = call(&dir, params.as_object()).expect("a tool result");
+                    let r =
+                        call(&dir, params.as_object(), &Cancel::default()).expect("a tool result");
                     assert!(r["structuredContent"].is_object(), "{}: {r}", tool.name);
                     if r["isError"] == true {
                         let s = &r["structuredContent"];
