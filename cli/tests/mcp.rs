@@ -972,23 +972,27 @@ fn a_cancelled_call_is_never_answered_and_stops_at_once() {
 fn end_of_input_waits_for_running_calls_and_answers_them() {
     let e = env("mcp-eof-waits");
     e.create("p", "64K");
-    let input = [
-        call_line(
-            "w",
-            "plasmite_wait",
-            json!({"pool": "p", "timeout_ms": 300}),
-        ),
-        call_line(
-            "ww",
+    // More `where` waits than there may be evaluators at once: the last ones wait their turn.
+    let mut input = vec![call_line(
+        "w",
+        "plasmite_wait",
+        json!({"pool": "p", "timeout_ms": 300}),
+    )];
+    for i in 0..11 {
+        input.push(call_line(
+            &format!("ww{i:02}"),
             "plasmite_wait",
             json!({"pool": "p", "timeout_ms": 300, "where": ".data.go"}),
-        ),
-    ];
-    let mut responses = one_shot(&e, &[&input[0], &input[1]]);
+        ));
+    }
+    let lines: Vec<&str> = input.iter().map(String::as_str).collect();
+    let mut responses = one_shot(&e, &lines);
     responses.sort_by_key(|r| r["id"].as_str().unwrap_or("").to_owned());
-    assert_eq!(responses.len(), 2, "{responses:?}");
-    for (r, id) in responses.iter().zip(["w", "ww"]) {
-        assert_eq!(r["id"], id, "{r}");
+    assert_eq!(responses.len(), 12, "{responses:?}");
+    let mut want = vec!["w".to_owned()];
+    want.extend((0..11).map(|i| format!("ww{i:02}")));
+    for (r, id) in responses.iter().zip(want) {
+        assert_eq!(r["id"], id.as_str(), "{r}");
         assert_eq!(r["result"]["structuredContent"]["timed_out"], true, "{r}");
     }
 }

@@ -17,7 +17,7 @@
 //! - An evaluator is reused only after it answered and was not cancelled, so a reused one is
 //!   idle and in step (one request line in, one response line out).
 //! - Every evaluator started is reaped: on failure, on cancellation, when more than
-//!   [`IDLE_MAX`] are idle, and when the server ends.
+//!   [`IDLE_MAX`] are idle, and when the server ends. At most [`EVALUATORS_MAX`] exist at once.
 //!
 //! Spec: `spec/MCP.md` §4 (where).
 
@@ -30,7 +30,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Set (to `1`) in the environment of an evaluator process.
@@ -45,6 +45,8 @@ const OVER_BUDGET_EXIT: i32 = 90;
 const WATCHDOG_PERIOD: Duration = Duration::from_millis(50);
 /// Idle evaluators kept for reuse.
 const IDLE_MAX: usize = 4;
+/// Most evaluators at once, idle or not; a call beyond waits for one to be free.
+const EVALUATORS_MAX: usize = 8;
 
 /// Whether this process is an evaluator.
 pub(super) fn is_evaluator() -> bool {
@@ -234,12 +236,21 @@ fn failure(status: Option<ExitStatus>) -> Failure {
 #[derive(Debug)]
 pub(super) struct Evaluators {
     dir: PathBuf,
-    idle: Mutex<Vec<Evaluator>>,
+    slots: Mutex<Slots>,
+    /// Signalled when a busy evaluator is released.
+    freed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    idle: Vec<Evaluator>,
+    /// Evaluators handed out (or being started) and not yet released.
+    busy: usize,
 }
 
 impl Drop for Evaluators {
     fn drop(&mut self) {
-        for ev in lock(&self.idle).drain(..) {
+        for ev in lock(&self.slots).idle.drain(..) {
             end(ev.child);
         }
     }
@@ -249,7 +260,55 @@ impl Evaluators {
     pub(super) fn new(dir: PathBuf) -> Evaluators {
         Evaluators {
             dir,
-            idle: Mutex::new(Vec::new()),
+            slots: Mutex::new(Slots::default()),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// An idle evaluator, else a new one when fewer than [`EVALUATORS_MAX`] exist, else the
+    /// next one released; `None` when the call is cancelled meanwhile.
+    fn acquire(&self, cancel: &Cancel) -> Option<Result<Evaluator, Error>> {
+        let mut slots = lock(&self.slots);
+        loop {
+            if cancel.is_cancelled() {
+                return None;
+            }
+            if let Some(ev) = slots.idle.pop() {
+                slots.busy += 1;
+                return Some(Ok(ev));
+            }
+            if slots.busy < EVALUATORS_MAX {
+                slots.busy += 1;
+                drop(slots);
+                let started = Evaluator::start(&self.dir);
+                if started.is_err() {
+                    self.release(None);
+                }
+                return Some(started);
+            }
+            slots = self
+                .freed
+                .wait_timeout(slots, WATCHDOG_PERIOD)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Gives back an acquired evaluator: `Some` to keep for reuse, `None` when it has ended.
+    fn release(&self, ev: Option<Evaluator>) {
+        let mut slots = lock(&self.slots);
+        slots.busy = slots.busy.saturating_sub(1);
+        let surplus = match ev {
+            Some(ev) if slots.idle.len() < IDLE_MAX => {
+                slots.idle.push(ev);
+                None
+            }
+            other => other,
+        };
+        drop(slots);
+        self.freed.notify_one();
+        if let Some(ev) = surplus {
+            end(ev.child);
         }
     }
 
@@ -260,10 +319,11 @@ impl Evaluators {
         cancel: &Cancel,
     ) -> Result<Value, RpcError> {
         let tool = params.get("name").and_then(Value::as_str).unwrap_or("");
-        let popped = lock(&self.idle).pop();
-        let mut ev = match popped.map_or_else(|| Evaluator::start(&self.dir), Ok) {
-            Ok(ev) => ev,
-            Err(e) => return Ok(tools::failed(tool, Failure::Pool(e))),
+        let mut ev = match self.acquire(cancel) {
+            Some(Ok(ev)) => ev,
+            Some(Err(e)) => return Ok(tools::failed(tool, Failure::Pool(e))),
+            // Cancelled: nobody reads the outcome.
+            None => return Ok(Value::Null),
         };
         let request = json!({"id": 0, "jsonrpc": "2.0", "method": "tools/call", "params": params});
         let mut line = serde_json::to_vec(&request).unwrap_or_default();
@@ -278,25 +338,20 @@ impl Evaluators {
         let answered = sent && matches!(ev.stdout.read_line(&mut answer), Ok(n) if n > 0);
         let Some(child) = cancel.release() else {
             // `hold` put it there and only this call takes it out.
+            self.release(None);
             return Ok(tools::failed(tool, failure(None)));
         };
         if !answered || cancel.is_cancelled() {
-            return Ok(tools::failed(tool, failure(end(child))));
+            let status = end(child);
+            self.release(None);
+            return Ok(tools::failed(tool, failure(status)));
         }
-        let ev = Evaluator {
+        self.release(Some(Evaluator {
             child,
             stdin: ev.stdin,
             stdout: ev.stdout,
-        };
-        let outcome = response(&answer);
-        let mut idle = lock(&self.idle);
-        if idle.len() < IDLE_MAX {
-            idle.push(ev);
-        } else {
-            drop(idle);
-            end(ev.child);
-        }
-        outcome
+        }));
+        response(&answer)
     }
 }
 

@@ -55,6 +55,9 @@ with tags (every tag must match) and where (a jq predicate over \
 {seq, time, meta: {tags}, data}, e.g. `.data.level == \"error\"`). Each pool is also a resource \
 (plasmite:///pools/<name>) holding its 20 latest messages.";
 
+/// Most calls running beside the main loop.
+const CALLS_MAX: usize = 64;
+
 /// JSON-RPC error codes.
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
@@ -101,6 +104,11 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
             Reply::Now(response) => ui.print(&response_line(&response))?,
             Reply::Later { id, params } => {
                 running.retain(|call| !call.is_finished());
+                // Back-pressure: a client that starts calls faster than they end is read no
+                // further until one has ended.
+                while running.len() >= CALLS_MAX {
+                    let _ = running.remove(0).join();
+                }
                 running.extend(Server::start(&server, id, params));
             }
         }
