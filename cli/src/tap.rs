@@ -44,9 +44,10 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 use stream::{Event, Stream};
 
-/// Lines queued between the readers and the appender before the readers wait (and with them,
-/// through the pipes, the command): bounds memory when the pool is slower than the command.
-const QUEUE_LINES: usize = 1024;
+/// Chunks of lines (each from one read of at most 64 KiB, plus a line carried over) queued
+/// between the readers and the appender before the readers wait — and with them, through the
+/// pipes, the command: bounds memory when the pool is slower than the command.
+const QUEUE_CHUNKS: usize = 64;
 /// The tag of the `start` and `exit` messages.
 const LIFECYCLE: &[&str] = &["lifecycle"];
 
@@ -106,7 +107,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     let started = Instant::now();
     let mut child = spawn(a.cmd)?;
     let forwarder = Forwarder::start(signals, &child);
-    let (tx, rx) = sync_channel(QUEUE_LINES);
+    let (tx, rx) = sync_channel(QUEUE_CHUNKS);
     let mut readers = Vec::with_capacity(2);
     if let Some(out) = child.stdout.take() {
         let pass = (!a.quiet).then(|| Box::new(io::stdout()) as Box<dyn Write + Send>);
@@ -310,11 +311,8 @@ impl Capture<'_> {
     fn drain(&mut self, rx: &Receiver<Event>) {
         while let Ok(event) = rx.recv() {
             self.take(event);
-            while self.pending.len() < BATCH_RECORDS && self.pending_bytes < BATCH_BYTES {
-                match rx.try_recv() {
-                    Ok(event) => self.take(event),
-                    Err(_) => break,
-                }
+            while let Ok(event) = rx.try_recv() {
+                self.take(event);
             }
             self.flush();
         }
@@ -322,17 +320,22 @@ impl Capture<'_> {
 
     fn take(&mut self, event: Event) {
         match event {
-            Event::Line(stream, bytes) => {
-                self.lines += 1;
-                if self.failed.is_some() {
-                    return;
-                }
-                match lines::payloads(stream.name(), &bytes, self.tags, self.max) {
-                    Ok(payloads) => {
-                        self.pending_bytes += payloads.iter().map(Vec::len).sum::<usize>();
-                        self.pending.extend(payloads);
+            Event::Lines(stream, batch) => {
+                for line in batch.iter() {
+                    self.lines += 1;
+                    if self.failed.is_some() {
+                        continue;
                     }
-                    Err(e) => self.fail(&e),
+                    match lines::payloads(stream.name(), line, self.tags, self.max) {
+                        Ok(payloads) => {
+                            self.pending_bytes += payloads.iter().map(Vec::len).sum::<usize>();
+                            self.pending.extend(payloads);
+                        }
+                        Err(e) => self.fail(&e),
+                    }
+                    if self.pending.len() >= BATCH_RECORDS || self.pending_bytes >= BATCH_BYTES {
+                        self.flush();
+                    }
                 }
             }
             Event::Failed(stream, e) => {
