@@ -996,3 +996,82 @@ fn end_of_input_waits_for_running_calls_and_answers_them() {
         assert_eq!(r["result"]["structuredContent"]["timed_out"], true, "{r}");
     }
 }
+
+/// A small deterministic generator (xorshift64*), so a failing run can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap_or(0)
+    }
+}
+
+#[test]
+fn mangled_requests_never_end_the_server_and_every_answer_is_one_json_line() {
+    let e = env("mcp-mangled");
+    e.create("p", "64K");
+    e.feed("p", r#"{"i":1,"level":"error"}"#, &["a"]);
+    let valid = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"plasmite_read","arguments":{"pool":"p","where":".data.level == \"error\"","tags":["a"]}}}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"plasmite_wait","arguments":{"pool":"p","after_seq":0,"timeout_ms":5,"where":".seq > 0"}}}"#,
+        r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"plasmite_feed","arguments":{"pool":"p","data":{"i":2},"tags":["b"]}}}"#,
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"plasmite_fetch","arguments":{"pool":"p","seq":1}}}"#,
+        r#"{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"plasmite:///pools/p"}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}"#,
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"plasmite_pool_info","arguments":{"pool":"p"}}}"#,
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut input = Vec::new();
+    for _ in 0..400 {
+        let mut line = valid[rng.below(valid.len())].as_bytes().to_vec();
+        // A third of the lines stay valid, so the calls behind them run too.
+        for _ in 0..rng.below(3) {
+            let at = rng.below(line.len());
+            match rng.below(4) {
+                0 => {
+                    line[at] = b"{}[]\":,\\0-e9 "
+                        .get(rng.below(14))
+                        .copied()
+                        .unwrap_or(b'x')
+                }
+                1 => line.truncate(at),
+                2 => line.insert(at, u8::try_from(rng.below(256)).unwrap_or(0)),
+                _ => {
+                    line.remove(at);
+                }
+            }
+            if line.is_empty() {
+                break;
+            }
+        }
+        // A mangled line must stay one line.
+        line.retain(|&b| b != b'\n');
+        input.extend_from_slice(&line);
+        input.push(b'\n');
+    }
+    let out = e.pls_in(&["mcp"], input);
+    out.code(0);
+    let answers = out.json_lines();
+    assert!(answers.len() > 100, "{} answers", answers.len());
+    let batches = answers
+        .iter()
+        .filter(|a| a["result"]["structuredContent"]["messages"].is_array())
+        .count();
+    assert!(batches > 20, "{batches} reads or waits answered");
+    for a in &answers {
+        assert_eq!(a["jsonrpc"], "2.0", "{a}");
+        assert!(a.get("result").is_some() != a.get("error").is_some(), "{a}");
+    }
+    // The pool is intact and the server still serves it.
+    e.pls(&["pool", "info", "p", "--json"]).code(0);
+    let b = one_shot(&e, &[valid[1]]);
+    assert_eq!(b[0]["result"]["structuredContent"]["messages"][0]["seq"], 1);
+}
