@@ -34,9 +34,7 @@ use jaq_core::{Compiler, Ctx, DataT, Lut, ValT as _, Vars, compile};
 use jaq_json::{Num, Val};
 use jaq_std::input::{HasInputs, Inputs, RcIter};
 use plasmite_os::core::lite3::Lite3Error;
-use plasmite_os::core::lite3::envelope::Envelope;
-use plasmite_os::core::lite3::read::{Container, Doc, Iter, ValueRef};
-use plasmite_os::message::Printed;
+use plasmite_os::message::{Build, Printed};
 #[cfg(test)]
 use serde_json::Value;
 
@@ -368,68 +366,45 @@ fn render_compile_errors(errs: compile::Errors<&str, ()>) -> String {
 /// The envelope `{data, meta: {tags}, seq, time}` of a stored message as a jaq value, read
 /// straight from the Lite³ payload with the codec's checks.
 fn envelope_val(msg: &Printed<'_>) -> Result<Val, Lite3Error> {
-    let doc = Doc::new(msg.payload)?;
-    let env = Envelope::parse(msg.payload)?;
-    let mut budget = doc.node_budget();
-    let data = container_val(&env.data, &mut env.data.iter_budgeted(&mut budget))?;
-    let mut tags = Vec::new();
-    for t in env.tags() {
-        tags.push(key_str(t?));
+    plasmite_os::message::build::<Jaq>(msg).map(|v| v.0)
+}
+
+/// A jaq value, as `message::build` makes it.
+struct Jaq(Val);
+
+impl Build for Jaq {
+    fn null() -> Jaq {
+        Jaq(Val::Null)
     }
-    let meta = Val::obj(
-        [(key_str("tags"), tags.into_iter().collect())]
-            .into_iter()
-            .collect(),
-    );
-    let time = plasmite_os::message::rfc3339(msg.timestamp_ns);
-    Ok(Val::obj(
-        [
-            (key_str("data"), data),
-            (key_str("meta"), meta),
-            (key_str("seq"), Val::Num(Num::from_integral(msg.seq))),
-            (key_str("time"), Val::from(time)),
-        ]
-        .into_iter()
-        .collect(),
-    ))
-}
 
-/// A string as a jaq value.
-fn key_str(s: &str) -> Val {
-    Val::from(s.to_owned())
-}
-
-fn container_val<'a>(c: &Container<'a>, it: &mut Iter<'a, '_>) -> Result<Val, Lite3Error> {
-    if c.is_object() {
-        let mut entries = Vec::new();
-        while let Some(e) = it.next() {
-            let (k, v) = e?;
-            let v = leaf_val(&v, it)?;
-            entries.push((key_str(k.unwrap_or_default()), v));
-        }
-        Ok(Val::obj(entries.into_iter().collect()))
-    } else {
-        let mut items = Vec::new();
-        while let Some(e) = it.next() {
-            let (_, v) = e?;
-            items.push(leaf_val(&v, it)?);
-        }
-        Ok(items.into_iter().collect())
+    fn bool(b: bool) -> Jaq {
+        Jaq(Val::Bool(b))
     }
-}
 
-fn leaf_val<'a>(v: &ValueRef<'a>, parent: &mut Iter<'a, '_>) -> Result<Val, Lite3Error> {
-    Ok(match v {
-        ValueRef::Null => Val::Null,
-        ValueRef::Bool(b) => Val::Bool(*b),
-        ValueRef::I64(n) => Val::Num(Num::from_integral(*n)),
-        ValueRef::F64(x) if x.is_finite() => Val::Num(Num::Float(*x)),
-        ValueRef::F64(_) => Val::Null,
-        ValueRef::Str(s) => Val::from((*s).to_owned()),
-        // Bytes print as base64 strings, so filters see them that way too.
-        ValueRef::Bytes(b) => Val::from(plasmite_os::message::base64(b)),
-        ValueRef::Object(c) | ValueRef::Array(c) => container_val(c, &mut parent.nested(c))?,
-    })
+    fn int(n: i128) -> Jaq {
+        Jaq(Val::Num(Num::from_integral(n)))
+    }
+
+    fn float(x: f64) -> Jaq {
+        Jaq(Val::Num(Num::Float(x)))
+    }
+
+    fn string(s: String) -> Jaq {
+        Jaq(Val::from(s))
+    }
+
+    fn object(entries: Vec<(String, Jaq)>) -> Jaq {
+        Jaq(Val::obj(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Val::from(k), v.0))
+                .collect(),
+        ))
+    }
+
+    fn array(items: Vec<Jaq>) -> Jaq {
+        Jaq(items.into_iter().map(|v| v.0).collect())
+    }
 }
 
 /// Converts a JSON value into a jaq value: integers stay integers, floats stay floats.

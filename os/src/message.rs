@@ -266,63 +266,120 @@ pub fn print_frame<V: PoolView + ?Sized>(
     })
 }
 
-/// The message as a JSON value `{data, meta: {tags}, seq, time}` — built straight from the
-/// Lite³ bytes (for jq filters and templates), with the same checks as [`print()`].
-pub fn to_value(msg: &Printed<'_>) -> Result<Value, Error> {
-    value_of(msg).map_err(|e| match e {
-        Fail::Doc(e) => corrupt(e),
-        Fail::Io(e) => Error::new(ErrorKind::Internal, e.to_string()),
-    })
+/// A value tree a message's envelope can be built into: serde_json's [`Value`] here, jaq's
+/// values for filters. [`build`] walks the Lite³ bytes once and calls these.
+pub trait Build: Sized {
+    /// `null`, and what a non-finite float becomes (JSON has no NaN or infinity).
+    fn null() -> Self;
+    /// A boolean.
+    fn bool(b: bool) -> Self;
+    /// An integer (stored integers are `i64`; `seq` is `u64`).
+    fn int(n: i128) -> Self;
+    /// A finite float.
+    fn float(x: f64) -> Self;
+    /// A string (bytes values arrive base64-encoded, as they print).
+    fn string(s: String) -> Self;
+    /// An object, its entries in stored order.
+    fn object(entries: Vec<(String, Self)>) -> Self;
+    /// An array.
+    fn array(items: Vec<Self>) -> Self;
 }
 
-fn value_of(msg: &Printed<'_>) -> Result<Value, Fail> {
+/// The message as `{data, meta: {tags}, seq, time}` built into `B`, straight from the Lite³
+/// bytes with the same checks as [`print()`].
+pub fn build<B: Build>(msg: &Printed<'_>) -> Result<B, Lite3Error> {
     let doc = Doc::new(msg.payload)?;
     let env = Envelope::parse(msg.payload)?;
     let mut budget = doc.node_budget();
-    let data = container_value(&env.data, &mut env.data.iter_budgeted(&mut budget))?;
+    let data = build_container(&env.data, &mut env.data.iter_budgeted(&mut budget))?;
     let mut tags = Vec::new();
     for t in env.tags() {
-        tags.push(Value::String(t?.to_owned()));
+        tags.push(B::string(t?.to_owned()));
     }
-    let mut meta = Map::new();
-    meta.insert("tags".to_owned(), Value::Array(tags));
-    let mut m = Map::new();
-    m.insert("data".to_owned(), data);
-    m.insert("meta".to_owned(), Value::Object(meta));
-    m.insert("seq".to_owned(), Value::from(msg.seq));
-    m.insert("time".to_owned(), Value::String(rfc3339(msg.timestamp_ns)));
-    Ok(Value::Object(m))
+    Ok(B::object(vec![
+        ("data".to_owned(), data),
+        (
+            "meta".to_owned(),
+            B::object(vec![("tags".to_owned(), B::array(tags))]),
+        ),
+        ("seq".to_owned(), B::int(i128::from(msg.seq))),
+        ("time".to_owned(), B::string(rfc3339(msg.timestamp_ns))),
+    ]))
 }
 
-fn container_value<'a>(c: &Container<'a>, it: &mut Iter<'a, '_>) -> Result<Value, Fail> {
+fn build_container<'a, B: Build>(
+    c: &Container<'a>,
+    it: &mut Iter<'a, '_>,
+) -> Result<B, Lite3Error> {
     if c.is_object() {
-        let mut m = Map::new();
+        let mut entries = Vec::new();
         while let Some(e) = it.next() {
             let (k, v) = e?;
-            let v = leaf_value(&v, it)?;
-            m.insert(k.unwrap_or_default().to_owned(), v);
+            let v = build_leaf(&v, it)?;
+            entries.push((k.unwrap_or_default().to_owned(), v));
         }
-        Ok(Value::Object(m))
+        Ok(B::object(entries))
     } else {
-        let mut a = Vec::new();
+        let mut items = Vec::new();
         while let Some(e) = it.next() {
             let (_, v) = e?;
-            a.push(leaf_value(&v, it)?);
+            items.push(build_leaf(&v, it)?);
         }
-        Ok(Value::Array(a))
+        Ok(B::array(items))
     }
 }
 
-fn leaf_value<'a>(v: &ValueRef<'a>, parent: &mut Iter<'a, '_>) -> Result<Value, Fail> {
+fn build_leaf<'a, B: Build>(v: &ValueRef<'a>, parent: &mut Iter<'a, '_>) -> Result<B, Lite3Error> {
     Ok(match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Bool(b) => Value::Bool(*b),
-        ValueRef::I64(n) => Value::from(*n),
-        ValueRef::F64(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
-        ValueRef::Str(s) => Value::String((*s).to_owned()),
-        ValueRef::Bytes(b) => Value::String(base64(b)),
-        ValueRef::Object(c) | ValueRef::Array(c) => container_value(c, &mut parent.nested(c))?,
+        ValueRef::Null => B::null(),
+        ValueRef::Bool(b) => B::bool(*b),
+        ValueRef::I64(n) => B::int(i128::from(*n)),
+        ValueRef::F64(x) if x.is_finite() => B::float(*x),
+        ValueRef::F64(_) => B::null(),
+        ValueRef::Str(s) => B::string((*s).to_owned()),
+        ValueRef::Bytes(b) => B::string(base64(b)),
+        ValueRef::Object(c) | ValueRef::Array(c) => build_container(c, &mut parent.nested(c))?,
     })
+}
+
+impl Build for Value {
+    fn null() -> Value {
+        Value::Null
+    }
+
+    fn bool(b: bool) -> Value {
+        Value::Bool(b)
+    }
+
+    fn int(n: i128) -> Value {
+        // Built from an `i64` or a `u64`, so one of them holds it.
+        i64::try_from(n).map_or_else(
+            |_| Value::from(u64::try_from(n).unwrap_or(u64::MAX)),
+            Value::from,
+        )
+    }
+
+    fn float(x: f64) -> Value {
+        serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+    }
+
+    fn string(s: String) -> Value {
+        Value::String(s)
+    }
+
+    fn object(entries: Vec<(String, Value)>) -> Value {
+        Value::Object(entries.into_iter().collect())
+    }
+
+    fn array(items: Vec<Value>) -> Value {
+        Value::Array(items)
+    }
+}
+
+/// The message as a JSON value `{data, meta: {tags}, seq, time}` — built straight from the
+/// Lite³ bytes (for jq filters and templates), with the same checks as [`print()`].
+pub fn to_value(msg: &Printed<'_>) -> Result<Value, Error> {
+    build(msg).map_err(corrupt)
 }
 
 /// The message JSON as a string (compact).
