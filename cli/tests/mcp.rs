@@ -818,7 +818,7 @@ fn where_that_never_ends_or_crashes_fails_alone_and_the_server_keeps_serving() {
     e.create("p", "64K");
     e.feed("p", r#"{"i":1}"#, &[]);
     let mut s = Session::open(&e);
-    let started = Instant::now();
+    // Without the watchdog this call would never be answered (`recv` gives up after 15 s).
     let f = s.fail(
         "plasmite_read",
         json!({"pool": "p", "where": "last(range(1e15)) > 0"}),
@@ -829,7 +829,6 @@ fn where_that_never_ends_or_crashes_fails_alone_and_the_server_keeps_serving() {
         f["detail"].as_str().unwrap().contains("more than 2 s"),
         "{f:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(8), "stopped late");
     // Unbounded recursion overflows the evaluator's stack, not the server's.
     let f = s.fail(
         "plasmite_read",
@@ -934,7 +933,6 @@ fn a_cancelled_call_is_never_answered_and_stops_at_once() {
     let e = env("mcp-cancel");
     e.create("p", "64K");
     let mut s = Session::open(&e);
-    let started = Instant::now();
     s.send_raw(&call_line(
         "w",
         "plasmite_wait",
@@ -957,15 +955,11 @@ fn a_cancelled_call_is_never_answered_and_stops_at_once() {
     // Cancelling an id that is not running changes nothing.
     s.send_raw(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":99}}"#);
     assert_eq!(s.request("ping", json!({}))["result"], json!({}));
-    // End of input waits for running calls: both have stopped, and neither is answered.
+    // End of input waits for running calls: both have stopped — uncancelled, they would run
+    // for 30 s, past `finish`'s 15 s — and neither is answered.
     let (code, rest) = s.finish_with_rest();
     assert_eq!(code, 0);
     assert!(rest.is_empty(), "cancelled calls were answered: {rest:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the cancelled waits ran on: {:?}",
-        started.elapsed()
-    );
 }
 
 #[test]
