@@ -235,7 +235,8 @@ fn filter_schema() -> Value {
         "where": {"type": "string",
                   "description": "Only messages for which this jq predicate is truthy; its \
                                   input is {seq, time, meta: {tags}, data}, e.g. \
-                                  `.data.level == \"error\"`."},
+                                  `.data.level == \"error\"`. It must decide each message \
+                                  within 2 s."},
     })
 }
 
@@ -629,6 +630,16 @@ mod tests {
         FILTERS.with_borrow(|recent| assert_eq!(recent.len(), RECENT_FILTERS));
         assert!(!Rc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
         assert!(compiled(".seq >").is_err());
+    }
+
+    #[test]
+    fn the_where_description_states_the_evaluators_budget() {
+        let budget = format!(
+            "within {} s",
+            super::super::evaluator::MESSAGE_BUDGET.as_secs()
+        );
+        let d = filter_schema()["where"]["description"].clone();
+        assert!(d.as_str().is_some_and(|d| d.contains(&budget)), "{d}");
     }
 
     #[test]
