@@ -1059,7 +1059,7 @@ fn mangled_requests_never_end_the_server_and_every_answer_is_one_json_line() {
         .iter()
         .filter(|a| a["result"]["structuredContent"]["messages"].is_array())
         .count();
-    assert!(batches > 20, "{batches} reads or waits answered");
+    assert!(batches > 10, "{batches} reads or waits answered");
     for a in &answers {
         assert_eq!(a["jsonrpc"], "2.0", "{a}");
         assert!(a.get("result").is_some() != a.get("error").is_some(), "{a}");
