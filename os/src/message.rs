@@ -38,12 +38,31 @@ pub fn encode(data: &Value, tags: &[&str], max_len: usize) -> Result<Vec<u8>, Er
         return Err(Error::new(ErrorKind::Usage, "data must be object")
             .with_hint("Wrap the value in an object, e.g. {\"value\": …}."));
     };
+    encode_with(tags, max_len, 0, |w, at| fill_object(w, at, map, 1))
+}
+
+/// Encodes an envelope whose `data` object `fill` writes into the container at the given
+/// offset — for callers that have the members at hand rather than a [`Value`]. To give the
+/// bytes [`encode`] gives for the same object, `fill` inserts the members in ascending
+/// bytewise key order, as `encode` does. `size_hint` is the expected payload size (0: small).
+pub fn encode_with(
+    tags: &[&str],
+    max_len: usize,
+    size_hint: usize,
+    fill: impl Fn(&mut Writer<'_>, u32) -> Result<(), Lite3Error>,
+) -> Result<Vec<u8>, Error> {
     // Start small and double: a failed attempt costs at most what the next one does, so the
     // total stays under twice the final encode (no size guess walks the document first).
-    let mut cap = FIRST_BUFFER.saturating_add(tags.iter().map(|t| t.len() + 8).sum::<usize>());
+    let mut cap = FIRST_BUFFER
+        .max(size_hint)
+        .saturating_add(tags.iter().map(|t| t.len() + 8).sum::<usize>());
     loop {
         let mut buf = vec![0u8; cap.min(max_len.max(96))];
-        match encode_into(&mut buf, map, tags) {
+        let encoded = envelope::begin(&mut buf, tags.iter().copied()).and_then(|(mut w, at)| {
+            fill(&mut w, at)?;
+            Ok(w.len() as usize)
+        });
+        match encoded {
             Ok(len) => {
                 buf.truncate(len);
                 return Ok(buf);
@@ -92,17 +111,6 @@ fn encode_error(e: Lite3Error) -> Error {
         other => other.to_string(),
     };
     Error::new(ErrorKind::Usage, format!("cannot encode message: {what}")).with_hint(hint)
-}
-
-/// Encodes into `buf`; returns the used length.
-fn encode_into(
-    buf: &mut [u8],
-    data: &Map<String, Value>,
-    tags: &[&str],
-) -> Result<usize, Lite3Error> {
-    let (mut w, at) = envelope::begin(buf, tags.iter().copied())?;
-    fill_object(&mut w, at, data, 1)?;
-    Ok(w.len() as usize)
 }
 
 fn fill_object(

@@ -14,8 +14,8 @@
 //! Spec: `spec/CLI.md` §2.11.
 
 use plasmite_os::Error;
-use plasmite_os::message::encode;
-use serde_json::json;
+use plasmite_os::core::lite3::write::{Key, Value as Lv};
+use plasmite_os::message::encode_with;
 
 /// Room left beside a part's text for what the estimate of the envelope may miss.
 const SLACK: usize = 64;
@@ -30,13 +30,13 @@ pub fn payloads(
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     // Invalid UTF-8 becomes U+FFFD: the message stays valid JSON and the line keeps its place.
     let text = String::from_utf8_lossy(bytes);
-    let whole = json!({"kind": "line", "line": text, "stream": stream});
-    let err = match encode(&whole, tags, max) {
+    let err = match encode(stream, &text, None, tags, max) {
         Ok(p) => return Ok(vec![p]),
         Err(e) => e,
     };
     // The envelope of a part around an empty text, with the largest numbers it will carry.
-    let Ok(empty) = encode(&part(stream, "", text.len(), text.len()), tags, max) else {
+    let most = Some((text.len(), text.len()));
+    let Ok(empty) = encode(stream, "", most, tags, max) else {
         return Err(err);
     };
     let mut budget = max.saturating_sub(empty.len() + SLACK);
@@ -48,7 +48,7 @@ pub fn payloads(
         let encoded: Result<Vec<Vec<u8>>, Error> = chunks
             .iter()
             .enumerate()
-            .map(|(i, c)| encode(&part(stream, c, i + 1, n), tags, max))
+            .map(|(i, c)| encode(stream, c, Some((i + 1, n)), tags, max))
             .collect();
         if let Ok(parts) = encoded {
             return Ok(parts);
@@ -58,8 +58,28 @@ pub fn payloads(
     Err(err)
 }
 
-fn part(stream: &str, text: &str, i: usize, n: usize) -> serde_json::Value {
-    json!({"kind": "line", "line": text, "part": i, "parts": n, "stream": stream})
+/// The payload of `{"kind":"line","line":TEXT,"stream":STREAM}`, with `"part":I,"parts":N`
+/// when `part` is `Some((I, N))`: written member by member (a `serde_json::Value` of it cost
+/// more than the rest of the encode), in the key order `message::encode` uses, so the bytes
+/// are the same.
+fn encode(
+    stream: &str,
+    text: &str,
+    part: Option<(usize, usize)>,
+    tags: &[&str],
+    max: usize,
+) -> Result<Vec<u8>, Error> {
+    let int = |n: usize| Lv::I64(i64::try_from(n).unwrap_or(i64::MAX));
+    encode_with(tags, max, text.len() + 96, |w, at| {
+        w.insert(at, Key::Name("kind"), Lv::Str("line"))?;
+        w.insert(at, Key::Name("line"), Lv::Str(text))?;
+        if let Some((i, n)) = part {
+            w.insert(at, Key::Name("part"), int(i))?;
+            w.insert(at, Key::Name("parts"), int(n))?;
+        }
+        w.insert(at, Key::Name("stream"), Lv::Str(stream))?;
+        Ok(())
+    })
 }
 
 /// `text` in consecutive pieces of at most `budget` bytes (`budget` ≥ 4, the longest UTF-8
@@ -83,7 +103,30 @@ fn split(text: &str, budget: usize) -> Vec<&str> {
 mod tests {
     use super::*;
     use plasmite_os::message::{Printed, to_value};
-    use serde_json::Value;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn a_line_is_encoded_to_the_bytes_its_json_object_gives() {
+        for (text, part) in [
+            ("", None),
+            ("hello", None),
+            ("é€😀 and a \0 NUL", None),
+            (&"x".repeat(5000)[..], None),
+            ("piece", Some((1, 2))),
+            ("", Some((12, 12))),
+        ] {
+            for tags in [&[][..], &["a", "b"][..]] {
+                let mut obj = json!({"kind": "line", "line": text, "stream": "stderr"});
+                if let Some((i, n)) = part {
+                    obj["part"] = json!(i);
+                    obj["parts"] = json!(n);
+                }
+                let want = plasmite_os::message::encode(&obj, tags, 1 << 20).unwrap();
+                let got = encode("stderr", text, part, tags, 1 << 20).unwrap();
+                assert_eq!(got, want, "{text:?} {part:?} {tags:?}");
+            }
+        }
+    }
 
     fn decode(payload: &[u8]) -> Value {
         let v = to_value(&Printed {
