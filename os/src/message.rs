@@ -58,11 +58,7 @@ pub fn encode_with(
         .saturating_add(tags.iter().map(|t| t.len() + 8).sum::<usize>());
     loop {
         let mut buf = vec![0u8; cap.min(max_len.max(96))];
-        let encoded = envelope::begin(&mut buf, tags.iter().copied()).and_then(|(mut w, at)| {
-            fill(&mut w, at)?;
-            Ok(w.len() as usize)
-        });
-        match encoded {
+        match encode_into(&mut buf, tags, &fill) {
             Ok(len) => {
                 buf.truncate(len);
                 return Ok(buf);
@@ -80,6 +76,18 @@ pub fn encode_with(
             },
         }
     }
+}
+
+/// Encodes into `buf`; returns the used length. Not generic, so every caller of
+/// [`encode_with`] shares one copy of the envelope code.
+fn encode_into(
+    buf: &mut [u8],
+    tags: &[&str],
+    fill: &dyn Fn(&mut Writer<'_>, u32) -> Result<(), Lite3Error>,
+) -> Result<usize, Lite3Error> {
+    let (mut w, at) = envelope::begin(buf, tags.iter().copied())?;
+    fill(&mut w, at)?;
+    Ok(w.len() as usize)
 }
 
 fn too_large(max_len: usize) -> Error {
