@@ -131,10 +131,17 @@ pub fn plan_append<V: PoolView + ?Sized>(
         }
         frame_off = 0;
     }
-    let seq = before.state.newest.checked_add(1).ok_or(Corrupt::header(
-        CorruptKind::SeqBoundsInverted,
-        RING_STATE_OFFSET + 32,
-    ))?;
+    // `u64::MAX` is never a newest sequence (`RingState::check`), so the message before it is
+    // the last one a pool takes: planning past it would publish a state every reader refuses.
+    let seq = before
+        .state
+        .newest
+        .checked_add(1)
+        .filter(|&seq| seq != u64::MAX)
+        .ok_or(Corrupt::header(
+            CorruptKind::SeqSpaceExhausted,
+            before.state_offset().saturating_add(32),
+        ))?;
     // frame_off + frame_len ≤ ring: either it fits before the ring end or frame_off is 0.
     let end = frame_off.saturating_add(frame_len);
     let new_head = if end == ring { 0 } else { end };

@@ -33,6 +33,41 @@ fn newest_seq_at_the_end_of_the_sequence_space_is_corrupt() {
     ));
 }
 
+#[test]
+fn append_after_the_last_usable_sequence_is_refused_not_published_as_corrupt() {
+    // Found by `walk_validate`: newest = u64::MAX - 1 passes the header check, and planning
+    // the next message produced a state with newest = u64::MAX, which fails it.
+    for newest in [u64::MAX - 1, u64::MAX - 2] {
+        let state = RingState {
+            newest,
+            ..RingState::default()
+        };
+        let mut pool = with_state(MemPool::create(8192, None).unwrap(), state);
+        let snap = pool.snapshot();
+        let published = snap.published().unwrap();
+        let planned = plasmite_core::plan_append(&snap, published, 0);
+        if newest == u64::MAX - 1 {
+            assert!(
+                matches!(
+                    planned,
+                    Err(plasmite_core::PlanError::Corrupt(Corrupt {
+                        kind: CorruptKind::SeqSpaceExhausted,
+                        ..
+                    }))
+                ),
+                "{planned:?}"
+            );
+            assert!(pool.append(1, b"").is_err());
+        } else {
+            let plan = planned.unwrap();
+            assert_eq!(plan.after.newest, u64::MAX - 1);
+            assert!(plan.after.check(snap.geometry(), 64).is_ok());
+            pool.append(1, b"").unwrap();
+            assert!(Snapshot::new(&pool.bytes).is_ok());
+        }
+    }
+}
+
 /// A view that reports whatever state it is given, to drive the cursor past the header check.
 struct Forged<'a> {
     snap: Snapshot<'a>,
