@@ -62,7 +62,7 @@ fn append_after_the_last_usable_sequence_is_refused_not_published_as_corrupt() {
             let plan = planned.unwrap();
             assert_eq!(plan.after.newest, u64::MAX - 1);
             assert!(plan.after.check(snap.geometry(), 64).is_ok());
-            pool.append(1, b"").unwrap();
+            assert_eq!(pool.append(1, b"").unwrap().seq, u64::MAX - 1);
             assert!(Snapshot::new(&pool.bytes).is_ok());
         }
     }
