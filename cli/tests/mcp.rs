@@ -1069,3 +1069,46 @@ fn mangled_requests_never_end_the_server_and_every_answer_is_one_json_line() {
     let b = one_shot(&e, &[valid[1]]);
     assert_eq!(b[0]["result"]["structuredContent"]["messages"][0]["seq"], 1);
 }
+
+/// The processes whose parent is `pid` (from `/proc/*/stat`).
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so split after
+        // the last `)`.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+#[test]
+fn an_evaluator_killed_while_idle_is_replaced_without_failing_a_call() {
+    let e = env("mcp-evaluator-killed");
+    e.create("p", "64K");
+    e.feed("p", r#"{"i":1}"#, &[]);
+    let mut s = Session::open(&e);
+    let args = json!({"pool": "p", "where": ".data.i == 1"});
+    assert_eq!(is(&s.ok("plasmite_read", args.clone())), [1]);
+    let evaluators = children_of(s.child.id());
+    assert_eq!(evaluators.len(), 1, "{evaluators:?}");
+    let killed = Command::new("kill")
+        .args(["-KILL", &evaluators[0].to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(is(&s.ok("plasmite_read", args)), [1]);
+    assert_eq!(s.finish(), 0);
+}

@@ -273,9 +273,15 @@ impl Evaluators {
             if cancel.is_cancelled() {
                 return None;
             }
-            if let Some(ev) = slots.idle.pop() {
-                slots.busy += 1;
-                return Some(Ok(ev));
+            if let Some(mut ev) = slots.idle.pop() {
+                // One that ended while idle (killed from outside) would fail this call for
+                // nothing: reap it and look again.
+                if matches!(ev.child.try_wait(), Ok(None)) {
+                    slots.busy += 1;
+                    return Some(Ok(ev));
+                }
+                end(ev.child);
+                continue;
             }
             if slots.busy < EVALUATORS_MAX {
                 slots.busy += 1;
