@@ -1103,11 +1103,8 @@ fn an_evaluator_killed_while_idle_is_replaced_without_failing_a_call() {
     assert_eq!(is(&s.ok("plasmite_read", args.clone())), [1]);
     let evaluators = children_of(s.child.id());
     assert_eq!(evaluators.len(), 1, "{evaluators:?}");
-    let killed = Command::new("kill")
-        .args(["-KILL", &evaluators[0].to_string()])
-        .status()
-        .expect("run kill");
-    assert!(killed.success());
+    let pid = rustix::process::Pid::from_raw(i32::try_from(evaluators[0]).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill");
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(is(&s.ok("plasmite_read", args)), [1]);
     assert_eq!(s.finish(), 0);
