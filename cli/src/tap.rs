@@ -331,7 +331,11 @@ impl Capture<'_> {
                             self.pending_bytes += payloads.iter().map(Vec::len).sum::<usize>();
                             self.pending.extend(payloads);
                         }
-                        Err(e) => self.fail(&e),
+                        Err(e) => {
+                            // The lines before this one were read first: they are stored.
+                            self.flush();
+                            self.fail(&e);
+                        }
                     }
                     if self.pending.len() >= BATCH_RECORDS || self.pending_bytes >= BATCH_BYTES {
                         self.flush();

@@ -457,3 +457,30 @@ fn terminal_ctrl_c_reaches_the_command_once() {
     out.code(0);
     assert!(out.stdout.contains("ints 1"), "{}", out.show());
 }
+
+#[test]
+fn lines_read_before_one_that_cannot_be_stored_are_kept() {
+    let e = env("tap_unstorable");
+    e.create("p", "64K");
+    // The tag leaves room for short lines only; the third line fits in no message at all.
+    let tag = "t".repeat(56_800);
+    let out = tap(
+        &e,
+        &[
+            "p",
+            "--tag",
+            &tag,
+            "--quiet",
+            "--",
+            "sh",
+            "-c",
+            "printf 'a\\nb\\n%0300d\\n' 0",
+        ],
+    );
+    out.code(2);
+    // Each message nearly fills the ring, so only the newest is retained: `start`, `a` and `b`
+    // were appended when it is seq 3 and holds `b`.
+    assert_eq!(e.info("p")["bounds"]["newest"], 3, "{}", out.show());
+    let msgs = messages(&e, "p");
+    assert_eq!(lines_of(&msgs, "stdout"), ["b"], "{msgs:?}");
+}
