@@ -72,14 +72,7 @@ impl Failure {
                 "tool": tool,
             }),
             Failure::Pool(e) => {
-                // The CLI's error object, with MCP's key for the kind and a hint always.
-                let mut o = match crate::pool::error_json(&e) {
-                    Value::Object(o) => o,
-                    _ => Map::new(),
-                };
-                o.remove("kind");
-                o.insert("error_kind".into(), json!(e.kind().as_str()));
-                o.insert("hint".into(), json!(hint_of(&e)));
+                let mut o = super::error_object(&e);
                 o.insert("tool".into(), json!(tool));
                 Value::Object(o)
             }

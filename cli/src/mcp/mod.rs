@@ -57,6 +57,8 @@ with tags (every tag must match) and where (a jq predicate over \
 
 /// Most calls running beside the main loop.
 const CALLS_MAX: usize = 64;
+/// How often a main loop held by [`CALLS_MAX`] looks whether a call has ended.
+const CALL_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// JSON-RPC error codes.
 const PARSE_ERROR: i64 = -32700;
@@ -84,6 +86,20 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
         in_flight: Mutex::new(HashMap::new()),
     });
     let mut running: Vec<JoinHandle<()>> = Vec::new();
+    let served = serve(&server, ui, &mut running);
+    if served.is_err() {
+        // Nobody will read their answers: stop them, which kills their evaluators.
+        server.cancel_all();
+    }
+    for call in running {
+        let _ = call.join();
+    }
+    served
+}
+
+/// The main loop: reads requests until end of input, answering some at once and starting the
+/// others beside it (kept in `running`).
+fn serve(server: &Arc<Server>, ui: &Ui, running: &mut Vec<JoinHandle<()>>) -> Result<u8, Error> {
     let mut input = std::io::stdin().lock();
     let mut line = Vec::new();
     loop {
@@ -94,22 +110,20 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
                 .with_source(e)
         })?;
         if n == 0 {
-            for call in running {
-                let _ = call.join();
-            }
             return Ok(0);
         }
         match server.handle_line(&line) {
             Reply::Nothing => {}
             Reply::Now(response) => ui.print(&response_line(&response))?,
             Reply::Later { id, params } => {
-                running.retain(|call| !call.is_finished());
                 // Back-pressure: a client that starts calls faster than they end is read no
-                // further until one has ended.
+                // further until one of them — any one — has ended.
+                running.retain(|call| !call.is_finished());
                 while running.len() >= CALLS_MAX {
-                    let _ = running.remove(0).join();
+                    std::thread::sleep(CALL_POLL);
+                    running.retain(|call| !call.is_finished());
                 }
-                running.extend(Server::start(&server, id, params));
+                running.extend(Server::start(server, id, params));
             }
         }
     }
@@ -172,18 +186,8 @@ impl RpcError {
 
     /// `-32000` for a failed pool operation, with the error's kind and details as data.
     pub(crate) fn pool(e: &Error) -> RpcError {
-        let mut data = Map::new();
-        data.insert("error_kind".into(), json!(e.kind().as_str()));
-        data.insert("hint".into(), json!(hint_of(e)));
-        if let Some(p) = e.path() {
-            data.insert("path".into(), json!(p.display().to_string()));
-        }
-        if let Some(s) = e.seq() {
-            data.insert("seq".into(), json!(s));
-        }
-        if let Some(o) = e.offset() {
-            data.insert("offset".into(), json!(o));
-        }
+        let mut data = error_object(e);
+        data.remove("message");
         RpcError {
             code: SERVER_ERROR,
             message: e.message().to_owned(),
@@ -200,6 +204,19 @@ impl RpcError {
         }
         json!({ "error": error, "id": id, "jsonrpc": "2.0" })
     }
+}
+
+/// The CLI's error object (`pool::error_json`) the MCP way: the kind under `error_kind`, and a
+/// hint always.
+pub(crate) fn error_object(e: &Error) -> Map<String, Value> {
+    let mut o = match crate::pool::error_json(e) {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    };
+    o.remove("kind");
+    o.insert("error_kind".into(), json!(e.kind().as_str()));
+    o.insert("hint".into(), json!(hint_of(e)));
+    o
 }
 
 /// The hint of `e`, or what to do about its kind when it has none: every failure an agent
@@ -312,6 +329,18 @@ impl Server {
         match &self.evaluators {
             Some(evaluators) if tools::evaluates_where(params) => evaluators.call(params, cancel),
             _ => tools::call(&self.dir, Some(params), cancel),
+        }
+    }
+
+    /// Cancels every running call.
+    fn cancel_all(&self) {
+        for c in self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            c.cancel();
         }
     }
 

@@ -10,8 +10,9 @@
 //! - Argument problems are `Usage` failures `{tool, error_kind, field, detail, message, hint}`;
 //!   pool failures carry the os error's kind, message, hint and path/seq/offset when known.
 //!   Every failure has a hint. A failure never ends the server.
-//! - Pools are named as the CLI names them (`plasmite_os::dir::resolve` in the server's
-//!   directory, or a path); `scheme://` references are refused like the CLI refuses them.
+//! - Pools are names in the server's directory (`NAME` or `NAME.plasmite`), never paths, so
+//!   an agent reaches no file outside it; `scheme://` references are refused like the CLI
+//!   refuses them.
 //!
 //! Spec: `spec/MCP.md` §3, §4.
 
@@ -90,7 +91,8 @@ const TOOLS: &[Tool] = &[
         properties: || {
             json!({
                 "name": {"type": "string", "minLength": 1,
-                         "description": "Pool name (or a path to a .plasmite file)."},
+                         "description": "Pool name in the server's pool directory (NAME or \
+                                         NAME.plasmite); paths are refused."},
                 "size": {"type": ["integer", "string"],
                          "description": "File size: bytes, or with a K, M or G suffix \
                                          (1024-based), e.g. \"8M\". Default 1M."},
@@ -201,7 +203,8 @@ const TOOLS: &[Tool] = &[
 
 fn pool_schema() -> Value {
     json!({"type": "string", "minLength": 1,
-           "description": "Pool name (in the server's pool directory) or path to a pool file."})
+           "description": "Pool name in the server's pool directory (NAME or NAME.plasmite); \
+                           paths are refused."})
 }
 
 fn tags_schema(description: &str) -> Value {
@@ -214,7 +217,6 @@ fn count_schema() -> Value {
            "description": "Most messages to return."})
 }
 
-/// The arguments read and wait share.
 /// The arguments of a batch (`plasmite_read`, and `plasmite_wait` before its timeout).
 fn batch_schema() -> Value {
     let mut p = filter_schema();
@@ -390,7 +392,6 @@ fn check_names(tool: &Tool, args: &Map<String, Value>) -> Result<(), Failure> {
     }
 }
 
-/// `count`, `after_seq`, `since`, `tags` and `where` as a query.
 /// Expressions compiled recently, newest last: agents poll with the same `where`, and compiling
 /// one (with jaq's standard library) costs about ten times what reading a batch does.
 const RECENT_FILTERS: usize = 16;
@@ -417,6 +418,7 @@ fn compiled(expr: &str) -> Result<Rc<Filter>, FilterError> {
     })
 }
 
+/// `count`, `after_seq`, `since`, `tags` and `where` as a query.
 fn query(args: &Args<'_>) -> Result<Query, Failure> {
     let count = args
         .integer("count", 1, COUNT_MAX)?
@@ -703,7 +705,7 @@ mod tests {
             json!(""),
             json!(" "),
             json!("x"),
-            // A path reference, kept inside the test's directory (paths are used as given).
+            // A path, inside the test's directory: refused like every path.
             json!(dir.join("sub/x.plasmite").display().to_string()),
             json!("a://b"),
             json!("9999999999999999999999G"),
