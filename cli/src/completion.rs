@@ -336,9 +336,10 @@ mod tests {
                     // How each script offers a word: a compgen list, `_describe` entries,
                     // `complete -a` lines.
                     let offered = match shell {
-                        "bash" => [format!(" {w} "), format!("\"{w} "), format!(" {w}\"")]
-                            .iter()
-                            .any(|p| s.contains(p.as_str())),
+                        "bash" => s.split("compgen -W \"").skip(1).any(|list| {
+                            let words = list.split('"').next().unwrap_or_default();
+                            words.split_whitespace().any(|x| x == *w)
+                        }),
                         "zsh" => s.contains(&format!("'{w}:")),
                         _ => s.contains(&format!("-a {w} -d")),
                     };

@@ -145,6 +145,15 @@ fn fish_script_is_valid_and_completes_commands_flags_values_and_pools() {
     assert_eq!(complete("plasmite feed x --durability "), ["fast", "flush"]);
     assert_eq!(complete("pls completion "), ["bash", "fish", "zsh"]);
     assert!(complete("pls ").contains(&"duplex".to_owned()));
+    // After `tap … --`, the words there are a command line of their own, whatever came before.
+    assert_eq!(complete("pls tap chat -- ech"), ["echo"]);
+    assert_eq!(
+        complete(&format!(
+            "pls --dir {} tap chat --tag x -- ech",
+            e.dir_str()
+        )),
+        ["echo"]
+    );
 }
 
 #[test]
