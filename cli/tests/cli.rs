@@ -1773,6 +1773,19 @@ fn follow_where(e: &Env, wheres: &[&str]) -> Out {
 }
 
 #[test]
+fn follow_where_sees_object_keys_sorted_as_they_print() {
+    let e = env("where_key_order");
+    e.create("f", "64K");
+    e.feed("f", r#"{"zeta":1,"alpha":2,"mid":3,"b":4,"aa":5,"zz":6}"#, &[]);
+    let out = follow_where(
+        &e,
+        &[r#"(.data | keys_unsorted) == ["aa","alpha","b","mid","zeta","zz"]"#],
+    );
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [1], "{}", out.show());
+}
+
+#[test]
 fn follow_where_test_regex_matches_only_panics() {
     let e = env("where_test");
     filter_pool(&e);

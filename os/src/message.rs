@@ -295,7 +295,7 @@ pub trait Build: Sized {
     fn float(x: f64) -> Self;
     /// A string (bytes values arrive base64-encoded, as they print).
     fn string(s: String) -> Self;
-    /// An object, its entries in stored order.
+    /// An object, its entries sorted by key.
     fn object(entries: Vec<(String, Self)>) -> Self;
     /// An array.
     fn array(items: Vec<Self>) -> Self;
@@ -334,6 +334,9 @@ fn build_container<'a, B: Build>(
             let v = build_leaf(&v, it)?;
             entries.push((k.unwrap_or_default().to_owned(), v));
         }
+        // Stored order follows key hashes; everything a user sees has keys sorted (printed
+        // output, jq's `keys_unsorted` and `to_entries` alike).
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(B::object(entries))
     } else {
         let mut items = Vec::new();
