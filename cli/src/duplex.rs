@@ -104,6 +104,7 @@ impl Sender {
                     &self.pool,
                     &args,
                     Box::new(std::io::stdin()),
+                    feed::stdin_may_wait(),
                     false,
                 )
             }

@@ -153,14 +153,33 @@ fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
 /// Runs `feed`.
 pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8, Error> {
     let a = parse(m)?;
-    let input: Option<Box<dyn Read>> = match (a.data, a.file) {
+    // Inline DATA is checked before the pool is opened, so a bad one creates nothing.
+    let data: Option<Value> = match a.data {
+        Some(text) => {
+            let value: Value = serde_json::from_str(text).map_err(|e| {
+                Error::new(ErrorKind::Usage, format!("invalid json input: {e}"))
+                    .with_hint("DATA must be one JSON object, e.g. '{\"msg\":\"hi\"}'.")
+            })?;
+            if !value.is_object() {
+                // The same error the encode gives, before anything is created.
+                encode(&value, &a.tags, usize::MAX)?;
+            }
+            Some(value)
+        }
+        None => None,
+    };
+    let input: Option<(Box<dyn Read>, bool)> = match (&data, a.file) {
         (Some(_), _) => None,
-        (None, Some("-")) => Some(Box::new(std::io::stdin())),
-        (None, Some(path)) => Some(Box::new(std::fs::File::open(path).map_err(|e| {
-            Error::io(e, "failed to open input file", Path::new(path))
-                .with_hint("Check the input file's path and permissions (use - for stdin).")
-        })?)),
-        (None, None) if !ui.stdin_tty => Some(Box::new(std::io::stdin())),
+        (None, Some("-")) => Some((Box::new(std::io::stdin()), stdin_may_wait())),
+        (None, Some(path)) => {
+            let file = std::fs::File::open(path).map_err(|e| {
+                Error::io(e, "failed to open input file", Path::new(path))
+                    .with_hint("Check the input file's path and permissions (use - for stdin).")
+            })?;
+            let may_wait = !file.metadata().is_ok_and(|m| m.is_file());
+            Some((Box::new(file), may_wait))
+        }
+        (None, None) if !ui.stdin_tty => Some((Box::new(std::io::stdin()), stdin_may_wait())),
         (None, None) => return Err(missing_input()),
     };
     let pool = pool::open(
@@ -169,14 +188,10 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         a.create,
         Some(pool::retry_with_create(argv)),
     )?;
-    match input {
-        Some(input) => stream(ui, &pool, &a, input, true),
-        None => {
-            let text = a.data.unwrap_or_default();
-            let value: Value = serde_json::from_str(text).map_err(|e| {
-                Error::new(ErrorKind::Usage, format!("invalid json input: {e}"))
-                    .with_hint("DATA must be one JSON object, e.g. '{\"msg\":\"hi\"}'.")
-            })?;
+    match (input, data) {
+        (Some((input, may_wait)), _) => stream(ui, &pool, &a, input, may_wait, true),
+        (None, value) => {
+            let value = value.unwrap_or_default();
             let mut feeder = Feeder::new(ui, &pool, &a, true);
             feeder.pending.push(encode(&value, &a.tags, feeder.max)?);
             feeder.flush_batch()?;
@@ -192,15 +207,18 @@ pub fn stream(
     pool: &Pool,
     a: &Args<'_>,
     input: Box<dyn Read>,
+    may_wait: bool,
     receipts: bool,
 ) -> Result<u8, Error> {
     let feeder = Rc::new(RefCell::new(Feeder::new(ui, pool, a, receipts)));
     let max = feeder.borrow().max;
-    // Pending records are appended before every read of the input that may block, so a live
-    // pipe's records reach the pool (and its followers) as they arrive.
+    // When reading the input may wait (a pipe, a terminal), pending records are appended
+    // before every read of it, so a live pipe's records reach the pool (and its followers) as
+    // they arrive. A regular file never waits: its batches fill up to the batch limits.
     let gate = Gate {
         inner: input,
         feeder: Rc::clone(&feeder),
+        may_wait,
     };
     let mut ingest = Ingest::new(BufReader::with_capacity(1 << 16, gate), a.mode, a.policy);
     let mut total = 0u64;
@@ -295,17 +313,30 @@ struct Feeder<'a> {
     error: Option<Error>,
 }
 
-/// The input, appending the pending records before each read of it (see `run`).
+/// The input, appending the pending records before each read of it when that read may wait
+/// (see `stream`).
 struct Gate<'a> {
     inner: Box<dyn Read>,
     feeder: Rc<RefCell<Feeder<'a>>>,
+    may_wait: bool,
+}
+
+/// Whether reading stdin may wait for input: anything but a regular file.
+pub fn stdin_may_wait() -> bool {
+    use std::os::fd::AsFd;
+    std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .map_or(true, |m| !m.is_file())
 }
 
 impl Read for Gate<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         // The loop holds the feeder only between items, never while the parser reads.
         if let Ok(mut f) = self.feeder.try_borrow_mut() {
-            if f.error.is_none() {
+            if f.error.is_none() && self.may_wait {
                 if let Err(e) = f.flush_batch() {
                     f.error = Some(e);
                 }

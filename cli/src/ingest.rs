@@ -567,7 +567,9 @@ impl<R: BufRead> Ingest<R> {
                 let starts_new = self.starts_new_record();
                 let prev_len = self.acc.len();
                 if oversize || prev_len + self.buf.len() + 1 > MAX_RECORD {
-                    if starts_new && !oversize {
+                    if starts_new {
+                        // The open record was truncated, and the new one (oversized or not)
+                        // is judged on its own.
                         return Some(self.abandon(oversize, line));
                     }
                     let room = MAX_RECORD.saturating_sub(prev_len).min(self.buf.len());
@@ -1464,6 +1466,16 @@ mod tests {
         assert_eq!(
             check(input.as_bytes(), Mode::Auto, Policy::Skip),
             ["#0 L1 parse", "#1 L2 {\"c\":1}"]
+        );
+    }
+
+    #[test]
+    fn an_oversized_new_record_after_a_truncated_one_is_reported_on_its_own() {
+        let big = format!("{{\"x\":\"{}\"}}", "y".repeat(MAX_RECORD));
+        let input = format!("{{\"a\":\n{big}\n{{\"ok\":1}}\n");
+        assert_eq!(
+            check(input.as_bytes(), Mode::Auto, Policy::Skip),
+            ["#0 L1 parse", "#1 L2 oversize", "#2 L3 {\"ok\":1}"]
         );
     }
 

@@ -1773,10 +1773,24 @@ fn follow_where(e: &Env, wheres: &[&str]) -> Out {
 }
 
 #[test]
+fn feed_with_bad_inline_data_creates_no_pool() {
+    let e = env("feed_bad_data_no_pool");
+    for data in ["not json", "[1]"] {
+        e.pls(&["feed", "newpool", "--create", data])
+            .fails(2, "Usage");
+        assert!(!e.path("newpool").exists(), "{data} created the pool");
+    }
+}
+
+#[test]
 fn follow_where_sees_object_keys_sorted_as_they_print() {
     let e = env("where_key_order");
     e.create("f", "64K");
-    e.feed("f", r#"{"zeta":1,"alpha":2,"mid":3,"b":4,"aa":5,"zz":6}"#, &[]);
+    e.feed(
+        "f",
+        r#"{"zeta":1,"alpha":2,"mid":3,"b":4,"aa":5,"zz":6}"#,
+        &[],
+    );
     let out = follow_where(
         &e,
         &[r#"(.data | keys_unsorted) == ["aa","alpha","b","mid","zeta","zz"]"#],
