@@ -102,7 +102,9 @@ pub fn rfc3339(s: &str) -> Option<u64> {
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    // A leap second (60) is allowed, as RFC 3339 allows it; it counts as the next second.
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -126,7 +128,11 @@ pub fn rfc3339(s: &str) -> Option<u64> {
     let offset_secs = match b.get(i)? {
         b'Z' | b'z' if i + 1 == b.len() => 0,
         sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
-            let v = num(i + 1..i + 3)? * 3_600 + num(i + 4..i + 6)? * 60;
+            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let v = oh * 3_600 + om * 60;
             if *sign == b'+' { v } else { -v }
         }
         _ => return None,
@@ -135,6 +141,16 @@ pub fn rfc3339(s: &str) -> Option<u64> {
     let secs = days * 86_400 + h * 3_600 + mi * 60 + sec - offset_secs;
     let ns = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
     u64::try_from(ns).ok()
+}
+
+/// The days of month `m` (1–12) of year `y`, Gregorian.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -230,5 +246,27 @@ mod tests {
         let ns = 1_732_180_000_123_456_789;
         let text = plasmite_os::message::rfc3339(ns);
         assert_eq!(rfc3339(&text), Some(ns));
+    }
+
+    #[test]
+    fn rfc3339_refuses_days_and_offsets_that_do_not_exist() {
+        for bad in [
+            "2026-02-29T00:00:00Z",
+            "2026-02-31T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-01-01T00:00:00+05:99",
+            "2026-01-01T00:00:00-24:00",
+        ] {
+            assert_eq!(rfc3339(bad), None, "{bad}");
+        }
+        for good in [
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2026-12-31T23:59:60Z",
+            "2026-01-01T00:00:00+23:59",
+        ] {
+            assert!(rfc3339(good).is_some(), "{good}");
+        }
+        assert_eq!(rfc3339("1900-02-29T00:00:00Z"), None);
     }
 }
