@@ -115,7 +115,9 @@ pub fn retry_with_create_before(argv: &[String], tail: usize) -> String {
         if plain {
             t.to_owned()
         } else {
-            serde_json::to_string(t).unwrap_or_else(|_| t.to_owned())
+            // Single quotes: nothing inside is expanded (`$`, backticks, `!`); a quote is
+            // closed, escaped and reopened.
+            format!("'{}'", t.replace('\'', r"'\''"))
         }
     };
     let mut at = argv.len().saturating_sub(tail);
@@ -541,7 +543,9 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)];
     for (unit, size) in UNITS {
-        if n >= size {
+        // The largest unit that shows at least 1.0 once rounded: 1048575 is 1.0M, not 1024.0K.
+        #[allow(clippy::cast_precision_loss)]
+        if n >= size || (n >= 1024 && (n as f64 / size as f64 * 10.0).round() >= 10.0) {
             return if n % size == 0 {
                 format!("{}{unit}", n / size)
             } else {
@@ -566,4 +570,20 @@ pub fn ago(ns: u64) -> String {
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn human_bytes_never_shows_1024_of_a_unit() {
+        assert_eq!(human_bytes(1000), "1000");
+        assert_eq!(human_bytes(1024), "1K");
+        assert_eq!(human_bytes(1536), "1.5K");
+        assert_eq!(human_bytes((1 << 20) - 1), "1.0M");
+        assert_eq!(human_bytes(1 << 20), "1M");
+        assert_eq!(human_bytes((1 << 30) - 1), "1.0G");
+        assert_eq!(human_bytes(5 << 30), "5G");
+    }
 }

@@ -795,6 +795,24 @@ fn feed_to_a_missing_pool_exits_3_with_a_create_hint() {
 }
 
 #[test]
+fn the_create_hint_is_a_command_a_shell_runs_as_given() {
+    let e = env("feed_missing_hint_shell");
+    let data = r#"{"a":"$HOME `false` it's \\ \"q\""}"#;
+    let out = e.pls(&["feed", "nope", data]);
+    let err = out.fails(3, "NotFound");
+    let hint = str_of(&err, "hint");
+    let cmd = hint
+        .split_once("--create: pls ")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no command in the hint: {hint}"));
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(format!("{} {cmd}", sh_quote(PLS)));
+    run(sh, None).code(0);
+    let stored = e.fetch("nope", 1);
+    assert_eq!(stored["data"], serde_json::from_str::<Value>(data).unwrap());
+}
+
+#[test]
 fn feed_create_makes_a_default_1m_pool() {
     let e = env("feed_create");
     let r = e
@@ -2413,6 +2431,14 @@ fn doctor_reports_bad_magic_and_bad_version_as_corrupt() {
     let v = e.pls(&["doctor", "bad-magic", "--json"]).code(7).json();
     assert_eq!(v["reports"][0]["status"], "corrupt");
     assert!(v["reports"][0]["last_good_seq"].is_null());
+    // A pool that cannot be walked still has every report key.
+    let keys: Vec<&str> = v["reports"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, DOCTOR_KEYS, "{v}");
     let v = e.pls(&["doctor", "bad-version", "--json"]).code(7).json();
     let issue = &v["reports"][0]["issues"][0];
     assert_eq!(issue["code"], "format", "{issue}");
