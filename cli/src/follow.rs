@@ -443,8 +443,17 @@ impl Follow<'_> {
         let buffered = a.replay.is_some() || (tail > 0 && (a.one || !self.matcher.is_empty()));
         let mut kept: VecDeque<Kept> = VecDeque::new();
         let mut matched = 0u64;
+        // The timeout counts from the start: reading history that does not match (or is still
+        // being collected) is no message either.
+        let mut last_emit = Instant::now();
         if buffered {
             while let Some(ev) = f.poll()? {
+                if a.timeout.is_some_and(|t| last_emit.elapsed() >= t) {
+                    return Ok(TIMEOUT_EXIT);
+                }
+                if self.stop.is_some_and(|s| s.load(Ordering::Acquire)) {
+                    return Ok(0);
+                }
                 match ev {
                     Event::Gap {
                         first_missing,
@@ -483,14 +492,14 @@ impl Follow<'_> {
                     }
                     return Ok(0);
                 }
-            } else {
+            } else if !kept.is_empty() {
                 for k in kept.drain(..) {
                     Self::emit_kept(&k, emitter, out)?;
                 }
+                last_emit = Instant::now();
             }
         }
         // Live (and, for --tail without filters or --since, the history before it).
-        let mut last_emit = Instant::now();
         // Messages that do not match (or gaps) can keep arriving: the timeout still counts.
         macro_rules! timed_out {
             () => {
