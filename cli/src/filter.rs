@@ -54,7 +54,7 @@ struct Compiled {
     source: String,
     /// The jaq program.
     program: jaq_core::Filter<EnvelopeData>,
-    /// True when the source mentions `$ENV`, so the environment must be built for each run.
+    /// True when the source mentions `$ENV`, so the environment is passed to each run.
     uses_env: bool,
 }
 
@@ -207,17 +207,26 @@ impl<'a> HasInputs<'a, Val> for Globals<'a> {
     }
 }
 
-/// The process environment as a jq object; never panics on non-UTF-8 entries.
+/// The process environment as a jq object; never panics on non-UTF-8 entries. Built once per
+/// thread (pls never changes its environment), then shared: `$ENV` and `env` are per message.
 fn env_val() -> Val {
-    Val::obj(
-        std::env::vars_os()
-            .map(|(k, v)| {
-                let k = Val::from(k.to_string_lossy().into_owned());
-                let v = Val::from(v.to_string_lossy().into_owned());
-                (k, v)
-            })
-            .collect(),
-    )
+    thread_local! {
+        static ENV: std::cell::OnceCell<Val> = const { std::cell::OnceCell::new() };
+    }
+    ENV.with(|env| {
+        env.get_or_init(|| {
+            Val::obj(
+                std::env::vars_os()
+                    .map(|(k, v)| {
+                        let k = Val::from(k.to_string_lossy().into_owned());
+                        let v = Val::from(v.to_string_lossy().into_owned());
+                        (k, v)
+                    })
+                    .collect(),
+            )
+        })
+        .clone()
+    })
 }
 
 /// Native filters: the whole jaq library, with `env` replaced by a version that does not panic
