@@ -15,6 +15,7 @@
 //! Spec: `spec/CLI.md` §2.7.
 
 use crate::args::{Matches, usage};
+use crate::fetch::located;
 use crate::filter::Filter;
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
@@ -157,7 +158,7 @@ impl Matcher {
             }
         }
         for t in &self.tags {
-            if !envelope::has_tag(msg.payload, t).unwrap_or(false) {
+            if !envelope::has_tag(msg.payload, t).map_err(plasmite_os::message::corrupt)? {
                 return Ok(false);
             }
         }
@@ -389,6 +390,7 @@ fn human_duration(d: Duration) -> String {
 struct Kept {
     seq: u64,
     timestamp_ns: u64,
+    offset: u64,
     payload: Vec<u8>,
 }
 
@@ -461,7 +463,7 @@ impl Follow<'_> {
                     } => drops.gap(first_missing, count),
                     Event::Message(msg) => {
                         drops.seen(msg.seq);
-                        if !self.matcher.matches(&msg.printed())? {
+                        if !self.matches(&msg.printed(), msg.offset)? {
                             if msg.seq >= newest_at_start {
                                 break;
                             }
@@ -471,6 +473,7 @@ impl Follow<'_> {
                         kept.push_back(Kept {
                             seq: msg.seq,
                             timestamp_ns: msg.timestamp_ns,
+                            offset: msg.offset,
                             payload: msg.payload.to_vec(),
                         });
                         if tail > 0 && kept.len() as u64 > tail {
@@ -488,13 +491,13 @@ impl Follow<'_> {
             if a.one {
                 if matched >= tail.max(1) {
                     if let Some(k) = kept.pop_back() {
-                        Self::emit_kept(&k, emitter, out)?;
+                        self.emit_kept(&k, emitter, out)?;
                     }
                     return Ok(0);
                 }
             } else if !kept.is_empty() {
                 for k in kept.drain(..) {
-                    Self::emit_kept(&k, emitter, out)?;
+                    self.emit_kept(&k, emitter, out)?;
                 }
                 last_emit = Instant::now();
             }
@@ -549,7 +552,7 @@ impl Follow<'_> {
             };
             drops.seen(msg.seq);
             let printed = msg.printed();
-            if !self.matcher.matches(&printed)? {
+            if !self.matches(&printed, msg.offset)? {
                 timed_out!();
                 continue;
             }
@@ -559,7 +562,9 @@ impl Follow<'_> {
                     continue;
                 }
             }
-            emitter.emit(&printed)?;
+            emitter
+                .emit(&printed)
+                .map_err(|e| located(e, self.pool, msg.seq, msg.offset))?;
             emitter.spill(out)?;
             last_emit = Instant::now();
             if a.one {
@@ -568,8 +573,23 @@ impl Follow<'_> {
         }
     }
 
-    fn emit_kept(k: &Kept, emitter: &mut Emitter<'_>, out: &mut impl Write) -> Result<(), Error> {
-        emitter.emit(&k.printed())?;
+    /// Whether the message at `offset` passes the filters; a damaged payload is Corrupt, with
+    /// where it is.
+    fn matches(&self, msg: &Printed<'_>, offset: u64) -> Result<bool, Error> {
+        self.matcher
+            .matches(msg)
+            .map_err(|e| located(e, self.pool, msg.seq, offset))
+    }
+
+    fn emit_kept(
+        &self,
+        k: &Kept,
+        emitter: &mut Emitter<'_>,
+        out: &mut impl Write,
+    ) -> Result<(), Error> {
+        emitter
+            .emit(&k.printed())
+            .map_err(|e| located(e, self.pool, k.seq, k.offset))?;
         emitter.spill(out)
     }
 
@@ -589,7 +609,7 @@ impl Follow<'_> {
                 std::thread::sleep(Duration::from_nanos(gap.min(1e18) as u64));
             }
             prev = Some(k.timestamp_ns);
-            Self::emit_kept(&k, emitter, out)?;
+            self.emit_kept(&k, emitter, out)?;
             if self.a.one {
                 break;
             }

@@ -1801,6 +1801,40 @@ fn feed_with_bad_inline_data_creates_no_pool() {
 }
 
 #[test]
+fn follow_reports_a_damaged_payload_with_where_it_is_whatever_the_filters() {
+    let e = env("follow_damaged_payload");
+    e.create("p", "64K");
+    e.feed("p", r#"{"a":"xyz"}"#, &["x"]);
+    let ring = e.info("p")["ring_offset"].as_u64().unwrap() as usize;
+    let path = e.path("p");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // No CRC (flag bit 0 clear, crc 0), so only the payload's own checks can see the damage.
+    bytes[ring + 8..ring + 12].copy_from_slice(&0u32.to_le_bytes());
+    bytes[ring + 40..ring + 44].copy_from_slice(&0u32.to_le_bytes());
+    for b in &mut bytes[ring + 64..ring + 72] {
+        *b = 0xff;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    for extra in [&[][..], &["--tag", "x"][..], &["--where", ".data.a"][..]] {
+        let mut args = vec![
+            "follow",
+            "p",
+            "--tail",
+            "1",
+            "--jsonl",
+            "--timeout",
+            "200ms",
+        ];
+        args.extend_from_slice(extra);
+        let out = e.pls(&args);
+        let err = out.fails(7, "Corrupt");
+        assert_eq!(err["seq"], 1, "{extra:?}: {}", out.show());
+        assert_eq!(err["offset"], 0, "{extra:?}: {}", out.show());
+        assert!(err["path"].is_string(), "{extra:?}: {}", out.show());
+    }
+}
+
+#[test]
 fn follow_where_sees_object_keys_sorted_as_they_print() {
     let e = env("where_key_order");
     e.create("f", "64K");

@@ -408,7 +408,9 @@ pub fn to_json_string(msg: &Printed<'_>) -> Result<String, Error> {
     String::from_utf8(out).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
 }
 
-fn corrupt(e: Lite3Error) -> Error {
+/// A payload that does not decode, as the error every reader of messages reports (the caller
+/// adds where the message is).
+pub fn corrupt(e: Lite3Error) -> Error {
     Error::new(ErrorKind::Corrupt, format!("corrupt payload: {e}"))
         .with_hint("The message payload is damaged; run `pls doctor` on the pool.")
 }
