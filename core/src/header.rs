@@ -225,15 +225,6 @@ pub const fn journal_effective(fields: &RingState, generation: u64, journal: &Ri
             || (journal.newest == fields.newest && journal.head == fields.head))
 }
 
-/// The effective ring state (see [`journal_effective`]).
-pub const fn resolve(fields: RingState, generation: u64, journal: RingState) -> RingState {
-    if journal_effective(&fields, generation, &journal) {
-        journal
-    } else {
-        fields
-    }
-}
-
 /// A ring state together with the `state_gen` it was read under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Published {
@@ -246,6 +237,17 @@ pub struct Published {
 }
 
 impl Published {
+    /// The effective state of the v3 fields and the journal read under `generation` (see
+    /// [`journal_effective`]).
+    pub const fn resolve(fields: RingState, generation: u64, journal: RingState) -> Published {
+        let from_journal = journal_effective(&fields, generation, &journal);
+        Published {
+            state: if from_journal { journal } else { fields },
+            generation,
+            from_journal,
+        }
+    }
+
     /// File offset of the words the state was read from, for error locations.
     pub const fn state_offset(&self) -> u64 {
         if self.from_journal {
@@ -363,16 +365,7 @@ impl Header {
 
     /// The effective ring state and the generation it belongs to.
     pub fn published(&self) -> Published {
-        let from_journal = journal_effective(&self.fields, self.state_gen, &self.journal);
-        Published {
-            state: if from_journal {
-                self.journal
-            } else {
-                self.fields
-            },
-            generation: self.state_gen,
-            from_journal,
-        }
+        Published::resolve(self.fields, self.state_gen, self.journal)
     }
 
     /// Did a writer die between starting and finishing a state update? (The next writer

@@ -140,7 +140,9 @@ pub fn plan_append<V: PoolView + ?Sized>(
         .filter(|&seq| seq != u64::MAX)
         .ok_or(Corrupt::header(
             CorruptKind::SeqSpaceExhausted,
-            before.state_offset().saturating_add(32),
+            before
+                .state_offset()
+                .saturating_add(crate::layout::NEWEST_IN_STATE),
         ))?;
     // frame_off + frame_len ≤ ring: either it fits before the ring end or frame_off is 0.
     let end = frame_off.saturating_add(frame_len);

@@ -168,7 +168,7 @@ fn every_truncation_of_a_frame_header_is_an_error() {
 /// except three places that carry no redundancy, where the flipped header means the same
 /// thing or another legitimate state:
 /// - our extension words (bytes 104..160): an odd generation with an older journal is a
-///   legitimate state (`header::resolve`); the waiter and wake words are counters;
+///   legitimate state (`Published::resolve`); the waiter and wake words are counters;
 /// - `newest_seq` of an empty pool: no retained message carries it;
 /// - `tail_off` moved within the end-of-ring gap (< 64 bytes): every offset there reads as the
 ///   implicit wrap to 0.

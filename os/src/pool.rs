@@ -152,12 +152,7 @@ impl PoolView for LiveView<'_> {
                 .unwrap_or(0);
             let last = attempt >= 64;
             if g1 == g2 || last {
-                let from_journal = plasmite_core::header::journal_effective(&fields, g1, &journal);
-                let published = Published {
-                    state: if from_journal { journal } else { fields },
-                    generation: g1,
-                    from_journal,
-                };
+                let published = Published::resolve(fields, g1, journal);
                 match published
                     .state
                     .check(self.geometry, published.state_offset())
@@ -218,7 +213,8 @@ impl Drop for FileLock<'_> {
 impl Pool {
     /// Creates a pool file (`mkdir -p` of its parent, `O_CREAT|O_EXCL`): an existing file is
     /// `AlreadyExists` and is left untouched. The whole file is allocated now (`fallocate`), so a
-    /// full disk fails here, not as a fault on some later append.
+    /// full disk fails here, not as a fault on some later append — except on file systems
+    /// without `fallocate`, where the file is sized sparse and a full disk shows later.
     pub fn create(path: &Path, opts: CreateOptions) -> Result<Pool, Error> {
         let geometry = Geometry::new(opts.size, opts.index_capacity)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -471,7 +467,18 @@ impl Pool {
         };
         self.wake_followers();
         let flushed = synced.map_or(Ok(()), |ranges| self.sync(ranges));
-        let value = result?;
+        let value = match (result, &flushed) {
+            (Ok(v), _) => v,
+            (Err(e), Ok(())) => return Err(e),
+            // The append error wins, but the messages before it were not flushed either.
+            (Err(e), Err(_)) => {
+                let hint = e.hint().map_or_else(String::new, |h| format!("{h} "));
+                return Err(e.with_hint(format!(
+                    "{hint}Messages up to seq {last} were appended but may not be on disk \
+                     (the flush failed too); do not append them again."
+                )));
+            }
+        };
         flushed.map_err(|e| {
             e.with_seq(last).with_hint(format!(
                 "Messages up to seq {last} were appended but may not be on disk; do not append them again."
