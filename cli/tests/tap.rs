@@ -349,13 +349,15 @@ fn closed_stdout_stops_passthrough_but_not_the_capture() {
     let mut c = Command::new("sh");
     c.args([
         "-c",
-        r#""$0" --dir "$1" tap p --create --create-size 32M -- seq 1 20000 | head -n 1"#,
+        r#"{ "$0" --dir "$1" tap p --create --create-size 32M -- seq 1 20000; echo "tap exit $?" >&2; } | head -n 1"#,
         PLS,
         e.dir_str(),
     ]);
     let out = run(c, None);
     out.code(0);
     assert_eq!(out.stdout, "1\n");
+    // tap's own exit code (the pipeline's is head's): the closed pipe is not an error.
+    assert!(out.stderr.contains("tap exit 0"), "{}", out.show());
     let msgs = messages(&e, "p");
     let lines = lines_of(&msgs, "stdout");
     assert_eq!(lines.len(), 20_000);
