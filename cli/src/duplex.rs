@@ -113,7 +113,7 @@ impl Sender {
 
     /// Each non-blank line typed becomes `{"from":ME,"msg":LINE}`; EOF ends with 0.
     fn lines(&self, me: &str) -> Result<u8, Error> {
-        let max = usize::try_from(self.pool.geometry().max_payload()).unwrap_or(usize::MAX);
+        let max = self.pool.max_payload_len();
         let mut stdin = std::io::stdin().lock();
         let mut buf = Vec::new();
         loop {

@@ -356,7 +356,7 @@ impl<'a> Feeder<'a> {
             pool,
             args,
             out: receipts.then(|| std::io::stdout().lock()),
-            max: usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX),
+            max: pool.max_payload_len(),
             pending: Vec::new(),
             pending_bytes: 0,
             appended: Vec::new(),

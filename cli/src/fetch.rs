@@ -12,7 +12,7 @@
 use crate::args::Matches;
 use crate::ui::Ui;
 use crate::{pool, values};
-use plasmite_os::message::{Printed, Style, print, to_value};
+use plasmite_os::message::{Style, print, to_value};
 use plasmite_os::{Error, ErrorKind, Message, Pool};
 use std::path::Path;
 
@@ -28,11 +28,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
             "Check available messages: pls pool info {name} (or pls follow {name} --tail 10)."
         ),
     )?;
-    let printed = Printed {
-        seq: msg.seq,
-        timestamp_ns: msg.timestamp_ns,
-        payload: &msg.payload,
-    };
+    let printed = msg.printed();
     let mut out = Vec::with_capacity(msg.payload.len() * 2);
     let with_offset = |e| located(e, &pool, msg.seq, msg.offset);
     if ui.stdout_tty || ui.always {

@@ -92,7 +92,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
             .with_path(pool.path())
             .with_hint("Check the pool file's permissions: tap appends to it."));
     }
-    let max = usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX);
+    let max = pool.max_payload_len();
     // Encoded before the spawn: a command line too large for the pool is refused up front.
     let start = encode(&json!({"kind": "start", "cmd": a.cmd}), LIFECYCLE, max)?;
     // Registered before the spawn, so a signal arriving meanwhile is queued and forwarded.

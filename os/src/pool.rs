@@ -92,6 +92,17 @@ pub struct Message {
     pub offset: u64,
 }
 
+impl Message {
+    /// The message in the form the printers take.
+    pub fn printed(&self) -> crate::message::Printed<'_> {
+        crate::message::Printed {
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            payload: &self.payload,
+        }
+    }
+}
+
 /// An open pool.
 #[derive(Debug)]
 pub struct Pool {
@@ -315,6 +326,11 @@ impl Pool {
         &self.geometry
     }
 
+    /// The largest payload one message may have, as a length (what encoders are given).
+    pub fn max_payload_len(&self) -> usize {
+        usize::try_from(self.geometry.max_payload()).unwrap_or(usize::MAX)
+    }
+
     /// Whether appends are possible (the file was opened read-write).
     pub fn writable(&self) -> bool {
         self.map.writable()
@@ -344,11 +360,7 @@ impl Pool {
     /// The published ring state as read now, unconfirmed (for callers that hold the lock or
     /// confirm themselves).
     pub(crate) fn state_now(&self) -> Result<RingState, Error> {
-        Ok(self
-            .view()
-            .published()
-            .map_err(|c| Error::from(c).with_path(&self.path))?
-            .state)
+        Ok(self.view().published().map_err(|c| self.corrupt(c))?.state)
     }
 
     /// Appends one payload (a Lite³ envelope), stamped with the current time under the lock.
@@ -497,9 +509,7 @@ impl Pool {
         mut touched: Option<&mut Vec<(u64, u64)>>,
     ) -> Result<u64, Error> {
         let view = self.view();
-        let before = view
-            .published()
-            .map_err(|c| Error::from(c).with_path(&self.path))?;
+        let before = view.published().map_err(|c| self.corrupt(c))?;
         let plan = plan_append(&view, before, payload.len() as u64)
             .map_err(|e| Error::from(e).with_path(&self.path))?;
         let write =
@@ -620,8 +630,7 @@ impl Pool {
 
     fn try_get(&self, seq: u64) -> Result<Message, Error> {
         let view = self.view();
-        let found =
-            locate(&view, seq).map_err(|c| Error::from(c).with_seq(seq).with_path(&self.path))?;
+        let found = locate(&view, seq).map_err(|c| self.corrupt(c).with_seq(seq))?;
         let Some(frame) = found else {
             return Err(self.not_found(seq));
         };

@@ -564,7 +564,7 @@ fn feed(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
             index_capacity: None,
         });
     let pool = open(c.dir, name, create)?;
-    let max = usize::try_from(pool.geometry().max_payload()).unwrap_or(usize::MAX);
+    let max = pool.max_payload_len();
     let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
     let payload = encode(data, &tag_refs, max).map_err(Failure::usage_of("data"))?;
     let appended = pool.append(&payload, Durability::Fast)?;
@@ -586,13 +586,8 @@ fn fetch(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
         seq,
         "plasmite_pool_info shows the retained range; plasmite_read the latest messages.",
     )?;
-    let printed = Printed {
-        seq: msg.seq,
-        timestamp_ns: msg.timestamp_ns,
-        payload: &msg.payload,
-    };
-    let message =
-        to_value(&printed).map_err(|e| crate::fetch::located(e, &pool, msg.seq, msg.offset))?;
+    let message = to_value(&msg.printed())
+        .map_err(|e| crate::fetch::located(e, &pool, msg.seq, msg.offset))?;
     Ok(json!({ "message": message }))
 }
 
