@@ -23,7 +23,7 @@ use plasmite_os::core::lite3::envelope;
 use plasmite_os::core::lite3::read::ValueRef;
 use plasmite_os::message::{Printed, Style, print, print_data, to_value};
 use plasmite_os::{
-    CreateOptions, Error, ErrorKind, Event, FollowOptions, Follower, Pool, Start, now_ns,
+    CreateOptions, Error, ErrorKind, Event, FollowOptions, Follower, Message, Pool, Start, now_ns,
 };
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -386,24 +386,6 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-/// A message kept for `--tail` or `--replay`.
-struct Kept {
-    seq: u64,
-    timestamp_ns: u64,
-    offset: u64,
-    payload: Vec<u8>,
-}
-
-impl Kept {
-    fn printed(&self) -> Printed<'_> {
-        Printed {
-            seq: self.seq,
-            timestamp_ns: self.timestamp_ns,
-            payload: &self.payload,
-        }
-    }
-}
-
 /// How often a follower with a stop flag looks at it while idle.
 pub const STOP_CHECK: Duration = Duration::from_millis(50);
 
@@ -443,7 +425,7 @@ impl Follow<'_> {
         // History that must be filtered before anything is printed: the last N matching
         // (--tail with filters or --one), or everything for --replay.
         let buffered = a.replay.is_some() || (tail > 0 && (a.one || !self.matcher.is_empty()));
-        let mut kept: VecDeque<Kept> = VecDeque::new();
+        let mut kept: VecDeque<Message> = VecDeque::new();
         let mut matched = 0u64;
         // The timeout counts from the start: reading history that does not match (or is still
         // being collected) is no message either.
@@ -470,7 +452,7 @@ impl Follow<'_> {
                             continue;
                         }
                         matched += 1;
-                        kept.push_back(Kept {
+                        kept.push_back(Message {
                             seq: msg.seq,
                             timestamp_ns: msg.timestamp_ns,
                             offset: msg.offset,
@@ -583,7 +565,7 @@ impl Follow<'_> {
 
     fn emit_kept(
         &self,
-        k: &Kept,
+        k: &Message,
         emitter: &mut Emitter<'_>,
         out: &mut impl Write,
     ) -> Result<(), Error> {
@@ -596,7 +578,7 @@ impl Follow<'_> {
     /// Emits history with its original timing divided by `speed` (0: no delay), then exits.
     fn replay(
         &self,
-        kept: VecDeque<Kept>,
+        kept: VecDeque<Message>,
         speed: f64,
         emitter: &mut Emitter<'_>,
         out: &mut impl Write,
