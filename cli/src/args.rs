@@ -14,8 +14,9 @@
 //! Spec: `spec/CLI.md` §1 (global behaviour).
 
 use plasmite_os::{Error, ErrorKind};
-use std::ffi::OsString;
-use std::path::PathBuf;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// A flag of a command.
 #[derive(Debug)]
@@ -60,9 +61,26 @@ pub struct Command {
     pub positionals: &'static [Positional],
     /// Flags.
     pub flags: &'static [Flag],
-    /// A first-workflow example shown in `--help`.
+    /// A first-workflow example shown in `--help`, without the program name.
     pub example: &'static str,
+    /// Other words that select it: the first release's names (`poke` for `feed`).
+    pub aliases: &'static [&'static str],
+    /// The path of the command whose argument parser this one reuses (`duplex` reads its
+    /// flags with `follow`'s): look-ups of that command's flags are allowed and answer "not
+    /// given" when this command does not declare them.
+    pub parsed_with: &'static [&'static str],
 }
+
+/// The defaults of the fields most commands leave empty.
+const PLAIN: Command = Command {
+    path: &[],
+    about: "",
+    positionals: &[],
+    flags: &[],
+    example: "",
+    aliases: &[],
+    parsed_with: &[],
+};
 
 const fn flag(long: &'static str, help: &'static str) -> Flag {
     Flag {
@@ -171,31 +189,36 @@ pub static COMMANDS: &[Command] = &[
             JSON,
             HELP,
         ],
-        example: "pls pool create chat --size 8M",
+        example: "pool create chat --size 8M",
+        ..PLAIN
     },
     Command {
         path: &["pool", "info"],
         about: "show a pool's bounds, size and utilization",
         positionals: &[pos("NAME")],
         flags: &[JSON, HELP],
-        example: "pls pool info chat --json",
+        example: "pool info chat --json",
+        ..PLAIN
     },
     Command {
         path: &["pool", "list"],
         about: "list the pools in the pool directory",
         positionals: &[],
         flags: &[JSON, HELP],
-        example: "pls pool list",
+        example: "pool list",
+        ..PLAIN
     },
     Command {
         path: &["pool", "delete"],
         about: "delete pools",
         positionals: &[pos_many("NAME")],
         flags: &[JSON, HELP],
-        example: "pls pool delete chat",
+        example: "pool delete chat",
+        ..PLAIN
     },
     Command {
         path: &["feed"],
+        aliases: &["poke"],
         about: "append JSON messages to a pool",
         positionals: &[pos("POOL"), pos_opt("DATA")],
         flags: &[
@@ -233,17 +256,21 @@ pub static COMMANDS: &[Command] = &[
             flag("tls-skip-verify", "remote pools only"),
             HELP,
         ],
-        example: "pls feed chat '{\"from\":\"alice\",\"msg\":\"hi\"}'",
+        example: "feed chat '{\"from\":\"alice\",\"msg\":\"hi\"}'",
+        ..PLAIN
     },
     Command {
         path: &["fetch"],
+        aliases: &["get"],
         about: "print one message by sequence number",
         positionals: &[pos("POOL"), pos("SEQ")],
         flags: &[HELP],
-        example: "pls fetch chat 1",
+        example: "fetch chat 1",
+        ..PLAIN
     },
     Command {
         path: &["follow"],
+        aliases: &["peek"],
         about: "print new messages as they arrive",
         positionals: &[pos("POOL")],
         flags: &[
@@ -297,10 +324,12 @@ pub static COMMANDS: &[Command] = &[
             flag("tls-skip-verify", "remote pools only"),
             HELP,
         ],
-        example: "pls follow chat --tail 10",
+        example: "follow chat --tail 10",
+        ..PLAIN
     },
     Command {
         path: &["duplex"],
+        parsed_with: &["follow"],
         about: "follow a pool and send to it from one terminal",
         positionals: &[pos("POOL")],
         flags: &[
@@ -329,7 +358,8 @@ pub static COMMANDS: &[Command] = &[
             ),
             HELP,
         ],
-        example: "pls duplex chat --me alice",
+        example: "duplex chat --me alice",
+        ..PLAIN
     },
     Command {
         path: &["tap"],
@@ -350,24 +380,27 @@ pub static COMMANDS: &[Command] = &[
             DURABILITY,
             HELP,
         ],
-        example: "pls tap build --create -- make test",
+        example: "tap build --create -- make test",
+        ..PLAIN
     },
     Command {
         path: &["doctor"],
         about: "check pools for damage",
         positionals: &[pos_opt("POOL")],
         flags: &[flag("all", "check every pool in the directory"), JSON, HELP],
-        example: "pls doctor chat",
+        example: "doctor chat",
+        ..PLAIN
     },
     Command {
         path: &["completion"],
         about: "print a shell completion script",
         positionals: &[Positional {
-            choices: &["bash", "zsh", "fish"],
+            choices: &["bash", "zsh", "fish", "elvish", "powershell"],
             ..pos("SHELL")
         }],
         flags: &[HELP],
-        example: "pls completion bash > ~/.local/share/bash-completion/completions/pls",
+        example: "completion bash > ~/.local/share/bash-completion/completions/pls",
+        ..PLAIN
     },
     Command {
         path: &["mcp"],
@@ -377,14 +410,16 @@ pub static COMMANDS: &[Command] = &[
             opt("dir", "DIR", "pool directory (overrides the global --dir)"),
             HELP,
         ],
-        example: "pls mcp --dir ./pools",
+        example: "mcp --dir ./pools",
+        ..PLAIN
     },
     Command {
         path: &["version"],
         about: "print the version",
         positionals: &[],
         flags: &[HELP],
-        example: "pls version",
+        example: "version",
+        ..PLAIN
     },
 ];
 
@@ -412,15 +447,50 @@ pub struct Global {
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Invocation {
-    /// Print help (for a command, or the overview) and exit with this code.
-    Help(Option<&'static Command>, u8),
-    /// Print the version.
+    /// Print help (for a command, or the overview) on stdout and exit 0.
+    Help(Option<&'static Command>),
+    /// No command (`pls`, `pls pool`): print the overview on stderr and exit 2.
+    Overview,
+    /// A command without its required arguments: print the error, then the command's usage
+    /// line, on stderr; exit 2.
+    Incomplete(Error, &'static Command),
+    /// `--version`: one plain line.
     Version,
     /// Run a command.
     Run(Matches),
 }
 
+/// The name the program was run as (`pls`, `plasmite`), for help, usage lines and hints.
+static PROGRAM: OnceLock<String> = OnceLock::new();
+
+/// Records the name this process was run as: the file name of `argv0` (without the platform's
+/// executable suffix), else `fallback` (the binary's own name) when `argv0` is missing, empty
+/// or not UTF-8. Only the first call counts.
+pub fn set_program(argv0: Option<&OsStr>, fallback: &str) {
+    let _ = PROGRAM.set(program_name(argv0, fallback));
+}
+
+fn program_name(argv0: Option<&OsStr>, fallback: &str) -> String {
+    argv0
+        .and_then(|a| Path::new(a).file_name())
+        .and_then(OsStr::to_str)
+        .map(|n| n.strip_suffix(std::env::consts::EXE_SUFFIX).unwrap_or(n))
+        .filter(|n| !n.is_empty())
+        .unwrap_or(fallback)
+        .to_owned()
+}
+
+/// The name this process was run as (`pls` until [`set_program`] is called).
+pub fn program() -> &'static str {
+    PROGRAM.get().map_or("pls", String::as_str)
+}
+
 /// A command with the flags and positionals it was given.
+///
+/// Flag look-ups are checked against the command's table: asking for a flag the command does
+/// not declare (a typo, or a flag moved to another command) is a bug that a debug build stops
+/// at with a panic naming it, in every test that reaches the look-up; a release build answers
+/// "not given".
 #[derive(Debug)]
 pub struct Matches {
     /// The command.
@@ -433,11 +503,13 @@ pub struct Matches {
 impl Matches {
     /// Whether `long` was given.
     pub fn has(&self, long: &str) -> bool {
+        self.declared(long);
         self.flags.iter().any(|(f, _)| *f == long)
     }
 
     /// The last value of `long`.
     pub fn value(&self, long: &str) -> Option<&str> {
+        self.declared(long);
         self.flags
             .iter()
             .rev()
@@ -447,6 +519,7 @@ impl Matches {
 
     /// Every value of `long`, in order.
     pub fn values(&self, long: &str) -> Vec<&str> {
+        self.declared(long);
         self.flags
             .iter()
             .filter(|(f, _)| *f == long)
@@ -458,13 +531,34 @@ impl Matches {
     pub fn positional(&self, i: usize) -> Option<&str> {
         self.positionals.get(i).map(String::as_str)
     }
+
+    /// Checks that `long` is a flag this command (or the command whose parser it reuses)
+    /// declares.
+    fn declared(&self, long: &str) {
+        debug_assert!(
+            may_look_up(self.command, long),
+            "`{}` looks up --{long}, which its flag table does not declare",
+            self.command.path.join(" ")
+        );
+    }
+}
+
+/// Whether a command's code may ask for flag `long`: its own flags, and those of the command
+/// whose argument parser it reuses.
+fn may_look_up(command: &Command, long: &str) -> bool {
+    let declares = |c: &Command| c.flags.iter().any(|f| f.long == long);
+    declares(command)
+        || (!command.parsed_with.is_empty()
+            && COMMANDS
+                .iter()
+                .any(|c| c.path == command.parsed_with && declares(c)))
 }
 
 /// A usage error with the standard hint for `command`.
 pub fn usage(message: impl Into<String>, command: Option<&Command>) -> Error {
     let hint = match command {
-        Some(c) => format!("Try `pls {} --help`.", c.path.join(" ")),
-        None => "Try `pls --help`.".to_owned(),
+        Some(c) => format!("Try `{} {} --help`.", program(), c.path.join(" ")),
+        None => format!("Try `{} --help`.", program()),
     };
     Error::new(ErrorKind::Usage, message).with_hint(hint)
 }
@@ -472,6 +566,21 @@ pub fn usage(message: impl Into<String>, command: Option<&Command>) -> Error {
 fn text(v: OsString, command: Option<&Command>) -> Result<String, Error> {
     v.into_string()
         .map_err(|v| usage(format!("argument is not valid UTF-8: {v:?}"), command))
+}
+
+/// The command `words` select: its path, or (for one word) one of its aliases.
+fn find(words: &[String]) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| {
+        c.path.iter().copied().eq(words.iter().map(String::as_str))
+            || matches!(words, [w] if c.path.len() == 1 && c.aliases.contains(&w.as_str()))
+    })
+}
+
+/// Whether `word` starts a command group (`pool`).
+fn is_group(word: &str) -> bool {
+    COMMANDS
+        .iter()
+        .any(|c| c.path.len() > 1 && c.path[0] == word)
 }
 
 /// Parses `args` (without the program name).
@@ -483,7 +592,7 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
     // Global flags, then the command's words.
     let first = loop {
         match p.next().map_err(|e| lex(e, None))? {
-            None => return Ok((global, Invocation::Help(None, 2))),
+            None => return Ok((global, Invocation::Overview)),
             Some(Arg::Long("dir")) => {
                 global.dir = Some(PathBuf::from(p.value().map_err(|e| lex(e, None))?));
             }
@@ -502,7 +611,7 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
                 };
             }
             Some(Arg::Short('h') | Arg::Long("help")) => {
-                return Ok((global, Invocation::Help(None, 0)));
+                return Ok((global, Invocation::Help(None)));
             }
             Some(Arg::Short('V') | Arg::Long("version")) => {
                 return Ok((global, Invocation::Version));
@@ -524,30 +633,22 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
                 rest.push(text(v, None)?);
             }
         }
-        let found = COMMANDS
-            .iter()
-            .find(|c| c.path.iter().copied().eq(rest.iter().map(String::as_str)));
         // A command group (`help pool`) shows the overview, which lists its subcommands.
-        let group = rest.len() == 1
-            && COMMANDS
-                .iter()
-                .any(|c| c.path.len() > 1 && c.path[0] == rest[0]);
-        return match (rest.is_empty() || group, found) {
-            (true, _) => Ok((global, Invocation::Help(None, 0))),
-            (false, Some(c)) => Ok((global, Invocation::Help(Some(c), 0))),
-            (false, None) => Err(usage(format!("unknown command '{}'", rest.join(" ")), None)),
+        if rest.is_empty() || (rest.len() == 1 && is_group(&rest[0])) {
+            return Ok((global, Invocation::Help(None)));
+        }
+        return match find(&rest) {
+            Some(c) => Ok((global, Invocation::Help(Some(c)))),
+            None => Err(usage(format!("unknown command '{}'", rest.join(" ")), None)),
         };
     }
-    if COMMANDS
-        .iter()
-        .any(|c| c.path.len() > 1 && c.path[0] == words[0])
-    {
+    if is_group(&words[0]) {
         match p.next().map_err(|e| lex(e, None))? {
             Some(Arg::Value(v)) => words.push(text(v, None)?),
             Some(Arg::Short('h') | Arg::Long("help")) => {
-                return Ok((global, Invocation::Help(None, 0)));
+                return Ok((global, Invocation::Help(None)));
             }
-            None => return Ok((global, Invocation::Help(None, 2))),
+            None => return Ok((global, Invocation::Overview)),
             Some(other) => {
                 return Err(usage(
                     format!(
@@ -560,10 +661,7 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
             }
         }
     }
-    let Some(command) = COMMANDS
-        .iter()
-        .find(|c| c.path.iter().copied().eq(words.iter().map(String::as_str)))
-    else {
+    let Some(command) = find(&words) else {
         return Err(usage(
             format!("unknown command '{}'", words.join(" ")),
             None,
@@ -579,7 +677,7 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
         let found = match &arg {
             Arg::Value(_) => None,
             Arg::Short('h') | Arg::Long("help") => {
-                return Ok((global, Invocation::Help(c, 0)));
+                return Ok((global, Invocation::Help(c)));
             }
             Arg::Short(s) => command.flags.iter().find(|f| f.short == Some(*s)),
             Arg::Long(l) => command.flags.iter().find(|f| f.long == *l),
@@ -611,7 +709,10 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
             }
         }
     }
-    check_positionals(&m)?;
+    check_extra(&m)?;
+    if let Some(err) = missing(&m) {
+        return Ok((global, Invocation::Incomplete(err, command)));
+    }
     Ok((global, Invocation::Run(m)))
 }
 
@@ -623,7 +724,7 @@ fn describe(arg: &lexopt::Arg<'_>) -> String {
     }
 }
 
-fn check_positionals(m: &Matches) -> Result<(), Error> {
+fn check_extra(m: &Matches) -> Result<(), Error> {
     let spec = m.command.positionals;
     let many = spec.iter().any(|p| p.many);
     if !many && m.positionals.len() > spec.len() {
@@ -633,43 +734,56 @@ fn check_positionals(m: &Matches) -> Result<(), Error> {
             Some(m.command),
         ));
     }
-    if let Some(missing) = spec.iter().skip(m.positionals.len()).find(|p| p.required) {
-        let mut err = usage(
-            format!(
-                "the following required arguments were not provided: <{}>",
-                missing.name
-            ),
-            Some(m.command),
-        );
-        if m.command.path == ["follow"] {
-            err = err.with_hint("Provide a pool ref, for example: `pls follow chat -n 1`.");
-        }
-        if missing.trailing {
-            err = err.with_hint(format!(
-                "Put the command after --, for example: `{}`.",
-                m.command.example
-            ));
-        }
-        return Err(err);
-    }
     Ok(())
+}
+
+/// The error for the first required positional `m` lacks.
+fn missing(m: &Matches) -> Option<Error> {
+    let spec = m.command.positionals;
+    let missing = spec.iter().skip(m.positionals.len()).find(|p| p.required)?;
+    let mut err = usage(
+        format!(
+            "the following required arguments were not provided: <{}>",
+            missing.name
+        ),
+        Some(m.command),
+    );
+    if m.command.path == ["follow"] {
+        err = err.with_hint(format!(
+            "Provide a pool ref, for example: `{} follow chat -n 1`.",
+            program()
+        ));
+    }
+    if missing.trailing {
+        err = err.with_hint(format!(
+            "Put the command after --, for example: `{} {}`.",
+            program(),
+            m.command.example
+        ));
+    }
+    Some(err)
 }
 
 /// The overview printed by `pls --help`.
 pub fn overview() -> String {
-    let mut s = String::from(
-        "pls — persistent JSON message pools\n\nUsage: pls [--dir DIR] [--color WHEN] <COMMAND> [ARGS]\n\nCommands:\n",
+    let p = program();
+    let mut s = format!(
+        "{p} — persistent JSON message pools\n\nUsage: {p} [--dir DIR] [--color WHEN] <COMMAND> [ARGS]\n\nCommands:\n"
     );
     for c in COMMANDS {
-        s.push_str(&format!("  {:<14} {}\n", c.path.join(" "), c.about));
+        s.push_str(&format!("  {:<14} {}", c.path.join(" "), c.about));
+        if !c.aliases.is_empty() {
+            s.push_str(&format!(" (alias: {})", c.aliases.join(", ")));
+        }
+        s.push('\n');
     }
     s.push_str("\nGlobal options (before the command):\n");
     for f in GLOBAL_FLAGS {
         s.push_str(&flag_line(f));
     }
-    s.push_str(
-        "\nFirst steps:\n  pls feed chat --create '{\"msg\":\"hi\"}'   # append (creates ~/.plasmite/pools/chat.plasmite)\n  pls follow chat                          # in another terminal: print new messages\n\nRun `pls <COMMAND> --help` for a command's options.\n",
-    );
+    s.push_str(&format!(
+        "\nFirst steps:\n  {p} feed chat --create '{{\"msg\":\"hi\"}}'   # append (creates ~/.plasmite/pools/chat.plasmite)\n  {p} follow chat                          # in another terminal: print new messages\n\nRun `{p} <COMMAND> --help` for a command's options.\n"
+    ));
     s
 }
 
@@ -683,33 +797,40 @@ fn flag_line(f: &Flag) -> String {
     format!("  {name:<30} {}\n", f.help)
 }
 
-/// `pls <command> --help`.
-pub fn command_help(c: &Command) -> String {
-    let mut usage_line = format!("Usage: pls {}", c.path.join(" "));
+/// `Usage: pls feed <POOL> [DATA] [OPTIONS]`, without a newline.
+pub fn usage_line(c: &Command) -> String {
+    let mut line = format!("Usage: {} {}", program(), c.path.join(" "));
     let (trailing, plain): (Vec<&Positional>, Vec<&Positional>) =
         c.positionals.iter().partition(|p| p.trailing);
     for p in plain {
         let dots = if p.many { "..." } else { "" };
         if p.required {
-            usage_line.push_str(&format!(" <{}>{dots}", p.name));
+            line.push_str(&format!(" <{}>{dots}", p.name));
         } else {
-            usage_line.push_str(&format!(" [{}]{dots}", p.name));
+            line.push_str(&format!(" [{}]{dots}", p.name));
         }
     }
     if !c.flags.is_empty() {
-        usage_line.push_str(" [OPTIONS]");
+        line.push_str(" [OPTIONS]");
     }
     for p in trailing {
-        usage_line.push_str(&format!(" -- <{}>...", p.name));
+        line.push_str(&format!(" -- <{}>...", p.name));
     }
-    let mut s = format!(
-        "pls {} — {}\n\n{usage_line}\n\nOptions:\n",
-        c.path.join(" "),
-        c.about
-    );
+    line
+}
+
+/// `pls <command> --help`.
+pub fn command_help(c: &Command) -> String {
+    let p = program();
+    let mut s = format!("{p} {} — {}\n\n", c.path.join(" "), c.about);
+    if !c.aliases.is_empty() {
+        s.push_str(&format!("Aliases: {}\n\n", c.aliases.join(", ")));
+    }
+    s.push_str(&usage_line(c));
+    s.push_str("\n\nOptions:\n");
     for f in c.flags {
         s.push_str(&flag_line(f));
     }
-    s.push_str(&format!("\nExample:\n  {}\n", c.example));
+    s.push_str(&format!("\nExample:\n  {p} {}\n", c.example));
     s
 }

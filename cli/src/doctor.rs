@@ -10,7 +10,7 @@
 //!
 //! Spec: `spec/CLI.md` §2.8; `spec/FORMAT.md` §8.
 
-use crate::args::{Matches, usage};
+use crate::args::{Matches, program, usage};
 use crate::pool::{check_local, table};
 use crate::ui::Ui;
 use plasmite_os::core::validate::index_spot_check;
@@ -89,18 +89,21 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
                     .path
                     .file_stem()
                     .map_or(r.label.clone(), |s| s.to_string_lossy().into_owned());
-                if r.corrupt {
-                    vec![
-                        "✗".into(),
-                        name.clone(),
-                        format!("run `pls doctor {name}` for detail"),
-                    ]
+                let (mark, status) = if r.corrupt {
+                    ("✗", format!("run `{} doctor {name}` for detail", program()))
                 } else {
-                    vec!["✓".into(), name, "healthy".into()]
-                }
+                    ("✓", "healthy".to_owned())
+                };
+                vec![
+                    mark.into(),
+                    name,
+                    messages(r.count),
+                    issues(r.issues),
+                    status,
+                ]
             })
             .collect();
-        let t = table(&["", "POOL", "STATUS"], &rows);
+        let t = table(&["", "POOL", "MESSAGES", "ISSUES", "STATUS"], &rows);
         text.extend(t.lines().skip(1).map(|l| format!("  {l}\n")));
     } else if ui.stdout_tty {
         for r in &reports {
@@ -137,6 +140,21 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     }
     ui.print(text.as_bytes())?;
     Ok(code)
+}
+
+/// `3 messages (seq 1..3)`, `1 message (seq 7..7)`, `0 messages`.
+fn messages(bounds: Option<(u64, u64)>) -> String {
+    let n = bounds.map_or(0, |(o, n)| n - o + 1);
+    let noun = if n == 1 { "message" } else { "messages" };
+    match bounds {
+        Some((o, newest)) => format!("{n} {noun} (seq {o}..{newest})"),
+        None => format!("{n} {noun}"),
+    }
+}
+
+/// `0 issues`, `1 issue`.
+fn issues(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "issue" } else { "issues" })
 }
 
 /// The report of a pool that could not be read far enough to walk it.

@@ -25,7 +25,8 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
         &pool,
         seq,
         &format!(
-            "Check available messages: pls pool info {name} (or pls follow {name} --tail 10)."
+            "Check available messages: {p} pool info {name} (or {p} follow {name} --tail 10).",
+            p = crate::args::program()
         ),
     )?;
     let printed = msg.printed();

@@ -48,9 +48,12 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
-/// Runs the command line on this process's arguments.
-pub fn main() -> ExitCode {
-    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+/// Runs the command line on this process's arguments; `name` is the binary's own name, used
+/// when `argv[0]` does not give one.
+pub fn main(name: &str) -> ExitCode {
+    let mut args = std::env::args_os();
+    args::set_program(args.next().as_deref(), name);
+    let argv: Vec<std::ffi::OsString> = args.collect();
     let (global, invocation) = match args::parse(argv.clone()) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -64,14 +67,28 @@ pub fn main() -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let result = match invocation {
-        Invocation::Help(command, code) => {
+        Invocation::Help(command) => {
             let text = match command {
                 Some(c) => args::command_help(c),
                 None => args::overview(),
             };
-            ui.print(text.as_bytes()).map(|()| code)
+            ui.print(text.as_bytes()).map(|()| 0)
         }
-        Invocation::Version => version(&ui),
+        Invocation::Overview => {
+            eprint(args::overview().as_bytes());
+            Ok(exit_code(ErrorKind::Usage))
+        }
+        Invocation::Incomplete(e, command) => {
+            ui.error(&e);
+            // A blank line sets the usage apart from the error's labelled lines on a
+            // terminal; piped, the error stays the first line, one JSON value.
+            let gap = if ui.stderr_tty { "\n" } else { "" };
+            eprint(format!("{gap}{}\n", args::usage_line(command)).as_bytes());
+            Ok(exit_code(e.kind()))
+        }
+        Invocation::Version => ui
+            .print(format!("{PRODUCT} {}\n", env!("CARGO_PKG_VERSION")).as_bytes())
+            .map(|()| 0),
         Invocation::Run(m) => {
             let dir = pool::pool_dir(global.dir.as_deref());
             match m.command.path {
@@ -102,13 +119,23 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The product's name in version output, whichever name the program was run as (scripts
+/// compare it with the reference's).
+const PRODUCT: &str = "plasmite";
+
 /// `pls version`: text on a terminal, JSON when piped.
 fn version(ui: &ui::Ui) -> Result<u8, Error> {
     let v = env!("CARGO_PKG_VERSION");
     if ui.stdout_tty {
-        ui.print(format!("pls {v}\n").as_bytes())?;
+        ui.print(format!("{PRODUCT} {v}\n").as_bytes())?;
     } else {
-        ui.print(&ui.json(&serde_json::json!({"name": "pls", "version": v})))?;
+        ui.print(&ui.json(&serde_json::json!({"name": PRODUCT, "version": v})))?;
     }
     Ok(0)
+}
+
+/// Writes help text to stderr; a failure to write it changes nothing (the exit code says it).
+fn eprint(bytes: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(bytes);
 }

@@ -12,7 +12,7 @@
 //!
 //! Spec: `spec/CLI.md` §2.1–2.4, §3.1.
 
-use crate::args::{Matches, usage};
+use crate::args::{Matches, program, usage};
 use crate::ui::Ui;
 use crate::values;
 use plasmite_os::{CreateOptions, Error, ErrorKind, Info, Pool, dir, now_ns};
@@ -70,11 +70,14 @@ fn missing_pool(pool_dir: &Path, reference: &str, path: &Path, retry: Option<Str
     let hint = match retry {
         Some(r) => format!("Create it first, or retry with --create: {r}"),
         None if dir::is_path(reference) => {
-            "Pool path not found. Check the path, or create it with `pls pool create <path>`."
-                .to_owned()
+            format!(
+                "Pool path not found. Check the path, or create it with `{} pool create <path>`.",
+                program()
+            )
         }
         None => format!(
-            "Create it first: pls pool create {reference} (or pass --dir; pools are looked up in {})",
+            "Create it first: {} pool create {reference} (or pass --dir; pools are looked up in {})",
+            program(),
             pool_dir.display()
         ),
     };
@@ -125,7 +128,7 @@ pub fn retry_with_create_before(argv: &[String], tail: usize) -> String {
         at -= 1;
     }
     let (head, rest) = argv.split_at(at);
-    let mut words: Vec<String> = vec!["pls".to_owned()];
+    let mut words: Vec<String> = vec![quote(program())];
     words.extend(head.iter().map(|a| quote(a)));
     words.push("--create".to_owned());
     words.extend(rest.iter().map(|a| quote(a)));
@@ -180,9 +183,10 @@ fn create(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
             if e.kind() == ErrorKind::AlreadyExists {
                 Error::new(ErrorKind::AlreadyExists, "pool already exists")
                     .with_path(&path)
-                    .with_hint(
-                        "Choose a different name or delete the existing pool (pls pool delete).",
-                    )
+                    .with_hint(format!(
+                        "Choose a different name or delete the existing pool ({} pool delete).",
+                        program()
+                    ))
             } else {
                 e
             }
@@ -349,13 +353,13 @@ fn list(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     }
     if rows.is_empty() && ui.stdout_tty {
         let text = format!(
-            "No pools found in {}/\nCreate one: pls pool create chat\n",
-            pool_dir.display()
+            "No pools found in {}/\nCreate one: {} pool create chat\n",
+            pool_dir.display(),
+            program()
         );
         ui.print(text.as_bytes())?;
         return Ok(0);
     }
-    let cell = |s: String| s.replace('\n', "\\n").replace('\r', "\\r");
     let any_error = rows.iter().any(|r| r.result.is_err());
     let text = if ui.stdout_tty && !any_error {
         let body: Vec<Vec<String>> = rows
@@ -363,11 +367,11 @@ fn list(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
             .filter_map(|r| {
                 let (info, size, mtime) = r.result.as_ref().ok()?;
                 Some(vec![
-                    cell(r.name.clone()),
+                    cell(&r.name),
                     human_bytes(*size),
                     info.message_count().to_string(),
                     mtime.clone(),
-                    cell(r.path.display().to_string()),
+                    cell(&r.path.display().to_string()),
                 ])
             })
             .collect();
@@ -381,25 +385,25 @@ fn list(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
                         (o.to_string(), n.to_string())
                     });
                     vec![
-                        cell(r.name.clone()),
+                        cell(&r.name),
                         "OK".into(),
                         size.to_string(),
                         o,
                         n,
                         mtime.clone(),
-                        cell(r.path.display().to_string()),
+                        cell(&r.path.display().to_string()),
                         "-".into(),
                     ]
                 }
                 Err(e) => vec![
-                    cell(r.name.clone()),
+                    cell(&r.name),
                     "ERR".into(),
                     "-".into(),
                     "-".into(),
                     "-".into(),
                     "-".into(),
-                    cell(r.path.display().to_string()),
-                    cell(format!("{}: {}", e.kind().as_str(), e.message())),
+                    cell(&r.path.display().to_string()),
+                    cell(&format!("{}: {}", e.kind().as_str(), e.message())),
                 ],
             })
             .collect();
@@ -467,29 +471,36 @@ fn delete(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
         }
         text.push_str(&format!("Pool directory: {}/\n", pool_dir.display()));
     } else {
+        // The statuses and the DETAIL cell are `pool list`'s, so one parser reads both tables.
         let mut rows: Vec<Vec<String>> = deleted
             .iter()
             .map(|(n, p)| {
                 vec![
-                    n.clone(),
-                    "deleted".into(),
-                    p.display().to_string(),
+                    cell(n),
+                    "OK".into(),
+                    cell(&p.display().to_string()),
                     "-".into(),
                 ]
             })
             .collect();
         rows.extend(failed.iter().map(|(n, p, e)| {
             vec![
-                n.clone(),
-                "failed".into(),
-                p.as_ref().map_or("-".into(), |p| p.display().to_string()),
-                e.message().to_owned(),
+                cell(n),
+                "ERR".into(),
+                p.as_ref()
+                    .map_or("-".into(), |p| cell(&p.display().to_string())),
+                cell(&format!("{}: {}", e.kind().as_str(), e.message())),
             ]
         }));
         text.push_str(&table(&["NAME", "STATUS", "PATH", "DETAIL"], &rows));
     }
     ui.print(text.as_bytes())?;
     Ok(code)
+}
+
+/// A table cell: line breaks are shown as `\n`/`\r`, so every row stays one line.
+fn cell(s: &str) -> String {
+    s.replace('\n', "\\n").replace('\r', "\\r")
 }
 
 /// An error as the inner object of an error envelope.

@@ -22,51 +22,72 @@ use std::time::Duration;
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn version_piped_prints_name_and_version_json() {
+fn version_piped_names_the_product_plasmite_whichever_name_ran_it() {
     let e = env("version_piped");
-    let v = e.pls(&["version"]).code(0).json();
-    assert_eq!(v, json!({"name": "pls", "version": VERSION}));
-    assert!(
-        e.pls(&["version"]).stdout.starts_with("{\"name\":\"pls\""),
-        "compact, sorted keys"
-    );
+    for bin in [PLS, PLASMITE] {
+        let out = run(e.cmd_of(bin, &["version"]), None);
+        assert_eq!(
+            out.code(0).json(),
+            json!({"name": "plasmite", "version": VERSION})
+        );
+        assert!(
+            out.stdout.starts_with("{\"name\":\"plasmite\""),
+            "compact, sorted keys\n{}",
+            out.show()
+        );
+    }
 }
 
 #[test]
-fn version_on_a_terminal_prints_text() {
+fn version_on_a_terminal_prints_plasmite_and_the_version() {
     let e = env("version_tty");
     let out = e.tty(&["version"], &[]);
     out.code(0);
     assert_eq!(
         out.stdout.trim_end(),
-        format!("pls {VERSION}"),
+        format!("plasmite {VERSION}"),
         "{}",
         out.show()
     );
 }
 
 #[test]
-fn dash_dash_version_matches_the_version_command() {
+fn dash_dash_version_prints_one_plain_line_whichever_name_ran_it() {
     let e = env("dash_version");
-    let v = e.pls(&["--version"]).code(0).json();
-    assert_eq!(v, json!({"name": "pls", "version": VERSION}));
+    for bin in [PLS, PLASMITE] {
+        for flag in ["--version", "-V"] {
+            let out = run(e.cmd_of(bin, &[flag]), None);
+            out.code(0);
+            assert_eq!(
+                out.stdout,
+                format!("plasmite {VERSION}\n"),
+                "{}",
+                out.show()
+            );
+            assert!(out.stderr.is_empty(), "{}", out.show());
+        }
+    }
+    let out = e.tty(&["--version"], &[]);
+    assert_eq!(out.code(0).stdout, format!("plasmite {VERSION}\n"));
 }
 
 #[test]
-fn no_arguments_prints_help_and_exits_2() {
+fn no_arguments_prints_the_overview_on_stderr_and_exits_2() {
     let e = env("no_args");
-    let out = run(e.bare(&[]), None);
-    out.code(2);
-    assert!(out.stdout.contains("Usage:"), "{}", out.show());
-    for c in [
-        "pool create",
-        "feed",
-        "fetch",
-        "follow",
-        "doctor",
-        "version",
-    ] {
-        assert!(out.stdout.contains(c), "help lists {c}\n{}", out.show());
+    for out in [run(e.bare(&[]), None), e.pls(&["pool"])] {
+        out.code(2);
+        assert!(out.stdout.is_empty(), "{}", out.show());
+        assert!(out.stderr.contains("Usage: pls"), "{}", out.show());
+        for c in [
+            "pool create",
+            "feed",
+            "fetch",
+            "follow",
+            "doctor",
+            "version",
+        ] {
+            assert!(out.stderr.contains(c), "help lists {c}\n{}", out.show());
+        }
     }
 }
 
@@ -149,14 +170,63 @@ fn unknown_flag_is_a_usage_error_naming_the_flag_and_the_command_help() {
 }
 
 #[test]
-fn missing_required_positional_is_a_usage_error() {
+fn missing_required_argument_prints_the_error_then_the_usage_on_stderr_exit_2() {
     let e = env("missing_positional");
-    let out = e.pls(&["fetch", "x"]);
-    let err = out.fails(2, "Usage");
-    assert!(str_of(&err, "message").contains("SEQ"), "{}", out.show());
+    for (args, missing, usage) in [
+        (&["fetch", "x"][..], "SEQ", "Usage: pls fetch <POOL> <SEQ>"),
+        (&["fetch"], "POOL", "Usage: pls fetch <POOL> <SEQ>"),
+        (&["follow"], "POOL", "Usage: pls follow <POOL> [OPTIONS]"),
+        (&["pool", "info"], "NAME", "Usage: pls pool info <NAME>"),
+        (
+            &["tap", "x"],
+            "COMMAND",
+            "Usage: pls tap <POOL> [OPTIONS] -- <COMMAND>...",
+        ),
+    ] {
+        let out = e.pls(args);
+        out.code(2);
+        assert!(out.stdout.is_empty(), "{}", out.show());
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "the error, then the usage\n{}", out.show());
+        let err: Value = serde_json::from_str(lines[0]).unwrap_or_else(|e| {
+            panic!("first stderr line is the JSON error ({e})\n{}", out.show())
+        });
+        assert_eq!(err["error"]["kind"], "Usage", "{}", out.show());
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(missing), "{}", out.show());
+        assert!(lines[1].starts_with(usage), "{}", out.show());
+    }
     let out = e.pls(&["follow"]);
-    let err = out.fails(2, "Usage");
-    assert!(str_of(&err, "hint").contains("follow"), "{}", out.show());
+    assert!(
+        out.stderr
+            .contains("Provide a pool ref, for example: `pls follow chat -n 1`."),
+        "{}",
+        out.show()
+    );
+}
+
+#[test]
+fn missing_required_argument_on_a_terminal_prints_error_hint_and_usage_lines() {
+    let e = env("missing_positional_tty");
+    let out = e.tty(&["fetch", "x"], &[("NO_COLOR", "1")]);
+    out.code(2);
+    let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{}", out.show());
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("SEQ"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        lines[1].starts_with("hint: ") && lines[1].contains("--help"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        lines[2].starts_with("Usage: pls fetch <POOL> <SEQ>"),
+        "{}",
+        out.show()
+    );
 }
 
 #[test]
@@ -2610,4 +2680,344 @@ fn help_for_a_command_group_exits_zero_and_a_bare_group_exits_two() {
         );
     }
     e.pls(&["pool"]).code(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the program's name, first-release command names
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_program_names_itself_as_invoked_in_help_usage_lines_and_hints() {
+    let e = env("program_name");
+    e.create("p", "64K");
+    for (bin, name) in [(PLS, "pls"), (PLASMITE, "plasmite")] {
+        let other = if name == "pls" { "plasmite " } else { "pls " };
+        let out = run(e.cmd_of(bin, &["--help"]), None);
+        out.code(0);
+        assert!(
+            out.stdout.contains(&format!("Usage: {name} [--dir")),
+            "{}",
+            out.show()
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("Run `{name} <COMMAND> --help`")),
+            "{}",
+            out.show()
+        );
+        assert!(!out.stdout.contains(other), "{}", out.show());
+        let out = run(e.cmd_of(bin, &["follow", "--help"]), None);
+        assert!(
+            out.stdout.contains(&format!("Usage: {name} follow <POOL>")),
+            "{}",
+            out.show()
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("  {name} follow chat --tail 10")),
+            "the example\n{}",
+            out.show()
+        );
+        let err = run(e.cmd_of(bin, &["fetch", "--bogus"]), None).fails(2, "Usage");
+        assert_eq!(str_of(&err, "hint"), format!("Try `{name} fetch --help`."));
+        let out = run(e.cmd_of(bin, &["fetch"]), None);
+        assert!(
+            out.stderr
+                .contains(&format!("\nUsage: {name} fetch <POOL> <SEQ>")),
+            "{}",
+            out.show()
+        );
+        let err = run(e.cmd_of(bin, &["pool", "info", "ghost"]), None).fails(3, "NotFound");
+        assert!(
+            str_of(&err, "hint").contains(&format!("{name} pool create ghost")),
+            "{err:?}"
+        );
+        let err = run(e.cmd_of(bin, &["feed", "ghost", "{}"]), None).fails(3, "NotFound");
+        assert!(
+            str_of(&err, "hint").contains(&format!(": {name} --dir ")),
+            "the retry command runs the same program\n{err:?}"
+        );
+        let err = run(e.cmd_of(bin, &["fetch", "p", "9"]), None).fails(3, "NotFound");
+        assert!(
+            str_of(&err, "hint").contains(&format!("{name} pool info p")),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn the_program_name_is_argv0s_file_name_else_the_binarys_own() {
+    use std::os::unix::process::CommandExt;
+    let e = env("program_argv0");
+    for (bin, argv0, name) in [
+        (PLS, "my-pools", "my-pools"),
+        (PLS, "/opt/tools/bin/plasmite", "plasmite"),
+        (PLASMITE, "./pls", "pls"),
+        (PLS, "", "pls"),
+        (PLASMITE, "", "plasmite"),
+    ] {
+        let mut c = e.cmd_of(bin, &["--help"]);
+        c.arg0(argv0);
+        let out = run(c, None);
+        out.code(0);
+        assert!(
+            out.stdout.contains(&format!("\nUsage: {name} [--dir")),
+            "argv[0] {argv0:?}\n{}",
+            out.show()
+        );
+    }
+}
+
+#[test]
+fn pool_delete_text_when_piped_says_ok_and_err_like_pool_list() {
+    let e = env("delete_text");
+    e.create("a", "64K");
+    let out = e.pls(&["pool", "delete", "a", "ghost"]);
+    out.code(3);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 3, "{}", out.show());
+    let head: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(head, ["NAME", "STATUS", "PATH", "DETAIL"]);
+    let a: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(a[..2], ["a", "OK"], "{}", out.show());
+    assert!(
+        a[2].ends_with("a.plasmite") && a[3] == "-",
+        "{}",
+        out.show()
+    );
+    let ghost: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(ghost[..2], ["ghost", "ERR"], "{}", out.show());
+    assert!(
+        lines[2].contains("NotFound: "),
+        "DETAIL is `KIND: message`, as in pool list\n{}",
+        out.show()
+    );
+}
+
+#[test]
+fn doctor_all_on_a_terminal_shows_each_pools_message_and_issue_counts() {
+    let e = env("doctor_all_tty");
+    e.create("good", "64K");
+    for i in 0..3 {
+        e.feed("good", &format!("{{\"i\":{i}}}"), &[]);
+    }
+    e.create("empty", "64K");
+    e.copy_ref("corrupt-frame");
+    let out = e.tty(&["doctor", "--all"], &[("NO_COLOR", "1")]);
+    out.code(7);
+    let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 4, "{}", out.show());
+    assert_eq!(lines[0], "1 of 3 pools unhealthy.", "{}", out.show());
+    let row = |name: &str| {
+        *lines
+            .iter()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}\n{}", out.show()))
+    };
+    let good = row("good");
+    assert!(good.contains('✓'), "{}", out.show());
+    assert!(good.contains("3 messages (seq 1..3)"), "{}", out.show());
+    assert!(good.contains("0 issues"), "{}", out.show());
+    let empty = row("empty");
+    assert!(
+        empty.contains("0 messages") && empty.contains("0 issues"),
+        "{}",
+        out.show()
+    );
+    let bad = row("corrupt-frame");
+    assert!(bad.contains('✗'), "{}", out.show());
+    assert!(bad.contains("1 issue "), "{}", out.show());
+    assert!(
+        bad.contains("run `pls doctor corrupt-frame`"),
+        "{}",
+        out.show()
+    );
+    // The columns line up: each count starts at the same place on every row.
+    let at = |l: &str, what: &str| l.find(what).map(|b| l[..b].chars().count());
+    assert_eq!(
+        at(good, "3 messages"),
+        at(empty, "0 messages"),
+        "{}",
+        out.show()
+    );
+}
+
+/// Starts `pls ARGS…` (a follower that does not end by itself), then runs `poke` every 20 ms
+/// until the follower's output contains `want`; returns that output.
+fn peek_sees(e: &Env, args: &[&str], poke: &[&str], want: &str) -> String {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    let mut cmd = e.cmd(args);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let buf = Arc::clone(&seen);
+    let reader = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+            buf.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+        if text.contains(want) || std::time::Instant::now() > deadline {
+            break text;
+        }
+        e.pls(poke).code(0);
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+    assert!(
+        text.contains(want),
+        "`{args:?}` never printed {want}:\n{text}"
+    );
+    text
+}
+
+#[test]
+fn first_release_names_poke_peek_and_get_run_the_0_1_readme_examples() {
+    let e = env("readme_0_1");
+    // The opening example.
+    let r = e
+        .pls(&[
+            "poke",
+            "chat",
+            "--create",
+            r#"{"from": "alice", "msg": "hello bob"}"#,
+        ])
+        .code(0)
+        .json();
+    assert_receipt(&r, 1, &[]);
+    let r = e
+        .pls(&["poke", "chat", r#"{"from": "alice", "msg": "you there?"}"#])
+        .code(0)
+        .json();
+    assert_receipt(&r, 2, &[]);
+    let m = e.pls(&["get", "chat", "1"]).code(0).json();
+    assert_envelope(&m, 1, &json!({"from": "alice", "msg": "hello bob"}), &[]);
+    peek_sees(
+        &e,
+        &["peek", "chat"],
+        &["poke", "chat", r#"{"from": "alice", "msg": "you there?"}"#],
+        "you there?",
+    );
+    // Watch your CI from the couch.
+    e.pls(&[
+        "poke",
+        "build",
+        "--create",
+        r#"{"step": "compile", "status": "running"}"#,
+    ])
+    .code(0);
+    peek_sees(
+        &e,
+        &["peek", "build"],
+        &["poke", "build", r#"{"step": "test", "status": "running"}"#],
+        r#""step": "test""#,
+    );
+    // Gate one script on another: the gate waits for the green message, then exits 0.
+    e.create("ci", "1M");
+    let gate = e.cmd(&[
+        "peek",
+        "ci",
+        "--where",
+        r#".data.status == "green""#,
+        "--one",
+    ]);
+    let (mut child, started) = spawn(gate, false);
+    let mut n = 0;
+    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(5) {
+        n += 1;
+        let status = if n < 3 { "red" } else { "green" };
+        let data = format!(r#"{{"status": "{status}", "commit": "abc123"}}"#);
+        e.pls(&["poke", "ci", "--create", &data]).code(0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = finish(child, None, "peek ci --one".into(), started);
+    assert_eq!(out.code(0).json_stream()[0]["data"]["status"], "green");
+    // Funnel streams into one place: an event stream, and RFC 7464 JSON text sequences.
+    e.pls_in(
+        &["poke", "events", "--create"],
+        "data: {\"sensor\": \"temp\", \"value\": 23.5}\n\n",
+    )
+    .code(0);
+    assert_eq!(e.fetch("events", 1)["data"]["value"], 23.5);
+    e.pls_in(
+        &["poke", "syslog", "--create"],
+        "\u{1e}{\"MESSAGE\":\"a\"}\n\u{1e}{\"MESSAGE\":\"b\"}\n",
+    )
+    .code(0);
+    assert_eq!(e.fetch("syslog", 2)["data"]["MESSAGE"], "b");
+    // Filter, tag, replay.
+    e.create("incidents", "1M");
+    let r = e
+        .pls(&[
+            "poke",
+            "incidents",
+            "--tag",
+            "sev1",
+            "--tag",
+            "billing",
+            r#"{"msg": "payment gateway timeout"}"#,
+        ])
+        .code(0)
+        .json();
+    assert_receipt(&r, 1, &["sev1", "billing"]);
+    let poke = [
+        "poke",
+        "incidents",
+        "--tag",
+        "sev1",
+        r#"{"msg": "second timeout"}"#,
+    ];
+    peek_sees(
+        &e,
+        &["peek", "incidents", "--tag", "sev1"],
+        &poke,
+        "second timeout",
+    );
+    peek_sees(
+        &e,
+        &[
+            "peek",
+            "incidents",
+            "--where",
+            r#".data.msg | test("timeout")"#,
+        ],
+        &poke,
+        "second timeout",
+    );
+    let out = e.pls(&["peek", "incidents", "--since", "1h", "--replay", "10"]);
+    let replayed = out.code(0).json_stream();
+    assert!(replayed.len() >= 2, "{}", out.show());
+    assert_eq!(replayed[0]["data"]["msg"], "payment gateway timeout");
+}
+
+#[test]
+fn help_lists_the_first_release_names_as_aliases() {
+    let e = env("help_aliases");
+    let out = e.pls(&["--help"]);
+    for (command, alias) in [("feed", "poke"), ("fetch", "get"), ("follow", "peek")] {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(command))
+            .unwrap_or_else(|| panic!("no {command} line\n{}", out.show()));
+        assert!(line.ends_with(&format!("(alias: {alias})")), "{line}");
+        let by_alias = e.pls(&[alias, "--help"]);
+        let by_name = e.pls(&[command, "--help"]);
+        assert_eq!(by_alias.code(0).stdout, by_name.stdout);
+        assert!(
+            by_name.stdout.contains(&format!("Aliases: {alias}\n")),
+            "{}",
+            by_name.show()
+        );
+        assert_eq!(e.pls(&["help", alias]).code(0).stdout, by_name.stdout);
+    }
 }

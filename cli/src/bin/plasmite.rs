@@ -2,5 +2,5 @@
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    plasmite_cli::main()
+    plasmite_cli::main("plasmite")
 }

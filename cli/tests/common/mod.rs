@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const PLS: &str = env!("CARGO_BIN_EXE_pls");
+/// The same program under the reference's name.
+pub const PLASMITE: &str = env!("CARGO_BIN_EXE_plasmite");
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// A child still running after this is killed and the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(15);
@@ -254,6 +256,17 @@ impl Env {
     /// `pls --dir DIR ARGS…`.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(PLS);
+        c.arg("--dir")
+            .arg(&self.dir)
+            .args(args)
+            .env("HOME", &self.home)
+            .env_remove("NO_COLOR");
+        c
+    }
+
+    /// `BIN --dir DIR ARGS…` for another binary of the program (`PLASMITE`).
+    pub fn cmd_of(&self, bin: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(bin);
         c.arg("--dir")
             .arg(&self.dir)
             .args(args)
