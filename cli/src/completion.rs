@@ -1,4 +1,5 @@
-//! `pls completion bash|zsh|fish`: shell completion scripts generated from the command table.
+//! `pls completion bash|zsh|fish|elvish|powershell`: shell completion scripts generated from the
+//! command table.
 //!
 //! Role: turns [`crate::args::COMMANDS`] and [`crate::args::GLOBAL_FLAGS`] — the same table the
 //! parser reads — into a description of every command, flag and positional, and renders it
@@ -6,8 +7,9 @@
 //! syntax; what is offered comes from here.
 //!
 //! # Invariants
-//! - Every command and every flag in the table appears in every script (a unit test checks each
-//!   command's block), so a new flag cannot be forgotten.
+//! - Every command, alias and flag in the table appears in every script (a unit test checks
+//!   each command's block), so a new flag cannot be forgotten.
+//! - An alias (`poke`) completes exactly as the command it names (`feed`).
 //! - Flag values offer their `choices`; `PATH` values complete files, `DIR` values directories;
 //!   `POOL`/`NAME` positionals complete the pool names in the pool directory (`--dir` if given
 //!   on the line).
@@ -24,13 +26,15 @@ use std::collections::BTreeMap;
 const BASH: &str = include_str!("completion/bash.jinja");
 const ZSH: &str = include_str!("completion/zsh.jinja");
 const FISH: &str = include_str!("completion/fish.jinja");
+const ELVISH: &str = include_str!("completion/elvish.jinja");
+const POWERSHELL: &str = include_str!("completion/powershell.jinja");
 
 /// Runs `completion`.
 pub fn run(m: &Matches, ui: &Ui) -> Result<u8, Error> {
     let shell = m.positional(0).unwrap_or_default();
     let script = script(shell).ok_or_else(|| {
         usage(format!("unsupported shell '{shell}'"), Some(m.command))
-            .with_hint("Use bash, zsh or fish.")
+            .with_hint("Use bash, zsh, fish, elvish or powershell.")
     })??;
     ui.print(script.as_bytes())?;
     Ok(0)
@@ -42,11 +46,14 @@ pub fn script(shell: &str) -> Option<Result<String, Error>> {
         "bash" => BASH,
         "zsh" => ZSH,
         "fish" => FISH,
+        "elvish" => ELVISH,
+        "powershell" => POWERSHELL,
         _ => return None,
     };
     let mut env = minijinja::Environment::new();
     env.add_filter("zsh", |s: String| zsh_escape(&s));
     env.add_filter("fish", |s: String| fish_escape(&s));
+    env.add_filter("quote", |s: String| single_quote(&s));
     Some(
         env.render_str(template, context())
             .map(|s| s + "\n")
@@ -69,7 +76,13 @@ fn context() -> Value {
     let mut groups: Vec<(&str, Vec<&Command>)> = Vec::new();
     for c in COMMANDS {
         match c.path {
-            [word] => top.push(obj([("word", (*word).into()), ("about", c.about.into())])),
+            [word] => {
+                top.push(obj([("word", (*word).into()), ("about", c.about.into())]));
+                for alias in c.aliases {
+                    let about = format!("alias of {word}");
+                    top.push(obj([("word", (*alias).into()), ("about", about.into())]));
+                }
+            }
             [group, ..] => match groups.iter_mut().find(|(g, _)| g == group) {
                 Some((_, subs)) => subs.push(c),
                 None => {
@@ -117,6 +130,7 @@ fn context() -> Value {
         ("top", top.into()),
         ("groups", group_values.into()),
         ("group_words", group_words.join(" ").into()),
+        ("aliases", aliases().into()),
         (
             "commands",
             COMMANDS.iter().map(command).collect::<Vec<_>>().into(),
@@ -124,13 +138,26 @@ fn context() -> Value {
     ])
 }
 
-/// The words that may follow the global flags.
+/// `{alias, command}` for every alias, which each script turns into its command's word.
+fn aliases() -> Vec<Value> {
+    COMMANDS
+        .iter()
+        .flat_map(|c| {
+            c.aliases
+                .iter()
+                .map(|a| obj([("alias", (*a).into()), ("command", c.path.join(" ").into())]))
+        })
+        .collect()
+}
+
+/// The words that may follow the global flags: command words, each followed by its aliases.
 fn top_words() -> String {
     let mut words: Vec<&str> = Vec::new();
     for c in COMMANDS {
         if let Some(w) = c.path.first() {
             if !words.contains(w) {
                 words.push(w);
+                words.extend(c.aliases);
             }
         }
     }
@@ -182,7 +209,20 @@ fn flag(f: &Flag) -> Value {
         ("dir", is_dir(f).into()),
         ("help", f.help.into()),
         ("zsh", zsh_flag(f).into()),
+        ("kind", kind(f).into()),
+        ("choice_list", quoted(f.choices).into()),
     ])
+}
+
+/// What a flag's value completes to, beyond its choices: `file`, `dir` or nothing.
+fn kind(f: &Flag) -> &'static str {
+    if is_file(f) {
+        "file"
+    } else if is_dir(f) {
+        "dir"
+    } else {
+        ""
+    }
 }
 
 fn command(c: &Command) -> Value {
@@ -201,6 +241,18 @@ fn command(c: &Command) -> Value {
         ("choices", choices.join(" ").into()),
         ("trailing", c.positionals.iter().any(|p| p.trailing).into()),
         ("zsh_positionals", zsh_positionals(c).into()),
+        (
+            "zsh_pattern",
+            c.path
+                .iter()
+                .take(1)
+                .chain(c.aliases)
+                .copied()
+                .collect::<Vec<_>>()
+                .join("|")
+                .into(),
+        ),
+        ("choice_list", quoted(&choices).into()),
     ])
 }
 
@@ -269,6 +321,16 @@ fn zsh_escape(s: &str) -> String {
     out
 }
 
+/// A single-quoted elvish or PowerShell string: a quote inside is doubled.
+fn single_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Each of `words` single-quoted for elvish and PowerShell.
+fn quoted(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| single_quote(w)).collect()
+}
+
 /// Text inside a single-quoted fish word.
 fn fish_escape(s: &str) -> String {
     s.replace('\\', r"\\").replace('\'', r"\'")
@@ -289,17 +351,26 @@ mod tests {
         &rest[..end]
     }
 
+    const SHELLS: [&str; 5] = ["bash", "zsh", "fish", "elvish", "powershell"];
+
+    /// How `shell`'s script spells a flag's long name.
+    fn long(shell: &str, name: &str) -> String {
+        match shell {
+            "fish" => format!("-l {name}"),
+            "elvish" => format!("&long='{name}'"),
+            "powershell" => format!("Long = '{name}'"),
+            _ => format!("--{name}"),
+        }
+    }
+
     #[test]
     fn every_flag_of_every_command_is_in_its_block_for_every_shell() {
-        for shell in ["bash", "zsh", "fish"] {
+        for shell in SHELLS {
             let s = script(shell).unwrap().unwrap();
             for c in COMMANDS {
                 let b = block(&s, &c.path.join(" "));
                 for f in c.flags {
-                    let long = match shell {
-                        "fish" => format!("-l {}", f.long),
-                        _ => format!("--{}", f.long),
-                    };
+                    let long = long(shell, f.long);
                     assert!(
                         b.contains(&long),
                         "{shell}: {long} missing for {:?}",
@@ -308,6 +379,8 @@ mod tests {
                     if let Some(short) = f.short {
                         let short = match shell {
                             "fish" => format!("-s {short}"),
+                            "elvish" => format!("&short='{short}'"),
+                            "powershell" => format!("Short = '{short}'"),
                             _ => format!("-{short}"),
                         };
                         assert!(b.contains(&short), "{shell}: {short} missing");
@@ -318,21 +391,18 @@ mod tests {
                 }
             }
             for f in GLOBAL_FLAGS {
-                let long = match shell {
-                    "fish" => format!("-l {}", f.long),
-                    _ => format!("--{}", f.long),
-                };
+                let long = long(shell, f.long);
                 assert!(s.contains(&long), "{shell}: global {long} missing");
             }
         }
     }
 
     #[test]
-    fn every_command_word_is_offered() {
-        for shell in ["bash", "zsh", "fish"] {
+    fn every_command_word_and_alias_is_offered() {
+        for shell in SHELLS {
             let s = script(shell).unwrap().unwrap();
             for c in COMMANDS {
-                for w in c.path {
+                for w in c.path.iter().chain(c.aliases) {
                     // How each script offers a word: a compgen list, `_describe` entries,
                     // `complete -a` lines.
                     let offered = match shell {
@@ -341,6 +411,13 @@ mod tests {
                             words.split_whitespace().any(|x| x == *w)
                         }),
                         "zsh" => s.contains(&format!("'{w}:")),
+                        "elvish" => {
+                            s.contains(&format!("[&word='{w}'")) || s.contains(&format!("'{w}'"))
+                        }
+                        "powershell" => {
+                            s.contains(&format!("@{{ Word = '{w}'"))
+                                || s.contains(&format!("'{w}'"))
+                        }
                         _ => s.contains(&format!("-a {w} -d")),
                     };
                     assert!(offered, "{shell}: command word {w} is not offered");
@@ -351,11 +428,32 @@ mod tests {
 
     #[test]
     fn unknown_shell_is_none() {
-        assert!(script("powershell").is_none());
+        assert!(script("tcsh").is_none());
+    }
+
+    #[test]
+    fn every_alias_completes_as_its_command_in_every_shell() {
+        for shell in SHELLS {
+            let s = script(shell).unwrap().unwrap();
+            for c in COMMANDS {
+                for a in c.aliases {
+                    let command = c.path.join(" ");
+                    let mapped = match shell {
+                        "bash" => format!("{a}) cmd=\"{command}\" ;;"),
+                        "zsh" => format!("{command}|{a})"),
+                        "fish" => format!("case {a}\n                        set cmd[1] {command}"),
+                        "elvish" => format!("&'{a}'='{command}'"),
+                        _ => format!("'{a}' = '{command}'"),
+                    };
+                    assert!(s.contains(&mapped), "{shell}: {a} is not {command}");
+                }
+            }
+        }
     }
 
     #[test]
     fn help_text_quotes_are_escaped() {
+        assert_eq!(single_quote("it's"), "'it''s'");
         assert_eq!(zsh_escape("a'b[c]:d"), r"a'\''b\[c\]\:d");
         assert_eq!(fish_escape(r"it's \"), r"it\'s \\");
     }
