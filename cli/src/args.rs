@@ -10,6 +10,10 @@
 //! - Global flags (`--dir`, `--color`) come before the command, as in the reference.
 //! - Every parse failure is a `Usage` error naming the fix (exit 2); nothing panics on input.
 //! - Repeatable flags keep every value in order; other flags keep the last value given.
+//! - A command's code asks [`Matches`] only for flags its table entry declares (or that of the
+//!   command whose parser it reuses): a debug build panics at any other look-up, and the unit
+//!   tests run every parser with each flag set in turn, so a misspelt name cannot go unnoticed.
+//! - Help, usage lines and hints name the program as it was run ([`program`]).
 //!
 //! Spec: `spec/CLI.md` §1 (global behaviour).
 
@@ -833,4 +837,148 @@ pub fn command_help(c: &Command) -> String {
     }
     s.push_str(&format!("\nExample:\n  {p} {}\n", c.example));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value a parser accepts for flag `f` (so it reads on to its next look-up).
+    fn sample(f: &Flag) -> String {
+        if let Some(c) = f.choices.first() {
+            return (*c).to_owned();
+        }
+        match f.value.unwrap_or_default() {
+            "N" | "SPEED" => "1",
+            "SIZE" => "1M",
+            "DUR" => "1s",
+            "WHEN" => "1h",
+            "PATH" => "-",
+            "EXPR" => "true",
+            _ => "x",
+        }
+        .to_owned()
+    }
+
+    /// Matches for `c` with every required positional and, when given, flag `set`.
+    fn matches(c: &'static Command, set: Option<&'static Flag>) -> Matches {
+        let positionals = c
+            .positionals
+            .iter()
+            .map(|p| match p.name {
+                "DATA" => "{}".to_owned(),
+                "SEQ" => "1".to_owned(),
+                "COMMAND" => "true".to_owned(),
+                _ => p.choices.first().map_or("x", |c| c).to_owned(),
+            })
+            .collect();
+        Matches {
+            command: c,
+            flags: set
+                .map(|f| (f.long, f.value.map(|_| sample(f))))
+                .into_iter()
+                .collect(),
+            positionals,
+        }
+    }
+
+    /// Runs the argument parser the command's code runs, where it has one (the other commands
+    /// read their few flags in `run`, which the black-box tests exercise).
+    fn parse_as(m: &Matches) {
+        match m.command.path {
+            ["feed"] => drop(crate::feed::parse(m)),
+            // `duplex` reads its flags with `follow`'s parser.
+            ["follow"] | ["duplex"] => drop(crate::follow::parse(m)),
+            ["tap"] => drop(crate::tap::parse(m)),
+            _ => {}
+        }
+    }
+
+    fn command(path: &[&str]) -> &'static Command {
+        COMMANDS
+            .iter()
+            .find(|c| c.path == path)
+            .expect("a command of the table")
+    }
+
+    #[test]
+    fn every_parser_looks_up_only_flags_its_command_declares() {
+        for c in COMMANDS {
+            parse_as(&matches(c, None));
+            for f in c.flags {
+                parse_as(&matches(c, Some(f)));
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "`fetch` looks up --json, which its flag table does not declare")]
+    fn looking_up_an_undeclared_flag_stops_a_debug_build() {
+        matches(command(&["fetch"]), None).has("json");
+    }
+
+    #[test]
+    fn a_command_may_look_up_the_flags_of_the_parser_it_reuses_and_no_others() {
+        let duplex = command(&["duplex"]);
+        assert!(may_look_up(duplex, "me"));
+        assert!(
+            may_look_up(duplex, "one"),
+            "follow's flag, read by follow's parser"
+        );
+        assert!(!may_look_up(duplex, "json"));
+        assert!(!may_look_up(command(&["follow"]), "me"));
+        let m = matches(duplex, None);
+        assert!(
+            !m.has("one"),
+            "a flag duplex does not declare is never given"
+        );
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        let mut words: Vec<&str> = Vec::new();
+        for c in COMMANDS {
+            if !c.parsed_with.is_empty() {
+                command(c.parsed_with);
+            }
+            assert!(
+                c.aliases.is_empty() || c.path.len() == 1,
+                "{:?}: only top-level commands have aliases",
+                c.path
+            );
+            let mut longs: Vec<&str> = c.flags.iter().map(|f| f.long).collect();
+            longs.sort_unstable();
+            longs.dedup();
+            assert_eq!(longs.len(), c.flags.len(), "{:?}: a flag twice", c.path);
+            for w in c.path.iter().take(1).chain(c.aliases) {
+                if !words.contains(w) {
+                    words.push(w);
+                } else {
+                    assert!(is_group(w), "{w} names two commands");
+                }
+            }
+            assert!(!c.example.starts_with("pls "), "examples omit the program");
+        }
+    }
+
+    #[test]
+    fn aliases_select_their_command() {
+        for (alias, path) in [("poke", "feed"), ("peek", "follow"), ("get", "fetch")] {
+            let c = find(&[alias.to_owned()]).expect("alias");
+            assert_eq!(c.path, [path]);
+        }
+        assert!(find(&["pool".to_owned(), "poke".to_owned()]).is_none());
+    }
+
+    #[test]
+    fn the_program_name_is_argv0s_file_name_else_the_fallback() {
+        let name = |a: Option<&str>| program_name(a.map(OsStr::new), "pls");
+        assert_eq!(name(Some("plasmite")), "plasmite");
+        assert_eq!(name(Some("/usr/local/bin/plasmite")), "plasmite");
+        assert_eq!(name(Some("./pls")), "pls");
+        assert_eq!(name(Some("")), "pls");
+        assert_eq!(name(Some("/")), "pls");
+        assert_eq!(name(None), "pls");
+    }
 }

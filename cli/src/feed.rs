@@ -77,7 +77,7 @@ impl<'a> Args<'a> {
 
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
-fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
+pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
     let c = Some(m.command);
     for f in ["token", "token-file", "tls-ca", "tls-skip-verify"] {
         if m.has(f) {

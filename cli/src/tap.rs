@@ -51,7 +51,7 @@ const QUEUE_CHUNKS: usize = 64;
 /// The tag of the `start` and `exit` messages.
 const LIFECYCLE: &[&str] = &["lifecycle"];
 
-struct Args<'a> {
+pub struct Args<'a> {
     pool: &'a str,
     cmd: &'a [String],
     tags: Vec<&'a str>,
@@ -60,7 +60,7 @@ struct Args<'a> {
     create: Option<CreateOptions>,
 }
 
-fn parse(m: &Matches) -> Result<Args<'_>, Error> {
+pub fn parse(m: &Matches) -> Result<Args<'_>, Error> {
     let cmd = m.positionals.get(1..).unwrap_or_default();
     if cmd.is_empty() {
         return Err(usage(

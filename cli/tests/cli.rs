@@ -3021,3 +3021,115 @@ fn help_lists_the_first_release_names_as_aliases() {
         assert_eq!(e.pls(&["help", alias]).code(0).stdout, by_name.stdout);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// flag look-ups
+// ---------------------------------------------------------------------------------------------
+
+/// `(long, placeholder)` of each flag in the `Options:` of `pls COMMAND --help`.
+fn help_flags(e: &Env, command: &[&str]) -> Vec<(String, Option<String>)> {
+    let mut args = command.to_vec();
+    args.push("--help");
+    let out = e.pls(&args);
+    out.code(0);
+    let options = out
+        .stdout
+        .split("Options:\n")
+        .nth(1)
+        .expect("an Options section");
+    options
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| {
+            let at = l.find("--")?;
+            let mut words = l[at + 2..].split_whitespace();
+            let long = words.next()?.to_owned();
+            let value = words
+                .next()
+                .filter(|w| w.starts_with('<'))
+                .map(|w| w.trim_matches(['<', '>']).to_owned());
+            Some((long, value))
+        })
+        .collect()
+}
+
+/// A value each command accepts for a flag with this placeholder.
+fn sample_value(placeholder: &str, dir: &str) -> String {
+    match placeholder.split('|').next().unwrap_or_default() {
+        "N" => "1".into(),
+        "SPEED" => "0".into(),
+        "SIZE" => "1M".into(),
+        "DUR" => "1ms".into(),
+        "WHEN" => "1h".into(),
+        "PATH" => "/dev/null".into(),
+        "EXPR" => "true".into(),
+        "TPL" => "{{ seq }}".into(),
+        "DIR" => dir.into(),
+        "MODE" => "jsonl".into(),
+        first => first.into(),
+    }
+}
+
+/// Every command run with each of its flags in turn (as `--help` lists them) gets past every
+/// flag look-up its code makes: a debug build stops with a panic (exit 101) at a look-up of a
+/// flag the command does not declare, so a misspelt or moved flag cannot go unnoticed.
+#[test]
+fn every_flag_of_every_command_is_looked_up_by_a_name_its_command_declares() {
+    let e = env("flag_lookups");
+    e.create("p", "1M");
+    e.feed("p", "{\"a\":1}", &["t"]);
+    let overview = e.pls(&["--help"]);
+    let commands: Vec<Vec<&str>> = overview
+        .stdout
+        .split("Commands:\n")
+        .nth(1)
+        .expect("a Commands section")
+        .lines()
+        .take_while(|l| !l.is_empty())
+        // `  NAME…` padded to 14 columns, then the description.
+        .map(|l| l.get(..16).unwrap_or(l).split_whitespace().collect())
+        .collect();
+    assert!(commands.len() >= 13, "{}", overview.show());
+    let mut runs = 0;
+    for (i, command) in commands.iter().enumerate() {
+        let flags = help_flags(&e, command);
+        let fresh = format!("n{i}");
+        let positionals: Vec<&str> = match command[..] {
+            ["pool", "create"] | ["pool", "delete"] => vec![&fresh],
+            ["pool", "list"] | ["mcp"] | ["version"] => vec![],
+            ["pool", "info"] | ["doctor"] | ["follow"] | ["duplex"] => vec!["p"],
+            ["feed"] => vec!["p", "{\"b\":2}"],
+            ["fetch"] => vec!["p", "1"],
+            ["tap"] => vec!["p"],
+            ["completion"] => vec!["bash"],
+            _ => panic!("no sample arguments for {command:?}: add them here"),
+        };
+        for set in std::iter::once(None).chain(flags.iter().map(Some)) {
+            let mut args: Vec<String> = command.iter().map(|w| (*w).to_owned()).collect();
+            args.extend(positionals.iter().map(|p| (*p).to_owned()));
+            if let Some((long, value)) = set {
+                if long == "help" {
+                    continue;
+                }
+                args.push(format!("--{long}"));
+                if let Some(v) = value {
+                    args.push(sample_value(v, e.dir_str()));
+                }
+            }
+            // Nothing may wait: followers time out at once, tap runs `true`.
+            let waits = matches!(command[..], ["follow"] | ["duplex"]);
+            if waits && !args.iter().any(|a| a == "--timeout") {
+                args.extend(["--timeout".to_owned(), "1ms".to_owned()]);
+            }
+            if command[..] == ["tap"] {
+                args.extend(["--".to_owned(), "true".to_owned()]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = e.pls_in(&args, "");
+            runs += 1;
+            assert_ne!(out.code, 101, "a panic\n{}", out.show());
+            assert!(!out.stderr.contains("does not declare"), "{}", out.show());
+        }
+    }
+    assert!(runs > 60, "every flag of every command ran: {runs} runs");
+}
