@@ -154,11 +154,11 @@ fn aliases() -> Vec<Value> {
 fn top_words() -> String {
     let mut words: Vec<&str> = Vec::new();
     for c in COMMANDS {
-        if let Some(w) = c.path.first() {
-            if !words.contains(w) {
-                words.push(w);
-                words.extend(c.aliases);
-            }
+        if let Some(w) = c.path.first()
+            && !words.contains(w)
+        {
+            words.push(w);
+            words.extend(c.aliases);
         }
     }
     words.push("help");

@@ -557,7 +557,7 @@ pub fn human_bytes(n: u64) -> String {
         // The largest unit that shows at least 1.0 once rounded: 1048575 is 1.0M, not 1024.0K.
         #[allow(clippy::cast_precision_loss)]
         if n >= size || (n >= 1024 && (n as f64 / size as f64 * 10.0).round() >= 10.0) {
-            return if n % size == 0 {
+            return if n.is_multiple_of(size) {
                 format!("{}{unit}", n / size)
             } else {
                 format!("{:.1}{unit}", n as f64 / size as f64)

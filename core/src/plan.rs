@@ -292,7 +292,7 @@ pub fn publish_stores(state: &RingState, generation: u64) -> ([Store<'static>; 1
 /// The stores that finish an interrupted state update (`state_gen` odd): write the effective
 /// state into the v3 fields, then make the generation even. `None` when nothing is pending.
 pub fn complete_interrupted(published: &Published) -> Option<[Store<'static>; 6]> {
-    if published.generation % 2 == 0 {
+    if published.generation.is_multiple_of(2) {
         return None;
     }
     let w = published.state.words();

@@ -112,7 +112,7 @@ pub enum Slot {
 /// Reads what sits at ring offset `off`.
 pub fn read_frame_at<V: PoolView + ?Sized>(view: &V, off: u64) -> Slot {
     let geo = *view.geometry();
-    if off >= geo.ring_size || off % FRAME_ALIGN != 0 {
+    if off >= geo.ring_size || !off.is_multiple_of(FRAME_ALIGN) {
         return Slot::Invalid(Corrupt::ring(CorruptKind::OffsetOutOfRange, off));
     }
     // off < ring_size (checked above).

@@ -230,14 +230,14 @@ fn every_truncation_and_bit_flip_of_a_document_is_handled_without_panic() {
     for bit in 0..doc.len() * 8 {
         let mut b = doc.clone();
         b[bit / 8] ^= 1 << (bit % 8);
-        if let Ok(d) = Doc::new(&b) {
-            if d.validate().is_ok() {
-                flipped_ok += 1;
-                let env = Envelope::parse(&b);
-                if let Ok(env) = env {
-                    let _ = env.has_tag("alpha");
-                    let _ = env.field("items.0");
-                }
+        if let Ok(d) = Doc::new(&b)
+            && d.validate().is_ok()
+        {
+            flipped_ok += 1;
+            let env = Envelope::parse(&b);
+            if let Ok(env) = env {
+                let _ = env.has_tag("alpha");
+                let _ = env.field("items.0");
             }
         }
     }

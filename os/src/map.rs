@@ -181,7 +181,7 @@ impl SharedMap {
     /// The aligned words covering `[start, start + 8·n)`, as atomics.
     fn words(&self, start: usize, n: usize) -> Option<&[AtomicU64]> {
         let end = n.checked_mul(8)?.checked_add(start)?;
-        if start % 8 != 0 || end > self.len {
+        if !start.is_multiple_of(8) || end > self.len {
             return None;
         }
         // SAFETY: rule 1 (live mapping), rule 2 (in bounds and 8-aligned: checked above), rule

@@ -90,10 +90,10 @@ fn lines(child: &mut Kid) -> mpsc::Receiver<String> {
         for line in BufReader::new(out).lines() {
             let Ok(line) = line else { break };
             // libtest may print "test child_process_entry ... " before the first line.
-            if let Some((_, rest)) = line.split_once("@@ ") {
-                if tx.send(rest.to_owned()).is_err() {
-                    break;
-                }
+            if let Some((_, rest)) = line.split_once("@@ ")
+                && tx.send(rest.to_owned()).is_err()
+            {
+                break;
             }
         }
     });
