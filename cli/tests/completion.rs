@@ -1,7 +1,8 @@
 //! Black-box tests of `pls completion`: each script is valid for its shell and, where the shell
-//! can be driven non-interactively (bash, fish), offers commands, flags, flag values and pool
-//! names. zsh and fish are checked when installed (CI installs them); otherwise those checks
-//! say they were skipped.
+//! can be driven non-interactively (bash, fish, elvish), offers commands, aliases, flags, flag
+//! values and pool names. zsh, fish and elvish are checked when installed (CI installs them);
+//! otherwise those checks say they were skipped. PowerShell's script is checked for its
+//! structure, and parsed by `pwsh` where that exists.
 
 mod common;
 
