@@ -21,9 +21,11 @@ pub mod inspect;
 pub mod map;
 pub mod message;
 pub mod pool;
+pub mod query;
 
 pub use error::{Error, ErrorKind};
-pub use follow::{Event, FollowOptions, Follower, GapPolicy, MessageRef, Start};
+pub use follow::{Event, FollowOptions, Follower, GapPolicy, MessageRef, MessageView, Start};
 pub use info::Info;
 pub use plasmite_core as core;
 pub use pool::{Appended, CreateOptions, Durability, Message, Pool, now_ns};
+pub use query::{Cancel, DamagePolicy, Item, Predicate, Query};
