@@ -89,7 +89,7 @@ impl Predicate for Hide {
 
 /// Runs `duplex`.
 pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8, Error> {
-    let a = follow::parse(m)?;
+    let mut a = follow::parse(m)?;
     let me = m.value("me").map(str::to_owned);
     if ui.stdin_tty && me.is_none() {
         return Err(
@@ -108,6 +108,10 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     if a.since.is_some_and(|t| t > now_ns()) {
         return Ok(0);
     }
+    // The live edge is fixed before the sender starts: what it appends is always after it, so
+    // with --echo-self one's own messages are always shown, never only when the follow side
+    // happened to start first.
+    a.live_after = Some(pool.state()?.newest);
     let sent = Arc::new(Sent::default());
     let matcher = Matcher {
         hide: (!m.has("echo-self")).then(|| {

@@ -57,6 +57,9 @@ pub struct Args<'a> {
     pub create: bool,
     quiet_drops: bool,
     notify: bool,
+    /// Without `--tail`/`--since`: start after this sequence rather than at the live edge when
+    /// following starts (duplex fixes its live edge before its sender appends anything).
+    pub live_after: Option<u64>,
 }
 
 /// Reads follow's flags from `m` (absent ones take their defaults).
@@ -128,6 +131,7 @@ pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
         create: m.has("create"),
         quiet_drops: m.has("quiet-drops"),
         notify: !m.has("no-notify"),
+        live_after: None,
     })
 }
 
@@ -406,7 +410,7 @@ impl Follow<'_> {
         let a = self.a;
         let start = match (a.since, a.tail.unwrap_or(0)) {
             (Some(t), _) => Start::Time(t),
-            (None, 0) => Start::Live,
+            (None, 0) => a.live_after.map_or(Start::Live, Start::After),
             (None, n) => Start::Last(n),
         };
         Query {

@@ -2178,6 +2178,37 @@ fn follow_since_an_old_rfc3339_time_prints_everything_and_a_later_one_skips_olde
 }
 
 #[test]
+fn follow_since_beyond_the_clock_means_nothing_yet_and_before_1970_everything() {
+    let e = env("follow_since_extremes");
+    tag_pool(&e);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--since",
+        "2999-01-01T00:00:00Z",
+        "--timeout",
+        "5s",
+    ]);
+    out.code(0);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+    assert!(out.elapsed < Duration::from_secs(4), "{}", out.show());
+    e.pls(&["follow", "missing", "--since", "2999-01-01T00:00:00Z"])
+        .fails(3, "NotFound");
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--since",
+        "1900-01-01T00:00:00Z",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
+    out.code(124);
+    let all = e.info("t")["metrics"]["message_count"].as_u64().unwrap();
+    assert_eq!(seqs(&out.json_lines()), (1..=all).collect::<Vec<_>>());
+}
+
+#[test]
 fn follow_since_a_future_time_exits_0_with_no_output() {
     let e = env("follow_since_future");
     tag_pool(&e);
