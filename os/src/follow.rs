@@ -17,6 +17,7 @@
 //! Spec: `spec/FORMAT.md` §2.3 (wake words), §6 (readers); `spec/API.md` (follow).
 
 use crate::error::{Error, ErrorKind};
+use crate::hub::Hub;
 use crate::pool::Pool;
 use plasmite_core::layout::{NEWEST_IN_STATE, RING_STATE_OFFSET, WAITERS_OFFSET, WAKE_OFFSET};
 use plasmite_core::{Cursor, Step};
@@ -32,7 +33,7 @@ pub const MAX_PARK: Duration = Duration::from_millis(50);
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
 /// File offset of the `newest_seq` field of the header's ring state.
-const NEWEST_OFFSET: u64 = RING_STATE_OFFSET + NEWEST_IN_STATE;
+pub(crate) const NEWEST_OFFSET: u64 = RING_STATE_OFFSET + NEWEST_IN_STATE;
 
 /// Where a follower starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,6 +196,8 @@ pub struct Follower<P: Deref<Target = Pool>> {
     /// A message was delivered since the last park: spin before parking again.
     active: bool,
     backoff: Duration,
+    /// Wait through this hub rather than parking on the wake word.
+    hub: Option<Hub>,
 }
 
 impl<P: Deref<Target = Pool>> Follower<P> {
@@ -226,7 +229,15 @@ impl<P: Deref<Target = Pool>> Follower<P> {
             buf: Vec::new(),
             active: false,
             backoff: Duration::from_millis(1),
+            hub: None,
         })
+    }
+
+    /// Waits through `hub` (the wake hub of this follower's pool) from now on: any number of
+    /// followers then cost one parked thread.
+    pub fn with_hub(mut self, hub: Hub) -> Follower<P> {
+        self.hub = Some(hub);
+        self
     }
 
     /// The next event if there is one now, without waiting.
@@ -410,6 +421,11 @@ impl<P: Deref<Target = Pool>> Follower<P> {
         let remaining = deadline.map_or(MAX_PARK, |d| d.saturating_duration_since(Instant::now()));
         if remaining.is_zero() {
             return false;
+        }
+        if let Some(hub) = &self.hub {
+            let until = Instant::now().checked_add(remaining.min(MAX_PARK));
+            hub.wait_past(self.cursor.expected_seq().saturating_sub(1), until);
+            return true;
         }
         let map = self.pool.shared_map();
         if self.opts.notify && map.writable() {

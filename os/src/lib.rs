@@ -15,6 +15,7 @@
 pub mod dir;
 pub mod error;
 pub mod follow;
+pub mod hub;
 pub mod info;
 pub mod inspect;
 #[allow(unsafe_code)]
@@ -25,6 +26,7 @@ pub mod query;
 
 pub use error::{Error, ErrorKind};
 pub use follow::{Event, FollowOptions, Follower, GapPolicy, MessageRef, MessageView, Start};
+pub use hub::Hub;
 pub use info::Info;
 pub use plasmite_core as core;
 pub use pool::{Appended, CreateOptions, Durability, Message, Pool, now_ns};

@@ -25,6 +25,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::follow::{Event, FollowOptions, Follower, GapPolicy, MessageView, Start};
+use crate::hub::{Arrival, Hub};
 use crate::pool::{Message, Pool};
 use plasmite_core::lite3::envelope::{self, Envelope};
 use plasmite_core::lite3::read::Doc;
@@ -103,6 +104,8 @@ pub struct Query {
     pub cancel: Option<Cancel>,
     /// Wake on the pool's wake word rather than polling.
     pub notify: bool,
+    /// Wait through this wake hub (of the same pool) rather than parking a thread per query.
+    pub hub: Option<Hub>,
 }
 
 impl Default for Query {
@@ -119,6 +122,7 @@ impl Default for Query {
             deadline: None,
             cancel: None,
             notify: true,
+            hub: None,
         }
     }
 }
@@ -137,6 +141,7 @@ impl fmt::Debug for Query {
             .field("deadline", &self.deadline)
             .field("cancel", &self.cancel)
             .field("notify", &self.notify)
+            .field("hub", &self.hub.is_some())
             .finish()
     }
 }
@@ -274,7 +279,7 @@ impl<P: Deref<Target = Pool>> Stream<P> {
             _ => false,
         };
         let start = if buffered { Start::Oldest } else { q.start };
-        let follower = Follower::new(
+        let mut follower = Follower::new(
             pool,
             FollowOptions {
                 start,
@@ -283,6 +288,9 @@ impl<P: Deref<Target = Pool>> Stream<P> {
                 ..FollowOptions::default()
             },
         )?;
+        if let Some(hub) = &q.hub {
+            follower = follower.with_hub(hub.clone());
+        }
         let mut s = Stream {
             follower,
             q,
@@ -369,6 +377,19 @@ impl<P: Deref<Target = Pool>> Stream<P> {
     /// missing. `None` before anything was.
     pub fn examined(&self) -> Option<u64> {
         self.examined
+    }
+
+    /// A future that resolves when a message past those read so far is committed (`true`) or
+    /// at `deadline` (`false`) — for async front ends, which then [`Stream::poll`] again. `None`
+    /// without a hub (`Query::hub`).
+    pub fn arrival(&self, deadline: Option<Instant>) -> Option<Arrival> {
+        let after = if self.held.is_empty() {
+            self.follower.expected_seq().saturating_sub(1)
+        } else {
+            // Buffered history is ready now.
+            0
+        };
+        self.q.hub.as_ref().map(|h| h.arrival(after, deadline))
     }
 
     /// Messages delivered so far.
