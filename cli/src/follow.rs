@@ -2,15 +2,17 @@
 //! since a time; filtered by tags and jq predicates; as pretty JSON, JSON lines, data only or
 //! through a template.
 //!
-//! Role: the follow command on top of `plasmite_os::Follower`. Tag filters run on the raw
-//! Lite³ bytes; only messages that pass them are turned into JSON (and, for `--where`, into a
-//! jq value).
+//! Role: the follow command as a formatter over a `plasmite_os::Query`, which selects (tags on
+//! the raw Lite³ bytes, `--where` as a predicate), reads history and waits; this module prints
+//! messages, drop notices and `corrupt` notices for damaged payloads.
 //!
 //! # Invariants
 //! - Plain `follow` prints only messages appended after it started — also on a full ring.
 //! - `--tail N` prints the last N *matching* messages once, then goes live; nothing is printed
 //!   twice, even after being overtaken by writers (a drop notice reports the gap).
-//! - `--timeout` exits 124 when nothing was printed for that long; memory stays bounded by N.
+//! - `--timeout` exits 124 when nothing was printed for that long after history, which is
+//!   always printed in full; memory stays bounded by N.
+//! - A damaged payload is a `corrupt` notice on stderr, and following goes on.
 //!
 //! Spec: `spec/CLI.md` §2.7.
 

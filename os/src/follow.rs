@@ -1,9 +1,9 @@
 //! Following a pool: deliver messages in sequence order from a chosen start, wait for new ones
 //! without burning CPU, report (or refuse) gaps when writers overtake the reader.
 //!
-//! Role: the reading loop under `follow`, `fetch --tail`-style reads, the HTTP tail and every API
-//! stream. Built on the core's [`Cursor`]; this module adds payload copies, the start positions,
-//! the gap policy and waiting.
+//! Role: the reading loop under [`crate::query`] (and so under `follow`, the MCP reads, the HTTP
+//! tail and every API stream). Built on the core's [`Cursor`]; this module adds payload copies,
+//! the start positions, the gap policy and waiting (alone, or through a [`Hub`]).
 //!
 //! # Invariants
 //! - Messages come out in strictly increasing sequence order, never twice; a discontinuity is a
@@ -11,10 +11,12 @@
 //! - A payload is handed out only after it was copied and re-checked: CRC intact when the frame
 //!   has one, and still retained after the copy (else the copy may be torn, and the message is
 //!   reported as part of a gap instead).
-//! - A Corrupt verdict is confirmed under the pool's lock before it is reported.
+//! - A Corrupt verdict is confirmed under the pool's lock before it is reported. A payload that
+//!   fails its CRC is [`Event::Damaged`] and the follower goes on with the next frame (its header,
+//!   and so the ring's structure, is intact); a damaged frame header is a Corrupt error.
 //! - Waiting is always bounded ([`MAX_PARK`]): wake-ups make it fast, never make it correct.
 //!
-//! Spec: `spec/FORMAT.md` §2.3 (wake words), §6 (readers); `spec/API.md` (follow).
+//! Spec: `spec/FORMAT.md` §2.3 (wake words), §6 (readers); `spec/API.md` §5.1.
 
 use crate::error::{Error, ErrorKind};
 use crate::hub::Hub;

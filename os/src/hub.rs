@@ -18,7 +18,7 @@
 //!   follower, re-read `newest_seq`, sleep while `wake` is unchanged — a writer either sees the
 //!   announcement or changed `wake` first.
 //!
-//! Spec: `spec/API.md` §5 (hub).
+//! Spec: `spec/API.md` §5.3.
 
 use crate::follow::{MAX_PARK, NEWEST_OFFSET};
 use crate::pool::Pool;

@@ -3,7 +3,8 @@
 //!
 //! Role: composes the `no_std` format core with the operating system behind one [`Pool`]: create,
 //! open (read-write or read-only), append (one or a batch) under the writer lock, get by
-//! sequence, follow with wake-ups, info; pool references and the pool directory.
+//! sequence, follow with wake-ups, queries (the one selection engine of every front end), the
+//! per-pool wake hub, info; pool references and the pool directory.
 //!
 //! # Invariants
 //! - Storage logic lives in `plasmite-core`; this crate only moves bytes and maps errors.

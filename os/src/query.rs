@@ -21,7 +21,7 @@
 //!   place among the `n` (they might have matched). Memory stays bounded by `n`.
 //! - The count limit counts messages only, not gaps or damage notices.
 //!
-//! Spec: `spec/API.md` §5.
+//! Spec: `spec/API.md` §5.2.
 
 use crate::error::{Error, ErrorKind};
 use crate::follow::{Event, FollowOptions, Follower, GapPolicy, MessageView, Start};
