@@ -59,9 +59,12 @@ impl SentSeqs {
         }
     }
 
-    fn contains(&self, seq: u64) -> bool {
+    /// Whether `seq` was sent; ranges wholly before it are forgotten (the follow side asks in
+    /// ascending order, so the record stays small however long the chat).
+    fn take_up_to(&mut self, seq: u64) -> bool {
         let i = self.0.partition_point(|&(_, hi)| hi < seq);
-        self.0.get(i).is_some_and(|&(lo, _)| lo <= seq)
+        self.0.drain(..i);
+        self.0.first().is_some_and(|&(lo, _)| lo <= seq)
     }
 }
 
@@ -73,7 +76,7 @@ struct Hide {
 
 impl Predicate for Hide {
     fn matches(&self, msg: &MessageView<'_>) -> Result<bool, Error> {
-        if self.sent.lock().contains(msg.seq) {
+        if self.sent.lock().take_up_to(msg.seq) {
             return Ok(false);
         }
         if let Some(me) = &self.me {

@@ -461,8 +461,8 @@ impl Follow<'_> {
                     }
                     None => None,
                 };
-                emitter.flush(out)?;
-                s.next(wait)?
+                // Output is written out only before waiting: a burst is one write.
+                s.next_or(wait, || emitter.flush(out))?
             };
             if item.is_none() && self.stop.is_some_and(Cancel::is_cancelled) {
                 emitter.flush(out)?;

@@ -425,6 +425,18 @@ impl<P: Deref<Target = Pool>> Stream<P> {
     /// it. History never waits and is never cut short by `wait` or the deadline. `Ok(None)`:
     /// nothing within `wait`, or the stream ended ([`Stream::ended`]).
     pub fn next(&mut self, wait: Option<Duration>) -> Result<Option<Item<'_>>, Error> {
+        self.next_or(wait, || Ok(()))
+    }
+
+    /// [`Stream::next`], calling `idle` once before it first waits — where a front end writes
+    /// out what it buffered, so a burst of messages costs one write and nothing sits unwritten
+    /// while the stream waits.
+    pub fn next_or(
+        &mut self,
+        wait: Option<Duration>,
+        idle: impl FnOnce() -> Result<(), Error>,
+    ) -> Result<Option<Item<'_>>, Error> {
+        let mut idle = Some(idle);
         let until = wait.and_then(|w| Instant::now().checked_add(w));
         let until = match (until, self.q.deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -448,6 +460,9 @@ impl<P: Deref<Target = Pool>> Stream<P> {
                     self.caught_up();
                     if self.ended.is_some() {
                         return Ok(None);
+                    }
+                    if let Some(idle) = idle.take() {
+                        idle()?;
                     }
                     // Wake up at least every park bound to look at the cancel flag.
                     if !self.follower.wait(until) {
