@@ -417,3 +417,42 @@ fn the_limit_counts_messages_and_cancel_stops_a_waiting_query() {
     assert_eq!(ended, Some(End::Cancelled));
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
+
+#[test]
+fn a_live_wait_ends_on_time_while_only_non_matching_messages_arrive() {
+    let dir = common::scratch("query", "nonmatching");
+    let pool = Arc::new(common::create(&dir.join("p.plasmite"), 1 << 20));
+    let mut s = Query {
+        predicates: vec![Arc::new(ThirdOnes)],
+        ..Query::default()
+    }
+    .run(Arc::clone(&pool))
+    .unwrap();
+    let stop = Cancel::new();
+    let writer = {
+        let (pool, stop) = (Arc::clone(&pool), stop.clone());
+        std::thread::spawn(move || {
+            // `i` = 1 never matches `i % 3 == 0`.
+            let payload = encode(&json!({ "i": 1 }), &[], 1 << 20).unwrap();
+            while !stop.is_cancelled() {
+                pool.append(&payload, Durability::Fast).unwrap();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    let started = Instant::now();
+    let got = s.next(Some(Duration::from_millis(200))).unwrap().map(got);
+    let took = started.elapsed();
+    stop.cancel();
+    writer.join().unwrap();
+    assert_eq!(got, None);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(s.examined().is_some(), "non-matching messages were read");
+}
+
+#[test]
+fn an_owned_stream_can_move_to_another_thread() {
+    fn send<T: Send + 'static>() {}
+    send::<Stream<Arc<Pool>>>();
+    send::<plasmite_os::Follower<Arc<Pool>>>();
+}
