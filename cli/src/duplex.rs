@@ -9,7 +9,8 @@
 //! # Invariants
 //! - The process ends when either side ends, with that side's exit code: EOF on the input
 //!   ends it with 0 (or the sender's error), `--timeout` with 124.
-//! - Without `--echo-self`, messages whose `data.from` is `--me` are not printed.
+//! - Without `--echo-self`, no message this process sent is printed, whatever the timing
+//!   between the two sides ([`Sent`]), nor any whose `data.from` is `--me`.
 //! - The sender never writes to stdout: the follower owns it.
 //!
 //! Spec: `spec/CLI.md` §2.10.
@@ -19,17 +20,79 @@ use crate::feed;
 use crate::follow::{self, Matcher};
 use crate::pool;
 use crate::ui::Ui;
+use plasmite_os::core::lite3::envelope;
+use plasmite_os::core::lite3::read::ValueRef;
 use plasmite_os::message::encode;
-use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, now_ns};
+use plasmite_os::{
+    Cancel, CreateOptions, Durability, Error, ErrorKind, MessageView, Pool, Predicate, now_ns,
+};
 use serde_json::json;
 use std::io::BufRead;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+
+/// The sequences this process's sender appended. The sender holds the lock from before each
+/// append until its sequences are recorded, so a follower that saw one of them and then asks
+/// always finds it: hiding one's own messages does not depend on which side ran first (piped
+/// records carry no `from`, so the sequence is the only way to know them).
+#[derive(Debug, Default)]
+pub struct Sent(Mutex<SentSeqs>);
+
+/// Ascending, disjoint inclusive ranges of sequences.
+#[derive(Debug, Default)]
+pub struct SentSeqs(Vec<(u64, u64)>);
+
+impl Sent {
+    /// Holds the record: take it before appending, record the sequences, then drop it.
+    pub fn lock(&self) -> MutexGuard<'_, SentSeqs> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl SentSeqs {
+    /// Records `seq` (appends come in ascending order; a repeat is ignored).
+    pub fn add(&mut self, seq: u64) {
+        match self.0.last_mut() {
+            Some((_, hi)) if seq <= *hi => {}
+            Some((_, hi)) if seq == *hi + 1 => *hi = seq,
+            _ => self.0.push((seq, seq)),
+        }
+    }
+
+    /// Whether `seq` was sent; ranges wholly before it are forgotten (the follow side asks in
+    /// ascending order, so the record stays small however long the chat).
+    fn take_up_to(&mut self, seq: u64) -> bool {
+        let i = self.0.partition_point(|&(_, hi)| hi < seq);
+        self.0.drain(..i);
+        self.0.first().is_some_and(|&(lo, _)| lo <= seq)
+    }
+}
+
+/// Duplex's sender suppression: what this process sent, and messages from `--me`.
+struct Hide {
+    sent: Arc<Sent>,
+    me: Option<String>,
+}
+
+impl Predicate for Hide {
+    fn matches(&self, msg: &MessageView<'_>) -> Result<bool, Error> {
+        if self.sent.lock().take_up_to(msg.seq) {
+            return Ok(false);
+        }
+        if let Some(me) = &self.me {
+            if let Ok(Some(ValueRef::Str(from))) = envelope::field(msg.payload, "from") {
+                if from == me {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
 
 /// Runs `duplex`.
 pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8, Error> {
-    let a = follow::parse(m)?;
+    let mut a = follow::parse(m)?;
     let me = m.value("me").map(str::to_owned);
     if ui.stdin_tty && me.is_none() {
         return Err(
@@ -48,28 +111,39 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     if a.since.is_some_and(|t| t > now_ns()) {
         return Ok(0);
     }
+    // The live edge is fixed before the sender starts: what it appends is always after it, so
+    // with --echo-self one's own messages are always shown, never only when the follow side
+    // happened to start first.
+    a.live_after = Some(pool.state()?.newest);
+    let sent = Arc::new(Sent::default());
     let matcher = Matcher {
-        hide_from: me.clone().filter(|_| !m.has("echo-self")),
+        hide: (!m.has("echo-self")).then(|| {
+            Arc::new(Hide {
+                sent: Arc::clone(&sent),
+                me: me.clone(),
+            }) as Arc<dyn Predicate>
+        }),
         ..Matcher::default()
     };
     // The sender blocks in reads of stdin that nothing can interrupt, so it runs detached:
     // when the follower ends first the process exits without waiting for it.
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Cancel::new();
     let (done_tx, done_rx) = mpsc::channel();
     let sender = Sender {
         ui: *ui,
         pool: Arc::clone(&pool),
         name: a.pool.to_owned(),
         me,
+        sent,
     };
-    let sender_stop = Arc::clone(&stop);
+    let sender_stop = stop.clone();
     std::thread::Builder::new()
         .name("duplex-sender".into())
         .spawn(move || {
             let result = sender.run();
             // The result is sent before the flag is raised, so the follower finds it waiting.
             let _ = done_tx.send(result);
-            sender_stop.store(true, Ordering::Release);
+            sender_stop.cancel();
         })
         .map_err(|e| {
             Error::new(ErrorKind::Internal, "failed to start the sender thread")
@@ -77,7 +151,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
                 .with_hint("The system is out of threads or memory; retry.")
         })?;
     let followed = follow::follow(ui, &pool, &a, &matcher, None, Some(&stop));
-    if stop.load(Ordering::Acquire) {
+    if stop.is_cancelled() {
         if let Ok(sent) = done_rx.try_recv() {
             return sent;
         }
@@ -91,6 +165,7 @@ struct Sender {
     pool: Arc<Pool>,
     name: String,
     me: Option<String>,
+    sent: Arc<Sent>,
 }
 
 impl Sender {
@@ -98,7 +173,8 @@ impl Sender {
         match &self.me {
             Some(me) if self.ui.stdin_tty => self.lines(me),
             _ => {
-                let args = feed::Args::stream_defaults(&self.name);
+                let mut args = feed::Args::stream_defaults(&self.name);
+                args.sent = Some(&self.sent);
                 feed::stream(
                     &self.ui,
                     &self.pool,
@@ -135,7 +211,9 @@ impl Sender {
             // on; a failing pool ends it.
             match encode(&json!({"from": me, "msg": line}), &[], max) {
                 Ok(payload) => {
-                    self.pool.append(&payload, Durability::Fast)?;
+                    let mut sent = self.sent.lock();
+                    let appended = self.pool.append(&payload, Durability::Fast)?;
+                    sent.add(appended.seq);
                 }
                 Err(e) => self.ui.error(&e),
             }

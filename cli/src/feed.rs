@@ -54,6 +54,8 @@ pub struct Args<'a> {
     pub retry: u64,
     /// `--retry-delay`.
     pub retry_delay: Duration,
+    /// Where the sequences appended are recorded (duplex hides them from its follow side).
+    pub sent: Option<&'a crate::duplex::Sent>,
 }
 
 impl<'a> Args<'a> {
@@ -71,6 +73,7 @@ impl<'a> Args<'a> {
             create: None,
             retry: 0,
             retry_delay: DEFAULT_RETRY_DELAY,
+            sent: None,
         }
     }
 }
@@ -147,6 +150,7 @@ pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
             .map(|s| values::duration("--retry-delay", s))
             .transpose()?
             .unwrap_or(DEFAULT_RETRY_DELAY),
+        sent: None,
     })
 }
 
@@ -376,13 +380,21 @@ impl<'a> Feeder<'a> {
         self.appended.clear();
         let mut attempts = 0u64;
         let started = Instant::now();
+        // Held across the appends until their sequences are recorded (see `duplex::Sent`).
+        let mut sent = self.args.sent.map(crate::duplex::Sent::lock);
         loop {
             let done = self.appended.len();
-            match self.pool.append_batch(
+            let result = self.pool.append_batch(
                 &self.pending[done..],
                 self.args.durability,
                 &mut self.appended,
-            ) {
+            );
+            if let Some(sent) = sent.as_mut() {
+                for a in &self.appended[done..] {
+                    sent.add(a.seq);
+                }
+            }
+            match result {
                 Ok(()) => break,
                 Err(e) if attempts < self.args.retry && retryable(&e) => {
                     attempts += 1;

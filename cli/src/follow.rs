@@ -2,34 +2,35 @@
 //! since a time; filtered by tags and jq predicates; as pretty JSON, JSON lines, data only or
 //! through a template.
 //!
-//! Role: the follow command on top of `plasmite_os::Follower`. Tag filters run on the raw
-//! Lite³ bytes; only messages that pass them are turned into JSON (and, for `--where`, into a
-//! jq value).
+//! Role: the follow command as a formatter over a `plasmite_os::Query`, which selects (tags on
+//! the raw Lite³ bytes, `--where` as a predicate), reads history and waits; this module prints
+//! messages, drop notices and `corrupt` notices for damaged payloads.
 //!
 //! # Invariants
 //! - Plain `follow` prints only messages appended after it started — also on a full ring.
 //! - `--tail N` prints the last N *matching* messages once, then goes live; nothing is printed
 //!   twice, even after being overtaken by writers (a drop notice reports the gap).
-//! - `--timeout` exits 124 when nothing was printed for that long; memory stays bounded by N.
+//! - `--timeout` exits 124 when nothing was printed for that long after history, which is
+//!   always printed in full; memory stays bounded by N.
+//! - A damaged payload is a `corrupt` notice on stderr, and following goes on.
 //!
 //! Spec: `spec/CLI.md` §2.7.
 
 use crate::args::{Matches, usage};
-use crate::fetch::located;
 use crate::filter::Filter;
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
-use plasmite_os::core::lite3::envelope;
-use plasmite_os::core::lite3::read::ValueRef;
 use plasmite_os::message::{Printed, Style, print, print_data, to_value};
+use plasmite_os::query::Damage;
 use plasmite_os::{
-    CreateOptions, Error, ErrorKind, Event, FollowOptions, Follower, Message, Pool, Start, now_ns,
+    Cancel, CreateOptions, Error, ErrorKind, Item, Message, MessageView, Pool, Predicate, Query,
+    Start, now_ns,
 };
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Exit code when `--timeout` passes with nothing printed.
@@ -58,6 +59,9 @@ pub struct Args<'a> {
     pub create: bool,
     quiet_drops: bool,
     notify: bool,
+    /// Without `--tail`/`--since`: start after this sequence rather than at the live edge when
+    /// following starts (duplex fixes its live edge before its sender appends anything).
+    pub live_after: Option<u64>,
 }
 
 /// Reads follow's flags from `m` (absent ones take their defaults).
@@ -129,43 +133,41 @@ pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
         create: m.has("create"),
         quiet_drops: m.has("quiet-drops"),
         notify: !m.has("no-notify"),
+        live_after: None,
     })
 }
 
 /// Which messages are printed: not one's own (duplex), tags (on the raw bytes), then jq
-/// predicates (on the envelope).
+/// predicates (on the envelope) — turned into a [`Query`]'s filters.
 #[derive(Default)]
 pub struct Matcher {
-    /// Hide messages whose `data.from` is this (duplex without `--echo-self`).
-    pub hide_from: Option<String>,
+    /// Hides the messages this process sent (duplex without `--echo-self`).
+    pub hide: Option<Arc<dyn Predicate>>,
     /// Every tag must be present.
     pub tags: Vec<String>,
     /// The `--where` predicates.
-    pub filter: Option<Filter>,
+    pub filter: Option<Arc<dyn Predicate>>,
+}
+
+/// `--where` as a query predicate: a payload that does not decode is Corrupt (the query
+/// reports it as damage), a runtime error is no match.
+impl Predicate for Filter {
+    fn matches(&self, msg: &MessageView<'_>) -> Result<bool, Error> {
+        self.matches_message(&msg.printed())
+    }
 }
 
 impl Matcher {
-    fn is_empty(&self) -> bool {
-        self.hide_from.is_none() && self.tags.is_empty() && self.filter.is_none()
-    }
-
-    fn matches(&self, msg: &Printed<'_>) -> Result<bool, Error> {
-        if let Some(me) = &self.hide_from {
-            if let Ok(Some(ValueRef::Str(from))) = envelope::field(msg.payload, "from") {
-                if from == me {
-                    return Ok(false);
-                }
-            }
+    /// The query's predicates, in the order they run: sender suppression, then `--where`.
+    fn predicates(&self) -> Vec<Arc<dyn Predicate>> {
+        let mut p = Vec::new();
+        if let Some(h) = &self.hide {
+            p.push(Arc::clone(h));
         }
-        for t in &self.tags {
-            if !envelope::has_tag(msg.payload, t).map_err(plasmite_os::message::corrupt)? {
-                return Ok(false);
-            }
+        if let Some(f) = &self.filter {
+            p.push(Arc::clone(f));
         }
-        match &self.filter {
-            Some(filter) => filter.matches_message(msg),
-            None => Ok(true),
-        }
+        p
     }
 }
 
@@ -295,10 +297,10 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     let filter = if wheres.is_empty() {
         None
     } else {
-        Some(
+        Some(Arc::new(
             Filter::compile(&wheres)
                 .map_err(|e| usage(e.message, Some(m.command)).with_hint(e.hint))?,
-        )
+        ) as Arc<dyn Predicate>)
     };
     let template = a
         .template
@@ -312,7 +314,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         })
         .transpose()?;
     let matcher = Matcher {
-        hide_from: None,
+        hide: None,
         tags: m.values("tag").into_iter().map(str::to_owned).collect(),
         filter,
     };
@@ -330,14 +332,14 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
 }
 
 /// Follows `pool` per `a`, printing what `matcher` passes, until `--one`, `--timeout`, a closed
-/// stdout, or — when given — `stop` is set (checked at least every [`STOP_CHECK`]).
+/// stdout, or — when given — `stop` is raised (seen within the follower's park bound).
 pub fn follow(
     ui: &Ui,
     pool: &Pool,
     a: &Args<'_>,
     matcher: &Matcher,
     template: Option<minijinja::Environment<'static>>,
-    stop: Option<&AtomicBool>,
+    stop: Option<&Cancel>,
 ) -> Result<u8, Error> {
     let mut emitter = Emitter {
         ui,
@@ -386,25 +388,45 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-/// How often a follower with a stop flag looks at it while idle.
-pub const STOP_CHECK: Duration = Duration::from_millis(50);
+/// A damaged payload: a `corrupt` notice on stderr (like drop notices), and following goes on.
+fn damaged(ui: &Ui, pool: &str, d: &Damage) {
+    ui.notice(
+        "follow",
+        "corrupt",
+        &format!("skipped damaged message {}", d.seq),
+        pool,
+        json!({"error": d.error.message(), "offset": d.offset, "seq": d.seq,
+               "pool_path": d.error.path().map(|p| p.display().to_string())}),
+    );
+}
 
 struct Follow<'a> {
     a: &'a Args<'a>,
     pool: &'a Pool,
     matcher: &'a Matcher,
-    stop: Option<&'a AtomicBool>,
+    stop: Option<&'a Cancel>,
 }
 
 impl Follow<'_> {
-    fn options(&self, start: Start) -> FollowOptions {
-        FollowOptions {
+    fn query(&self) -> Query {
+        let a = self.a;
+        let start = match (a.since, a.tail.unwrap_or(0)) {
+            (Some(t), _) => Start::Time(t),
+            (None, 0) => a.live_after.map_or(Start::Live, Start::After),
+            (None, n) => Start::Last(n),
+        };
+        Query {
             start,
-            notify: self.a.notify,
-            ..FollowOptions::default()
+            tags: self.matcher.tags.clone(),
+            predicates: self.matcher.predicates(),
+            cancel: self.stop.cloned(),
+            notify: a.notify,
+            ..Query::default()
         }
     }
 
+    /// History (what was committed at the start: the last N matching, or everything since a
+    /// time) is delivered in full — `--timeout` starts counting after it — then live messages.
     fn run(
         &self,
         emitter: &mut Emitter<'_>,
@@ -413,165 +435,105 @@ impl Follow<'_> {
     ) -> Result<u8, Error> {
         let a = self.a;
         let tail = a.tail.unwrap_or(0);
-        let newest_at_start = self.pool.state()?.newest;
-        // Where the follower starts, and what history is shown before going live.
-        let start = match (a.since, tail) {
-            (Some(t), _) => Start::Time(t),
-            (None, 0) => Start::Live,
-            (None, n) if self.matcher.is_empty() => Start::Last(n),
-            (None, _) => Start::Oldest,
-        };
-        let mut f = Follower::new(self.pool, self.options(start))?;
-        // History that must be filtered before anything is printed: the last N matching
-        // (--tail with filters or --one), or everything for --replay.
-        let buffered = a.replay.is_some() || (tail > 0 && (a.one || !self.matcher.is_empty()));
+        let mut s = self.query().run(self.pool)?;
+        let history_end = s.history_end();
+        // --replay and --one decide what to print once history is complete.
+        let hold = a.replay.is_some() || a.one;
         let mut kept: VecDeque<Message> = VecDeque::new();
         let mut matched = 0u64;
-        // The timeout counts from the start: reading history that does not match (or is still
-        // being collected) is no message either.
+        let mut history = history_end.is_some();
         let mut last_emit = Instant::now();
-        if buffered {
-            while let Some(ev) = f.poll()? {
-                if a.timeout.is_some_and(|t| last_emit.elapsed() >= t) {
-                    return Ok(TIMEOUT_EXIT);
-                }
-                if self.stop.is_some_and(|s| s.load(Ordering::Acquire)) {
-                    return Ok(0);
-                }
-                match ev {
-                    Event::Gap {
-                        first_missing,
-                        count,
-                    } => drops.gap(first_missing, count),
-                    Event::Message(msg) => {
-                        drops.seen(msg.seq);
-                        if !self.matches(&msg.printed(), msg.offset)? {
-                            if msg.seq >= newest_at_start {
-                                break;
-                            }
-                            continue;
-                        }
-                        matched += 1;
-                        kept.push_back(Message {
-                            seq: msg.seq,
-                            timestamp_ns: msg.timestamp_ns,
-                            offset: msg.offset,
-                            payload: msg.payload.to_vec(),
-                        });
-                        if tail > 0 && kept.len() as u64 > tail {
-                            kept.pop_front();
-                        }
-                        if msg.seq >= newest_at_start {
-                            break;
-                        }
-                    }
-                }
-            }
-            if let Some(speed) = a.replay {
-                return self.replay(kept, speed, emitter, out);
-            }
-            if a.one {
-                if matched >= tail.max(1) {
-                    if let Some(k) = kept.pop_back() {
-                        self.emit_kept(&k, emitter, out)?;
-                    }
-                    return Ok(0);
-                }
-            } else if !kept.is_empty() {
-                for k in kept.drain(..) {
-                    self.emit_kept(&k, emitter, out)?;
-                }
-                last_emit = Instant::now();
-            }
-        }
-        // Live (and, for --tail without filters or --since, the history before it).
-        // Messages that do not match (or gaps) can keep arriving: the timeout still counts.
-        macro_rules! timed_out {
-            () => {
-                if a.timeout.is_some_and(|t| last_emit.elapsed() >= t) {
-                    return Ok(TIMEOUT_EXIT);
-                }
-            };
-        }
         loop {
-            if self.stop.is_some_and(|s| s.load(Ordering::Acquire)) {
+            if s.ended().is_some() {
                 emitter.flush(out)?;
                 return Ok(0);
             }
-            let ev = match f.poll()? {
-                Some(ev) => ev,
-                None => {
-                    emitter.flush(out)?;
-                    let mut wait = match a.timeout {
-                        Some(t) => {
-                            let left = t.saturating_sub(last_emit.elapsed());
-                            if left.is_zero() {
-                                return Ok(TIMEOUT_EXIT);
-                            }
-                            Some(left)
+            let item = if history {
+                s.poll()?
+            } else {
+                let wait = match a.timeout {
+                    Some(t) => {
+                        let left = t.saturating_sub(last_emit.elapsed());
+                        if left.is_zero() {
+                            return Ok(TIMEOUT_EXIT);
                         }
-                        None => None,
-                    };
-                    if self.stop.is_some() {
-                        wait = Some(wait.map_or(STOP_CHECK, |w| w.min(STOP_CHECK)));
+                        Some(left)
                     }
-                    match f.next(wait)? {
-                        Some(ev) => ev,
-                        None => continue,
-                    }
-                }
+                    None => None,
+                };
+                // Output is written out only before waiting: a burst is one write.
+                s.next_or(wait, || emitter.flush(out))?
             };
-            let msg = match ev {
-                Event::Gap {
+            if item.is_none() && self.stop.is_some_and(Cancel::is_cancelled) {
+                emitter.flush(out)?;
+                return Ok(0);
+            }
+            let is_history = history
+                && item
+                    .as_ref()
+                    .is_some_and(|i| history_end.is_some_and(|e| i.last_seq() <= e));
+            if history && !is_history {
+                // History is complete.
+                history = false;
+                last_emit = Instant::now();
+                if let Some(speed) = a.replay {
+                    return self.replay(kept, speed, emitter, out);
+                }
+                if a.one && matched >= tail.max(1) {
+                    if let Some(k) = kept.pop_back() {
+                        self.emit(&k.view(), emitter, out)?;
+                    }
+                    return Ok(0);
+                }
+                kept.clear();
+            }
+            let Some(item) = item else { continue };
+            let msg = match item {
+                Item::Gap {
                     first_missing,
                     count,
                 } => {
                     drops.gap(first_missing, count);
-                    timed_out!();
                     continue;
                 }
-                Event::Message(msg) => msg,
+                Item::Damaged(d) => {
+                    damaged(emitter.ui, a.pool, &d);
+                    drops.seen(d.seq);
+                    continue;
+                }
+                Item::Message(msg) => msg,
             };
             drops.seen(msg.seq);
-            let printed = msg.printed();
-            if !self.matches(&printed, msg.offset)? {
-                timed_out!();
+            matched += 1;
+            if is_history && hold {
+                kept.push_back(msg.to_message());
+                if a.replay.is_none() && kept.len() > 1 {
+                    kept.pop_front();
+                }
                 continue;
             }
-            if a.one && tail > 1 {
-                matched += 1;
-                if matched < tail {
-                    continue;
-                }
+            if a.one && !is_history && matched < tail {
+                continue;
             }
-            emitter
-                .emit(&printed)
-                .map_err(|e| located(e, self.pool, msg.seq, msg.offset))?;
-            emitter.spill(out)?;
-            last_emit = Instant::now();
+            self.emit(&msg, emitter, out)?;
+            if !is_history {
+                last_emit = Instant::now();
+            }
             if a.one {
                 return Ok(0);
             }
         }
     }
 
-    /// Whether the message at `offset` passes the filters; a damaged payload is Corrupt, with
-    /// where it is.
-    fn matches(&self, msg: &Printed<'_>, offset: u64) -> Result<bool, Error> {
-        self.matcher
-            .matches(msg)
-            .map_err(|e| located(e, self.pool, msg.seq, offset))
-    }
-
-    fn emit_kept(
+    fn emit(
         &self,
-        k: &Message,
+        msg: &MessageView<'_>,
         emitter: &mut Emitter<'_>,
         out: &mut impl Write,
     ) -> Result<(), Error> {
         emitter
-            .emit(&k.printed())
-            .map_err(|e| located(e, self.pool, k.seq, k.offset))?;
+            .emit(&msg.printed())
+            .map_err(|e| msg.locate(e).with_path(self.pool.path()))?;
         emitter.spill(out)
     }
 
@@ -591,7 +553,7 @@ impl Follow<'_> {
                 std::thread::sleep(Duration::from_nanos(gap.min(1e18) as u64));
             }
             prev = Some(k.timestamp_ns);
-            self.emit_kept(&k, emitter, out)?;
+            self.emit(&k.view(), emitter, out)?;
             if self.a.one {
                 break;
             }

@@ -81,12 +81,22 @@ pub fn since(s: &str, now_ns: u64) -> Result<u64, Error> {
             }
         }
     }
-    rfc3339(s).ok_or_else(|| bad(format!("invalid --since '{s}'"), hint))
+    // An instant past what u64 nanoseconds hold is "nothing yet"; one before 1970 is
+    // "everything": both saturate rather than being refused.
+    rfc3339_wide(s)
+        .map(|ns| u64::try_from(ns.max(0)).unwrap_or(u64::MAX))
+        .ok_or_else(|| bad(format!("invalid --since '{s}'"), hint))
 }
 
 /// Parses an RFC 3339 instant (`2026-01-15T10:00:00Z`, fractional seconds and offsets allowed)
 /// into Unix ns; `None` when malformed or before 1970.
-pub fn rfc3339(s: &str) -> Option<u64> {
+#[cfg(test)]
+fn rfc3339(s: &str) -> Option<u64> {
+    rfc3339_wide(s).and_then(|ns| u64::try_from(ns).ok())
+}
+
+/// [`rfc3339`] without the range limit: Unix ns, negative before 1970.
+fn rfc3339_wide(s: &str) -> Option<i128> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
@@ -139,8 +149,7 @@ pub fn rfc3339(s: &str) -> Option<u64> {
     };
     let days = days_from_civil(y, mo, d);
     let secs = days * 86_400 + h * 3_600 + mi * 60 + sec - offset_secs;
-    let ns = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
-    u64::try_from(ns).ok()
+    Some(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
 }
 
 /// The days of month `m` (1–12) of year `y`, Gregorian.

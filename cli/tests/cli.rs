@@ -1871,10 +1871,11 @@ fn feed_with_bad_inline_data_creates_no_pool() {
 }
 
 #[test]
-fn follow_reports_a_damaged_payload_with_where_it_is_whatever_the_filters() {
+fn follow_reports_a_damaged_payload_where_it_is_and_goes_on_whatever_the_filters() {
     let e = env("follow_damaged_payload");
     e.create("p", "64K");
     e.feed("p", r#"{"a":"xyz"}"#, &["x"]);
+    e.feed("p", r#"{"a":"abc"}"#, &["x"]);
     let ring = e.info("p")["ring_offset"].as_u64().unwrap() as usize;
     let path = e.path("p");
     let mut bytes = std::fs::read(&path).unwrap();
@@ -1890,17 +1891,22 @@ fn follow_reports_a_damaged_payload_with_where_it_is_whatever_the_filters() {
             "follow",
             "p",
             "--tail",
-            "1",
+            "2",
             "--jsonl",
             "--timeout",
             "200ms",
         ];
         args.extend_from_slice(extra);
         let out = e.pls(&args);
-        let err = out.fails(7, "Corrupt");
-        assert_eq!(err["seq"], 1, "{extra:?}: {}", out.show());
-        assert_eq!(err["offset"], 0, "{extra:?}: {}", out.show());
-        assert!(err["path"].is_string(), "{extra:?}: {}", out.show());
+        out.code(124);
+        assert_eq!(seqs(&out.json_lines()), [2], "{extra:?}: {}", out.show());
+        let notices = out.stderr_json();
+        let n = &notices[0]["notice"];
+        assert_eq!(n["kind"], "corrupt", "{extra:?}: {}", out.show());
+        assert_eq!(n["cmd"], "follow");
+        assert_eq!(n["details"]["seq"], 1, "{extra:?}: {}", out.show());
+        assert_eq!(n["details"]["offset"], 0, "{extra:?}: {}", out.show());
+        assert!(n["details"]["pool_path"].is_string(), "{}", out.show());
     }
 }
 
@@ -2239,6 +2245,37 @@ fn follow_since_an_old_rfc3339_time_prints_everything_and_a_later_one_skips_olde
     ]);
     out.code(124);
     assert_eq!(seqs(&out.json_lines()), [3, 4], "{}", out.show());
+}
+
+#[test]
+fn follow_since_beyond_the_clock_means_nothing_yet_and_before_1970_everything() {
+    let e = env("follow_since_extremes");
+    tag_pool(&e);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--since",
+        "2999-01-01T00:00:00Z",
+        "--timeout",
+        "5s",
+    ]);
+    out.code(0);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+    assert!(out.elapsed < Duration::from_secs(4), "{}", out.show());
+    e.pls(&["follow", "missing", "--since", "2999-01-01T00:00:00Z"])
+        .fails(3, "NotFound");
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--since",
+        "1900-01-01T00:00:00Z",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
+    out.code(124);
+    let all = e.info("t")["metrics"]["message_count"].as_u64().unwrap();
+    assert_eq!(seqs(&out.json_lines()), (1..=all).collect::<Vec<_>>());
 }
 
 #[test]
@@ -2644,27 +2681,27 @@ fn feed_from_a_live_pipe_appends_each_record_as_it_arrives() {
 }
 
 #[test]
-fn follow_timeout_counts_while_only_non_matching_messages_are_read() {
-    let e = env("follow_timeout_nonmatching");
+fn follow_timeout_never_cuts_history_short() {
+    let e = env("follow_timeout_history");
     e.create("p", "8M");
     let mut lines = "{\"i\":1}\n".repeat(20_000);
     lines.push_str("{\"i\":2}\n");
     e.pls_in(&["feed", "p"], lines).code(0);
-    // Reading 20 000 messages that do not match takes far longer than 1 ms: the timeout
-    // fires before the one match at the end is reached.
-    let out = e.pls(&[
-        "follow",
-        "p",
-        "--since",
-        "1d",
-        "--where",
-        ".data.i == 2",
-        "--timeout",
-        "1ms",
-        "--jsonl",
-    ]);
-    out.code(124);
-    assert_eq!(out.stdout, "", "nothing printed");
+    // Reading 20 000 messages that do not match takes far longer than 1 ms; history is
+    // delivered in full all the same, and the timeout counts from its end.
+    for start in [&["--since", "1d"][..], &["--tail", "5"]] {
+        let mut args = vec!["follow", "p", "--where", ".data.i == 2", "--timeout", "1ms"];
+        args.extend_from_slice(start);
+        args.push("--jsonl");
+        let out = e.pls(&args);
+        out.code(124);
+        assert_eq!(
+            seqs(&out.json_lines()),
+            [20_001],
+            "{start:?}: {}",
+            out.show()
+        );
+    }
 }
 
 #[test]

@@ -188,6 +188,46 @@ fn missing_pool_hint_offers_the_create_retry() {
 }
 
 #[test]
+fn a_piped_duplex_never_prints_its_own_message_whatever_the_timing() {
+    let e = env("duplex_own_piped");
+    e.create("chat", "64K");
+    for _ in 0..8 {
+        let out = e.pls_in(
+            &["duplex", "chat", "--me", "healthcheck", "--timeout", "5s"],
+            "{\"ping\": true}",
+        );
+        out.code(0);
+        assert!(out.stdout.is_empty(), "{}", out.show());
+    }
+    // Nor when its input stays open until its own message has long been appended.
+    let (mut child, started) = spawn(e.cmd(&["duplex", "chat", "--timeout", "400ms"]), true);
+    let mut stdin = child.stdin.take().unwrap();
+    write_line(&mut stdin, "{\"ping\": 2}");
+    let out = finish(child, None, "duplex, input open".into(), started);
+    drop(stdin);
+    out.code(124);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+    assert_eq!(pool_datas(&e, "chat").len(), 9);
+}
+
+#[test]
+fn since_beyond_the_clock_exits_0_at_once_and_a_missing_pool_is_not_found() {
+    let e = env("duplex_far_future");
+    e.create("chat", "64K");
+    let (mut child, started) = spawn(
+        e.cmd(&["duplex", "chat", "--since", "2999-01-01T00:00:00Z"]),
+        true,
+    );
+    let stdin = child.stdin.take();
+    let out = finish(child, None, "duplex --since far future".into(), started);
+    drop(stdin);
+    out.code(0);
+    assert!(out.stdout.is_empty(), "{}", out.show());
+    e.pls_in(&["duplex", "nope", "--since", "2999-01-01T00:00:00Z"], "{}")
+        .fails(3, "NotFound");
+}
+
+#[test]
 fn since_in_the_future_exits_0_at_once() {
     let e = env("duplex_future");
     e.create("chat", "64K");

@@ -1109,3 +1109,120 @@ fn an_evaluator_killed_while_idle_is_replaced_without_failing_a_call() {
     assert_eq!(is(&s.ok("plasmite_read", args)), [1]);
     assert_eq!(s.finish(), 0);
 }
+
+/// Damages message `seq` of pool `p` in place: one payload byte flipped, so its CRC fails
+/// (`crc`), or the CRC dropped and the payload's first bytes garbled so that nothing of it —
+/// tags included — decodes.
+fn damage(e: &Env, pool: &str, seq: u64, crc: bool) {
+    let path = e.path(pool);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let ring = e.info(pool)["ring_offset"].as_u64().unwrap() as usize;
+    // Frames from the start of a ring that never wrapped: seq at +16, payload length at +32,
+    // each frame 64 bytes of header, its payload and an 8-byte commit marker, 8-aligned.
+    let word = |at: usize, n: usize| {
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&bytes[at..at + n]);
+        u64::from_le_bytes(b) as usize
+    };
+    let mut at = ring;
+    while word(at + 16, 8) as u64 != seq {
+        at += (64 + word(at + 32, 4) + 8).div_ceil(8) * 8;
+    }
+    if crc {
+        bytes[at + 64 + 20] ^= 0x40;
+    } else {
+        bytes[at + 8..at + 12].copy_from_slice(&0u32.to_le_bytes());
+        bytes[at + 40..at + 44].copy_from_slice(&0u32.to_le_bytes());
+        for b in &mut bytes[at + 64..at + 72] {
+            *b = 0xff;
+        }
+    }
+    std::fs::write(&path, &bytes).unwrap();
+}
+
+#[test]
+fn follow_and_read_agree_on_a_pool_with_damaged_payloads_under_tags_since_and_where() {
+    let e = env("mcp-damaged");
+    e.create("p", "64K");
+    let a: &[&str] = &["a"];
+    feed_all(
+        &e,
+        "p",
+        &[
+            (1, a),
+            (2, &[]),
+            (3, a),
+            (4, a),
+            (5, &[]),
+            (6, a),
+            (7, a),
+            (8, &[]),
+        ],
+    );
+    damage(&e, "p", 3, true);
+    damage(&e, "p", 6, false);
+    let mut s = Session::open(&e);
+    let cases: [(&[&str], Value); 4] = [
+        (&[], json!({})),
+        (&["--tag", "a"], json!({"tags": ["a"]})),
+        (&["--since", "1h"], json!({"since": "1h"})),
+        (
+            &["--tag", "a", "--where", ".data.i > 3"],
+            json!({"tags": ["a"], "where": ".data.i > 3"}),
+        ),
+    ];
+    for (flags, filters) in cases {
+        // Everything after a cursor, and the last 3.
+        for (follow_start, read_start) in [
+            (
+                &["--since", "1970-01-01T00:00:00Z"][..],
+                json!({"after_seq": 0}),
+            ),
+            (&["--tail", "3"][..], json!({"count": 3})),
+        ] {
+            if flags.contains(&"--since") && follow_start.contains(&"--tail") {
+                continue;
+            }
+            let since_flags: Vec<&str> = if flags.contains(&"--since") {
+                Vec::new()
+            } else {
+                follow_start.to_vec()
+            };
+            let mut args = vec!["follow", "p", "--jsonl", "--timeout", "200ms"];
+            args.extend_from_slice(&since_flags);
+            args.extend_from_slice(flags);
+            let out = e.pls(&args);
+            out.code(124);
+            let printed = seqs(&out.json_lines());
+            let noticed: Vec<u64> = out
+                .stderr_json()
+                .iter()
+                .filter(|n| n["notice"]["kind"] == "corrupt")
+                .map(|n| n["notice"]["details"]["seq"].as_u64().unwrap())
+                .collect();
+            let mut req = json!({"pool": "p"});
+            for (k, v) in filters
+                .as_object()
+                .unwrap()
+                .iter()
+                .chain(read_start.as_object().unwrap())
+            {
+                req[k] = v.clone();
+            }
+            let batch = s.ok("plasmite_read", req.clone());
+            let returned = seqs(batch["messages"].as_array().unwrap());
+            let errors: Vec<u64> = batch["errors"]
+                .as_array()
+                .map(|a| a.iter().map(|x| x["seq"].as_u64().unwrap()).collect())
+                .unwrap_or_default();
+            assert_eq!(printed, returned, "{args:?} vs {req}: {}", out.show());
+            assert_eq!(noticed, errors, "{args:?} vs {req}: {batch}");
+            assert!(!errors.is_empty(), "{args:?}: damage is never silent");
+            if let Some(err) = batch["errors"].as_array().and_then(|a| a.first()) {
+                assert_eq!(err["kind"], "Corrupt", "{err}");
+                assert!(err["offset"].is_u64() && err["hint"].is_string(), "{err}");
+            }
+        }
+    }
+    assert_eq!(s.finish(), 0);
+}

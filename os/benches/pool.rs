@@ -369,7 +369,7 @@ fn child(role: &str) {
                     Some(Event::Message(m)) => {
                         lat.push(now_ns().saturating_sub(m.timestamp_ns));
                     }
-                    Some(Event::Gap { .. }) => {}
+                    Some(Event::Gap { .. } | Event::Damaged { .. }) => {}
                     None => break,
                 }
             }

@@ -1,9 +1,9 @@
 //! Following a pool: deliver messages in sequence order from a chosen start, wait for new ones
 //! without burning CPU, report (or refuse) gaps when writers overtake the reader.
 //!
-//! Role: the reading loop under `follow`, `fetch --tail`-style reads, the HTTP tail and every API
-//! stream. Built on the core's [`Cursor`]; this module adds payload copies, the start positions,
-//! the gap policy and waiting.
+//! Role: the reading loop under [`crate::query`] (and so under `follow`, the MCP reads, the HTTP
+//! tail and every API stream). Built on the core's [`Cursor`]; this module adds payload copies,
+//! the start positions, the gap policy and waiting (alone, or through a [`Hub`]).
 //!
 //! # Invariants
 //! - Messages come out in strictly increasing sequence order, never twice; a discontinuity is a
@@ -11,15 +11,19 @@
 //! - A payload is handed out only after it was copied and re-checked: CRC intact when the frame
 //!   has one, and still retained after the copy (else the copy may be torn, and the message is
 //!   reported as part of a gap instead).
-//! - A Corrupt verdict is confirmed under the pool's lock before it is reported.
+//! - A Corrupt verdict is confirmed under the pool's lock before it is reported. A payload that
+//!   fails its CRC is [`Event::Damaged`] and the follower goes on with the next frame (its header,
+//!   and so the ring's structure, is intact); a damaged frame header is a Corrupt error.
 //! - Waiting is always bounded ([`MAX_PARK`]): wake-ups make it fast, never make it correct.
 //!
-//! Spec: `spec/FORMAT.md` §2.3 (wake words), §6 (readers); `spec/API.md` (follow).
+//! Spec: `spec/FORMAT.md` §2.3 (wake words), §6 (readers); `spec/API.md` §5.1.
 
 use crate::error::{Error, ErrorKind};
+use crate::hub::Hub;
 use crate::pool::Pool;
 use plasmite_core::layout::{NEWEST_IN_STATE, RING_STATE_OFFSET, WAITERS_OFFSET, WAKE_OFFSET};
 use plasmite_core::{Cursor, Step};
+use std::ops::Deref;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -31,7 +35,7 @@ pub const MAX_PARK: Duration = Duration::from_millis(50);
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
 /// File offset of the `newest_seq` field of the header's ring state.
-const NEWEST_OFFSET: u64 = RING_STATE_OFFSET + NEWEST_IN_STATE;
+pub(crate) const NEWEST_OFFSET: u64 = RING_STATE_OFFSET + NEWEST_IN_STATE;
 
 /// Where a follower starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +45,14 @@ pub enum Start {
     /// This sequence (a gap first if it is no longer retained; messages before it are skipped
     /// if it is not written yet).
     Seq(u64),
+    /// The message after this sequence: `Seq(s + 1)` (a cursor handed back by a reader).
+    After(u64),
     /// The first retained message appended at or after this time (Unix ns). Retained messages
     /// stamped earlier are skipped; messages appended after the follower started are all
     /// delivered.
     Time(u64),
-    /// The last `n` retained messages (`0` is the live edge).
+    /// The last `n` retained messages (`0` is the live edge). A [`crate::query::Query`] reads
+    /// it as the last `n` *matching* messages.
     Last(u64),
     /// Only messages appended after the follower starts — also when the ring is full.
     Live,
@@ -85,9 +92,11 @@ impl Default for FollowOptions {
     }
 }
 
-/// A message delivered by a follower; the payload borrows the follower's buffer.
+/// A message where it sits in a pool: sequence, time, the ring offset of its frame, and the
+/// payload (borrowing a follower's or a query's buffer). Errors about the message carry the
+/// sequence and the offset through [`MessageView::locate`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MessageRef<'a> {
+pub struct MessageView<'a> {
     /// Sequence.
     pub seq: u64,
     /// Append time, Unix nanoseconds.
@@ -98,7 +107,10 @@ pub struct MessageRef<'a> {
     pub payload: &'a [u8],
 }
 
-impl<'a> MessageRef<'a> {
+/// The former name of [`MessageView`].
+pub type MessageRef<'a> = MessageView<'a>;
+
+impl<'a> MessageView<'a> {
     /// The message in the form the printers take.
     pub fn printed(&self) -> crate::message::Printed<'a> {
         crate::message::Printed {
@@ -107,19 +119,49 @@ impl<'a> MessageRef<'a> {
             payload: self.payload,
         }
     }
+
+    /// `e` with this message's sequence and frame offset when it says the message is damaged
+    /// (printing or evaluating a payload finds damage without knowing where it is).
+    pub fn locate(&self, e: Error) -> Error {
+        if e.kind() == ErrorKind::Corrupt {
+            e.with_seq(self.seq).with_offset(self.offset)
+        } else {
+            e
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_message(&self) -> crate::pool::Message {
+        crate::pool::Message {
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            payload: self.payload.to_vec(),
+            offset: self.offset,
+        }
+    }
 }
 
 /// One thing a follower reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event<'a> {
     /// The next message.
-    Message(MessageRef<'a>),
+    Message(MessageView<'a>),
     /// Messages were evicted before they were read (only under [`GapPolicy::Continue`]).
     Gap {
         /// First sequence not delivered.
         first_missing: u64,
         /// How many were missed.
         count: u64,
+    },
+    /// The payload of the message `seq` (frame at ring offset `offset`) fails its CRC — confirmed
+    /// under the lock. The follower goes on with the next message.
+    Damaged {
+        /// Its sequence.
+        seq: u64,
+        /// Append time (from its intact frame header), Unix nanoseconds.
+        timestamp_ns: u64,
+        /// Ring offset of its frame.
+        offset: u64,
     },
 }
 
@@ -135,12 +177,19 @@ enum Got {
         first_missing: u64,
         count: u64,
     },
+    Damaged {
+        seq: u64,
+        timestamp_ns: u64,
+        offset: u64,
+    },
 }
 
-/// Reads a pool in sequence order from a start position, waiting for new messages.
+/// Reads a pool in sequence order from a start position, waiting for new messages. `P` is how
+/// the pool is held: `&Pool` borrows it, `Arc<Pool>` owns a share of it (for followers that
+/// outlive the caller's frame: handles across a C or language boundary, server tasks).
 #[derive(Debug)]
-pub struct Follower<'p> {
-    pool: &'p Pool,
+pub struct Follower<P: Deref<Target = Pool>> {
+    pool: P,
     cursor: Cursor,
     opts: FollowOptions,
     /// `(time, last seq)`: retained messages up to `last seq` stamped before `time` are skipped.
@@ -149,16 +198,19 @@ pub struct Follower<'p> {
     /// A message was delivered since the last park: spin before parking again.
     active: bool,
     backoff: Duration,
+    /// Wait through this hub rather than parking on the wake word.
+    hub: Option<Hub>,
 }
 
-impl<'p> Follower<'p> {
+impl<P: Deref<Target = Pool>> Follower<P> {
     /// A follower of `pool` positioned per `opts.start`.
-    pub fn new(pool: &'p Pool, opts: FollowOptions) -> Result<Follower<'p>, Error> {
+    pub fn new(pool: P, opts: FollowOptions) -> Result<Follower<P>, Error> {
         let state = pool.state()?;
         let mut skip_before = None;
         let cursor = match opts.start {
             Start::Oldest => Cursor::oldest(&state),
             Start::Seq(seq) => Cursor::from_seq(seq),
+            Start::After(seq) => Cursor::from_seq(seq.saturating_add(1)),
             Start::Live => Cursor::live(&state),
             Start::Last(0) => Cursor::live(&state),
             Start::Last(_) if state.is_empty() => Cursor::live(&state),
@@ -179,7 +231,15 @@ impl<'p> Follower<'p> {
             buf: Vec::new(),
             active: false,
             backoff: Duration::from_millis(1),
+            hub: None,
         })
+    }
+
+    /// Waits through `hub` (the wake hub of this follower's pool) from now on: any number of
+    /// followers then cost one parked thread.
+    pub fn with_hub(mut self, hub: Hub) -> Follower<P> {
+        self.hub = Some(hub);
+        self
     }
 
     /// The next event if there is one now, without waiting.
@@ -209,7 +269,7 @@ impl<'p> Follower<'p> {
                 seq,
                 timestamp_ns,
                 offset,
-            } => Event::Message(MessageRef {
+            } => Event::Message(MessageView {
                 seq,
                 timestamp_ns,
                 offset,
@@ -222,7 +282,31 @@ impl<'p> Follower<'p> {
                 first_missing,
                 count,
             },
+            Got::Damaged {
+                seq,
+                timestamp_ns,
+                offset,
+            } => Event::Damaged {
+                seq,
+                timestamp_ns,
+                offset,
+            },
         }
+    }
+
+    /// The pool followed.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The payload of the message last delivered.
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The sequence the follower expects next.
+    pub fn expected_seq(&self) -> u64 {
+        self.cursor.expected_seq()
     }
 
     /// One cursor step plus the payload copy and its re-checks.
@@ -247,7 +331,7 @@ impl<'p> Follower<'p> {
                     count,
                 } => {
                     if self.opts.gap == GapPolicy::Stop {
-                        return Err(retention_gap(self.pool, first_missing, count));
+                        return Err(retention_gap(&self.pool, first_missing, count));
                     }
                     return Ok(Some(Got::Gap {
                         first_missing,
@@ -281,7 +365,21 @@ impl<'p> Follower<'p> {
                         self.cursor = before;
                         continue;
                     }
-                    self.pool.read_into(&frame, &mut self.buf)?;
+                    match self.pool.read_into(&frame, &mut self.buf) {
+                        Ok(()) => {}
+                        // Damage confined to this payload: the frame's length still leads to
+                        // the next one, so the cursor (already past it) goes on.
+                        Err(e) if e.kind() == ErrorKind::Corrupt => {
+                            self.buf.clear();
+                            self.active = true;
+                            return Ok(Some(Got::Damaged {
+                                seq: frame.seq(),
+                                timestamp_ns: frame.head.timestamp_ns,
+                                offset: frame.offset,
+                            }));
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -307,7 +405,7 @@ impl<'p> Follower<'p> {
 
     /// Waits until something may have been published or `deadline` passes (`false` then).
     /// Spins briefly after activity, then parks on the wake word for at most [`MAX_PARK`].
-    fn wait(&mut self, deadline: Option<Instant>) -> bool {
+    pub(crate) fn wait(&mut self, deadline: Option<Instant>) -> bool {
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d) {
             return false;
@@ -325,6 +423,11 @@ impl<'p> Follower<'p> {
         let remaining = deadline.map_or(MAX_PARK, |d| d.saturating_duration_since(Instant::now()));
         if remaining.is_zero() {
             return false;
+        }
+        if let Some(hub) = &self.hub {
+            let until = Instant::now().checked_add(remaining.min(MAX_PARK));
+            hub.wait_past(self.cursor.expected_seq().saturating_sub(1), until);
+            return true;
         }
         let map = self.pool.shared_map();
         if self.opts.notify && map.writable() {

@@ -93,6 +93,16 @@ pub struct Message {
 }
 
 impl Message {
+    /// The message as a view (what queries yield).
+    pub fn view(&self) -> crate::follow::MessageView<'_> {
+        crate::follow::MessageView {
+            seq: self.seq,
+            timestamp_ns: self.timestamp_ns,
+            offset: self.offset,
+            payload: &self.payload,
+        }
+    }
+
     /// The message in the form the printers take.
     pub fn printed(&self) -> crate::message::Printed<'_> {
         crate::message::Printed {

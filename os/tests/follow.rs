@@ -37,10 +37,11 @@ fn start(start: Start) -> FollowOptions {
 enum Got {
     Msg(u64, Vec<u8>),
     Gap(u64, u64),
+    Damaged(u64),
 }
 
 /// Every event available now, without waiting.
-fn drain(f: &mut Follower<'_>) -> Vec<Got> {
+fn drain(f: &mut Follower<&Pool>) -> Vec<Got> {
     let mut out = Vec::new();
     while let Some(ev) = f.poll().unwrap() {
         out.push(match ev {
@@ -49,6 +50,7 @@ fn drain(f: &mut Follower<'_>) -> Vec<Got> {
                 first_missing,
                 count,
             } => Got::Gap(first_missing, count),
+            Event::Damaged { seq, .. } => Got::Damaged(seq),
         });
     }
     out
@@ -60,7 +62,7 @@ fn seqs(events: &[Got]) -> Vec<u64> {
         .iter()
         .filter_map(|e| match e {
             Got::Msg(seq, _) => Some(*seq),
-            Got::Gap(..) => None,
+            Got::Gap(..) | Got::Damaged(_) => None,
         })
         .collect()
 }
@@ -93,6 +95,7 @@ fn each_start_position_delivers_exactly_its_messages_in_order() {
             match g {
                 Got::Msg(seq, p) => assert_eq!(p, &payload(*seq), "{s:?}"),
                 Got::Gap(..) => panic!("{s:?}: no gap on a quiet pool"),
+                Got::Damaged(_) => panic!("{s:?}: nothing is damaged"),
             }
         }
         // Then everything appended later, whatever the start.

@@ -202,6 +202,9 @@ fn follow_all(path: &Path, writers: u64, total: u64) -> String {
             Ok(Some(Event::Gap { first_missing, .. })) => {
                 return format!("FAIL gap at {first_missing}");
             }
+            Ok(Some(Event::Damaged { seq, .. })) => {
+                return format!("FAIL damaged payload at {seq}");
+            }
             Ok(None) => return format!("FAIL timed out at seq {expect_seq}"),
             Err(e) => return format!("FAIL {e}"),
         }

@@ -1,18 +1,20 @@
 //! Read batches: the messages `plasmite_read`, `plasmite_wait` and resource reads return, with
 //! the cursor an agent passes back to continue.
 //!
-//! Role: turns a [`Query`] (cursor, count, since, tags, jq predicate) into the batch object,
-//! reading through `plasmite_os::Follower` only — the follower owns start positions, gaps,
-//! payload checks and waiting; this module only selects and counts.
+//! Role: turns a [`Query`] (cursor, count, since, tags, jq predicate) into an engine query
+//! (`plasmite_os::query`) and its items into the batch object — the engine owns start
+//! positions, filters, gaps, damaged payloads and waiting; this module only formats.
 //!
 //! # Invariants
 //! - Messages come out in ascending sequence order, at most `count` of them, each matching
 //!   every condition of the query (seq after the cursor, time at or after `since`, every tag,
 //!   the predicate).
 //! - `next_after_seq` is never below the cursor given and never skips an unreturned match:
-//!   it is the highest sequence examined (delivered or reported missing), or the input cursor
+//!   it is the highest sequence examined (delivered, skipped, damaged or reported missing), or the input cursor
 //!   when nothing was examined. Passing it back as `after_seq` continues without loss or
 //!   repetition (short of eviction, which `fell_behind` reports).
+//! - A damaged payload (failed CRC, undecodable tags or data) is an entry of `errors` with its
+//!   seq and offset, never a silent non-match, and the batch goes on past it.
 //! - A read examines at most what was committed when it started, so a fast writer cannot keep
 //!   it running; a wait returns at its deadline even while non-matching messages keep arriving.
 //!
@@ -21,12 +23,12 @@
 use super::evaluator::{self, Cancel};
 use crate::filter::Filter;
 use plasmite_os::core::header::RingState;
-use plasmite_os::core::lite3::envelope;
 use plasmite_os::message::to_value;
-use plasmite_os::{Error, Event, FollowOptions, Follower, MessageRef, Pool, Start};
+use plasmite_os::query::{self, Item};
+use plasmite_os::{Error, MessageView, Pool, Predicate, Start};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Which messages a batch holds.
@@ -41,7 +43,16 @@ pub(super) struct Query {
     /// Only messages carrying every one of these tags.
     pub tags: Vec<String>,
     /// Only messages the predicate accepts.
-    pub filter: Option<Rc<Filter>>,
+    pub filter: Option<Arc<Filter>>,
+}
+
+/// A `where` as a query predicate, evaluated under the evaluator's watchdog.
+struct Where(Arc<Filter>);
+
+impl Predicate for Where {
+    fn matches(&self, msg: &MessageView<'_>) -> Result<bool, Error> {
+        evaluator::timed(|| self.0.matches_message(&msg.printed()))
+    }
 }
 
 impl Query {
@@ -56,24 +67,20 @@ impl Query {
         }
     }
 
-    fn filtered(&self) -> bool {
-        self.since_ns.is_some() || !self.tags.is_empty() || self.filter.is_some()
-    }
-
-    fn matches(&self, msg: &MessageRef<'_>) -> Result<bool, Error> {
-        if self.since_ns.is_some_and(|t| msg.timestamp_ns < t) {
-            return Ok(false);
-        }
-        for t in &self.tags {
-            // A payload whose tags do not decode carries no tag; printing it reports the damage
-            // if it is ever selected another way.
-            if !envelope::has_tag(msg.payload, t).unwrap_or(false) {
-                return Ok(false);
-            }
-        }
-        match &self.filter {
-            Some(f) => evaluator::timed(|| f.matches_message(&msg.printed())),
-            None => Ok(true),
+    /// The engine's query for this batch, from `start`.
+    fn engine(&self, start: Start, live: bool) -> query::Query {
+        query::Query {
+            start,
+            tags: self.tags.clone(),
+            since_ns: self.since_ns,
+            predicates: self
+                .filter
+                .iter()
+                .map(|f| Arc::new(Where(Arc::clone(f))) as Arc<dyn Predicate>)
+                .collect(),
+            limit: Some(self.count as u64),
+            live,
+            ..query::Query::default()
         }
     }
 }
@@ -83,15 +90,15 @@ impl Query {
 struct Collected {
     messages: VecDeque<Value>,
     last_returned: Option<u64>,
-    /// Highest sequence delivered or reported missing.
-    examined: Option<u64>,
+    /// Damaged payloads met, as error entries.
+    errors: Vec<Value>,
     /// Messages after the cursor were evicted before they were read.
     gap: bool,
 }
 
 impl Collected {
     /// Starts a batch read with `state` as the pool's state; a cursor already before the
-    /// oldest retained message has fallen behind (the follower reports the same as a gap, but
+    /// oldest retained message has fallen behind (the query reports the same as a gap, but
     /// this does not depend on it).
     fn new(q: &Query, state: &RingState) -> Collected {
         let behind = q
@@ -103,103 +110,82 @@ impl Collected {
         }
     }
 
-    fn examine(&mut self, seq: u64) {
-        self.examined = Some(self.examined.map_or(seq, |e| e.max(seq)));
-    }
-
-    /// Looks at one follower event; true when it was a matching message (now kept).
-    fn take(&mut self, q: &Query, pool: &Pool, ev: Event<'_>) -> Result<bool, Error> {
-        match ev {
-            Event::Gap {
-                first_missing,
-                count,
-            } => {
+    /// Looks at one item; true when it was a message (now kept).
+    fn take(&mut self, item: Item<'_>) -> bool {
+        match item {
+            Item::Gap { .. } => {
                 self.gap = true;
-                self.examine(first_missing.saturating_add(count.saturating_sub(1)));
-                Ok(false)
+                false
             }
-            Event::Message(msg) => {
-                self.examine(msg.seq);
-                if !q.matches(&msg)? {
-                    return Ok(false);
+            Item::Damaged(d) => {
+                self.errors.push(error_entry(&d.error, d.seq, d.offset));
+                false
+            }
+            Item::Message(msg) => match to_value(&msg.printed()) {
+                Ok(value) => {
+                    self.messages.push_back(value);
+                    self.last_returned = Some(msg.seq);
+                    true
                 }
-                let value = to_value(&msg.printed())
-                    .map_err(|e| crate::fetch::located(e, pool, msg.seq, msg.offset))?;
-                self.messages.push_back(value);
-                self.last_returned = Some(msg.seq);
-                Ok(true)
-            }
+                // The query checked the payload decodes; should it not, it is damage all
+                // the same.
+                Err(e) => {
+                    self.errors.push(error_entry(&e, msg.seq, msg.offset));
+                    false
+                }
+            },
         }
     }
 
     /// The batch object. `cursor` is where reading started from: the input `after_seq`, else
-    /// the newest sequence when the call started.
-    fn finish(self, pool: &Pool, cursor: u64) -> Result<Value, Error> {
+    /// the newest sequence when the call started; `examined` the highest sequence examined.
+    fn finish(self, pool: &Pool, cursor: u64, examined: Option<u64>) -> Result<Value, Error> {
         let state = pool.state()?;
         let (oldest, newest) = if state.is_empty() {
             (Value::Null, Value::Null)
         } else {
             (json!(state.oldest), json!(state.newest))
         };
-        Ok(json!({
+        let mut batch = json!({
             "fell_behind": self.gap,
             "last_returned_seq": self.last_returned,
             "messages": Vec::from(self.messages),
             "newest_available_seq": newest,
-            "next_after_seq": self.examined.map_or(cursor, |e| e.max(cursor)),
+            "next_after_seq": examined.map_or(cursor, |e| e.max(cursor)),
             "oldest_available_seq": oldest,
-        }))
+        });
+        if !self.errors.is_empty() {
+            batch["errors"] = Value::Array(self.errors);
+        }
+        Ok(batch)
     }
 }
 
-fn follower(pool: &Pool, start: Start) -> Result<Follower<'_>, Error> {
-    Follower::new(
-        pool,
-        FollowOptions {
-            start,
-            ..FollowOptions::default()
-        },
-    )
+/// A damaged payload as a batch's error entry.
+fn error_entry(e: &Error, seq: u64, offset: u64) -> Value {
+    json!({
+        "hint": e.hint(),
+        "kind": e.kind().as_str(),
+        "message": e.message(),
+        "offset": offset,
+        "seq": seq,
+    })
 }
 
 /// `plasmite_read`: with `after_seq`, the first `count` matches after it; without, the last
-/// `count` matches. Never waits.
+/// `count` matches. Never waits; reads only what was committed when it started.
 pub(super) fn read(pool: &Pool, q: &Query) -> Result<Value, Error> {
-    let start = pool.state()?;
-    let newest_at_start = start.newest;
-    let mut got = Collected::new(q, &start);
-    match q.after_seq {
-        Some(after) => {
-            let mut f = follower(pool, Start::Seq(after.saturating_add(1)))?;
-            while got.messages.len() < q.count {
-                let Some(ev) = f.poll()? else { break };
-                got.take(q, pool, ev)?;
-                if got.examined.is_some_and(|e| e >= newest_at_start) {
-                    break;
-                }
-            }
-            got.finish(pool, after)
-        }
-        None => {
-            // Unfiltered, the last `count` messages are the last `count` retained; filtered,
-            // every retained message must be looked at, keeping the latest matches.
-            let start = if q.filtered() {
-                Start::Oldest
-            } else {
-                Start::Last(q.count as u64)
-            };
-            let mut f = follower(pool, start)?;
-            while let Some(ev) = f.poll()? {
-                if got.take(q, pool, ev)? && got.messages.len() > q.count {
-                    got.messages.pop_front();
-                }
-                if got.examined.is_some_and(|e| e >= newest_at_start) {
-                    break;
-                }
-            }
-            got.finish(pool, newest_at_start)
-        }
+    let state = pool.state()?;
+    let mut got = Collected::new(q, &state);
+    let (start, cursor) = match q.after_seq {
+        Some(after) => (Start::After(after), after),
+        None => (Start::Last(q.count as u64), state.newest),
+    };
+    let mut s = q.engine(start, false).run(pool)?;
+    while let Some(item) = s.poll()? {
+        got.take(item);
     }
+    got.finish(pool, cursor, s.examined())
 }
 
 /// How often a wait looks whether it was cancelled.
@@ -214,32 +200,36 @@ pub(super) fn wait(
     timeout: Duration,
     cancel: &Cancel,
 ) -> Result<Value, Error> {
-    let deadline = Instant::now().checked_add(timeout);
-    let start = pool.state()?;
-    let cursor = q.after_seq.unwrap_or(start.newest);
-    // `Seq(cursor + 1)` rather than `Live`: a message appended between reading the state and
-    // starting the follower is still delivered, so `next_after_seq` never skips it.
-    let mut f = follower(pool, Start::Seq(cursor.saturating_add(1)))?;
-    let mut got = Collected::new(q, &start);
-    while got.messages.len() < q.count {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let ev = match f.poll()? {
-            Some(ev) => ev,
-            // Something to return and nothing more available now: return it.
-            None if !got.messages.is_empty() => break,
-            None if left.is_some_and(|l| l.is_zero()) || cancel.is_cancelled() => break,
-            None => match f.next(Some(left.map_or(CANCEL_CHECK, |l| l.min(CANCEL_CHECK))))? {
-                Some(ev) => ev,
-                None => continue,
-            },
+    let state = pool.state()?;
+    let cursor = q.after_seq.unwrap_or(state.newest);
+    // `After(cursor)` rather than the live edge: a message appended between reading the state
+    // and starting the query is still delivered, so `next_after_seq` never skips it.
+    let mut eq = q.engine(Start::After(cursor), true);
+    eq.deadline = Instant::now().checked_add(timeout);
+    let mut s = eq.run(pool)?;
+    let mut got = Collected::new(q, &state);
+    loop {
+        // Once something is kept, only what is available now is added.
+        let item = if got.messages.is_empty() {
+            s.next(Some(CANCEL_CHECK))?
+        } else {
+            s.poll()?
         };
-        got.take(q, pool, ev)?;
-        if got.messages.is_empty() && deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
+        match item {
+            Some(item) => {
+                got.take(item);
+            }
+            None => {
+                let done = !got.messages.is_empty() || s.ended().is_some() || cancel.is_cancelled();
+                if done {
+                    break;
+                }
+            }
         }
     }
     let timed_out = got.messages.is_empty();
-    let mut batch = got.finish(pool, cursor)?;
+    let examined = s.examined();
+    let mut batch = got.finish(pool, cursor, examined)?;
     batch["timed_out"] = json!(timed_out);
     Ok(batch)
 }

@@ -4,7 +4,7 @@
 //! Role: the JSON-RPC 2.0 layer — one request per stdin line, one compact response line per
 //! request on stdout — and the MCP methods around the tools ([`tools`]) and resources
 //! ([`resources`]). Tool arguments are checked by [`arguments`]; reading goes through
-//! [`batch`], which sits on `plasmite_os::Follower`; `where` expressions run in [`evaluator`]
+//! [`batch`], which sits on `plasmite_os::query`; `where` expressions run in [`evaluator`]
 //! processes. Calls that may take long (waits, `where`) run on their own threads, beside the
 //! requests read after them, and can be cancelled.
 //!

@@ -28,7 +28,7 @@ use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, dir, now_ns
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most messages one read or wait returns.
@@ -397,23 +397,23 @@ fn check_names(tool: &Tool, args: &Map<String, Value>) -> Result<(), Failure> {
 const RECENT_FILTERS: usize = 16;
 
 thread_local! {
-    static FILTERS: RefCell<Vec<(String, Rc<Filter>)>> = const { RefCell::new(Vec::new()) };
+    static FILTERS: RefCell<Vec<(String, Arc<Filter>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `expr` compiled, from the recent ones when it is there.
-fn compiled(expr: &str) -> Result<Rc<Filter>, FilterError> {
+fn compiled(expr: &str) -> Result<Arc<Filter>, FilterError> {
     FILTERS.with_borrow_mut(|recent| {
         if let Some(i) = recent.iter().position(|(e, _)| e == expr) {
             let hit = recent.remove(i);
-            let filter = Rc::clone(&hit.1);
+            let filter = Arc::clone(&hit.1);
             recent.push(hit);
             return Ok(filter);
         }
-        let filter = Rc::new(Filter::compile(&[expr.to_owned()])?);
+        let filter = Arc::new(Filter::compile(&[expr.to_owned()])?);
         if recent.len() >= RECENT_FILTERS {
             recent.remove(0);
         }
-        recent.push((expr.to_owned(), Rc::clone(&filter)));
+        recent.push((expr.to_owned(), Arc::clone(&filter)));
         Ok(filter)
     })
 }
@@ -620,12 +620,12 @@ mod tests {
     #[test]
     fn recent_filters_are_reused_and_at_most_sixteen_are_kept() {
         let first = compiled(".seq > 1").unwrap();
-        assert!(Rc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
+        assert!(Arc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
         for i in 0..RECENT_FILTERS {
             compiled(&format!(".seq > {}", i + 100)).unwrap();
         }
         FILTERS.with_borrow(|recent| assert_eq!(recent.len(), RECENT_FILTERS));
-        assert!(!Rc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
+        assert!(!Arc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
         assert!(compiled(".seq >").is_err());
     }
 
