@@ -1,6 +1,6 @@
-//! `plasmite`: the plasmite pool command line (see the `plasmite_cli` library).
+//! `plasmite`: the plasmite pool command line (see the `plasmite` library).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    plasmite_cli::main("plasmite")
+    plasmite::main("plasmite")
 }

@@ -1,6 +1,6 @@
-//! `pls`: the plasmite pool command line (see the `plasmite_cli` library).
+//! `pls`: the plasmite pool command line (see the `plasmite` library).
 #![forbid(unsafe_code)]
 
 fn main() -> std::process::ExitCode {
-    plasmite_cli::main("pls")
+    plasmite::main("pls")
 }
