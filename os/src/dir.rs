@@ -13,7 +13,7 @@
 //!
 //! Spec: `spec/API.md` (pool references).
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Cause, Error, ErrorKind};
 use std::path::{Path, PathBuf};
 
 /// File extension of pool files.
@@ -88,7 +88,8 @@ pub fn delete(path: &Path) -> Result<(), Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(Error::new(ErrorKind::NotFound, "pool not found")
                 .with_path(path)
-                .with_hint("Create the pool first or check --dir."))
+                .with_cause(Cause::PoolNotFound)
+                .with_hint("Create the pool first, or check the pool directory."))
         }
         Err(e) => Err(Error::new(ErrorKind::Io, "failed to delete pool")
             .with_path(path)

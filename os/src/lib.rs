@@ -3,7 +3,8 @@
 //!
 //! Role: composes the `no_std` format core with the operating system behind one [`Pool`]: create,
 //! open (read-write or read-only), append (one or a batch) under the writer lock, get by
-//! sequence, follow with wake-ups, info; pool references and the pool directory.
+//! sequence, follow with wake-ups, info; pool references and the pool directory; the error
+//! model every front end prints; time formats.
 //!
 //! # Invariants
 //! - Storage logic lives in `plasmite-core`; this crate only moves bytes and maps errors.
@@ -21,9 +22,12 @@ pub mod inspect;
 pub mod map;
 pub mod message;
 pub mod pool;
+pub mod pool_ref;
+pub mod time;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Cause, Error, ErrorKind};
 pub use follow::{Event, FollowOptions, Follower, GapPolicy, MessageRef, Start};
 pub use info::Info;
 pub use plasmite_core as core;
 pub use pool::{Appended, CreateOptions, Durability, Message, Pool, now_ns};
+pub use pool_ref::{PoolName, PoolRef, RemoteRef};
