@@ -2194,6 +2194,41 @@ fn follow_since_a_future_time_exits_0_with_no_output() {
 }
 
 #[test]
+fn follow_since_past_the_last_storable_instant_is_not_a_usage_error() {
+    // 2999 is past 2554, the last instant u64 nanoseconds can hold: later than every message.
+    let e = env("follow_since_2999");
+    tag_pool(&e);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--since",
+        "2999-01-01T00:00:00Z",
+        "--jsonl",
+        "--timeout",
+        "1s",
+    ]);
+    assert_ne!(out.code, 2, "{}", out.show());
+    assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn follow_since_before_1970_prints_everything() {
+    let e = env("follow_since_1969");
+    e.copy_ref("few");
+    let out = e.pls(&[
+        "follow",
+        "few",
+        "--since",
+        "1969-07-20T20:17:40Z",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3, 4], "{}", out.show());
+}
+
+#[test]
 fn follow_since_an_invalid_value_exits_2() {
     let e = env("follow_since_invalid");
     tag_pool(&e);

@@ -168,31 +168,43 @@ pub fn relative(s: &str) -> Option<Duration> {
 /// after it); an instant after the last storable nanosecond (in 2554) is `u64::MAX` (every
 /// message is before it). Neither is an error.
 pub fn since(s: &str, now_ns: u64) -> Result<u64, Error> {
+    since_named("time", s, now_ns)
+}
+
+/// [`since`], with errors calling the value `what` (a front end passes its own name for it,
+/// e.g. its flag).
+pub fn since_named(what: &str, s: &str, now_ns: u64) -> Result<u64, Error> {
     if let Some(d) = relative(s) {
         let back = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         return Ok(now_ns.saturating_sub(back));
     }
     parse_rfc3339(s).map(saturating_ns).ok_or_else(|| {
-        Error::new(ErrorKind::Usage, format!("invalid time '{s}'")).with_hint(SINCE_HINT)
+        Error::new(ErrorKind::Usage, format!("invalid {what} '{s}'")).with_hint(SINCE_HINT)
     })
 }
 
 /// A duration `<digits>(ms|s|m|h)`: integers only, unit case-sensitive. `Usage` when
 /// malformed or too large for milliseconds in a `u64`.
 pub fn duration(s: &str) -> Result<Duration, Error> {
-    let bad =
-        |what: &str| Error::new(ErrorKind::Usage, format!("{what} '{s}'")).with_hint(DURATION_HINT);
+    duration_named("duration", s)
+}
+
+/// [`duration`], with errors calling the value `what` (a front end passes its own name for
+/// it, e.g. its flag).
+pub fn duration_named(what: &str, s: &str) -> Result<Duration, Error> {
+    let bad = |message: String| Error::new(ErrorKind::Usage, message).with_hint(DURATION_HINT);
+    let invalid = || bad(format!("invalid {what} '{s}'"));
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| bad("invalid duration"))?;
+    let n: u64 = digits.parse().map_err(|_| invalid())?;
     let ms = match unit {
         "ms" => Some(n),
         "s" => n.checked_mul(1_000),
         "m" => n.checked_mul(60_000),
         "h" => n.checked_mul(3_600_000),
-        _ => return Err(bad("invalid duration")),
+        _ => return Err(invalid()),
     }
-    .ok_or_else(|| bad("duration too large:"))?;
+    .ok_or_else(|| bad(format!("{what} '{s}' is too large")))?;
     Ok(Duration::from_millis(ms))
 }
 
