@@ -1,8 +1,9 @@
 //! Pool references and the pool directory: how `chat`, `chat.plasmite` and `./x.plasmite`
 //! name files, and what lives in the directory.
 //!
-//! Role: the one place that turns what a user typed into a pool path, lists the directory and
-//! deletes pools — shared by the CLI, the HTTP server and MCP.
+//! Role: the one place that turns a local pool reference into a pool path, lists the
+//! directory and deletes pools — shared by the CLI, the HTTP server and MCP. Telling names,
+//! paths and URLs apart, and what a valid name is, is [`crate::pool_ref`]'s.
 //!
 //! # Invariants
 //! - Resolution is the reference's: anything containing `/` is a path as given; a name ending
