@@ -1470,6 +1470,38 @@ fn bad_version_pool_is_refused_with_exit_2_naming_the_versions() {
 }
 
 #[test]
+fn bad_version_hint_names_the_doctor_command_as_the_program_was_called() {
+    let e = env("bad_version_hint");
+    e.copy_ref("bad-version");
+    let want = expected("bad-version");
+    // As `plasmite`, stderr is the reference's line exactly.
+    let out = Command::new(env!("CARGO_BIN_EXE_plasmite"))
+        .args(["--dir", e.dir_str(), "pool", "info", "bad-version"])
+        .env("HOME", &e.home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: Value = serde_json::from_slice(&out.stderr).unwrap();
+    let mut got = err.clone();
+    got["error"].as_object_mut().unwrap().remove("path");
+    assert_eq!(got, want["info_stderr"], "{err}");
+    // As `pls`, the same hint names `pls`.
+    let out = e.pls(&["pool", "info", "bad-version"]);
+    let err = out.fails(2, "Usage");
+    assert!(
+        str_of(&err, "hint").ends_with("Run `pls doctor <pool>` for guidance."),
+        "{}",
+        out.show()
+    );
+    let v = e.pls(&["doctor", "bad-version", "--json"]).code(7).json();
+    assert_eq!(
+        v["reports"][0]["remediation_hints"][0],
+        str_of(&err, "hint"),
+        "{v}"
+    );
+}
+
+#[test]
 fn bad_magic_and_truncated_pools_are_corrupt_exit_7() {
     let e = env("bad_magic");
     e.copy_ref("bad-magic");
