@@ -300,7 +300,11 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c == b'%' {
+            // Two hex digits exactly (`from_str_radix` alone would take a sign).
             let hex = s.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -432,6 +436,8 @@ mod tests {
             ("http://h/v0/pools/x/tail", "API URL"),
             ("http://h/a%2fb", "path"),
             ("http://h/%zz", "percent"),
+            ("http://h/a%+fb", "percent"),
+            ("http://h/a%2", "percent"),
             ("http://:80/p", "host"),
             ("http://h:99999/p", "port"),
             ("http://h:x/p", "port"),
