@@ -9,7 +9,7 @@
 //! # Invariants
 //! - Storage logic lives in `plasmite-core`; this crate only moves bytes and maps errors.
 //!
-//! Spec: `spec/FORMAT.md`.
+//! Spec: `spec/FORMAT.md`, `spec/API.md`.
 // `unsafe` is allowed in exactly one module, `map`, which states its rules.
 #![deny(unsafe_code)]
 
