@@ -109,7 +109,7 @@ impl Ui {
             if let Some(o) = err.offset() {
                 let _ = writeln!(text, "{} {o}", label("offset:", "33"));
             }
-            if let Some(c) = err.causes().first() {
+            if let Some(c) = err.source_chain().first() {
                 let _ = writeln!(text, "{} {c}", label("caused by:", "33"));
             }
         } else {

@@ -274,8 +274,9 @@ impl Error {
         }
     }
 
-    /// The `Display` text of each error in the source chain, outermost first.
-    pub fn causes(&self) -> Vec<String> {
+    /// The `Display` text of each error in the source chain, outermost first (the `causes` of
+    /// [`Error::to_json`]; not to be confused with the structured [`Error::cause`]).
+    pub fn source_chain(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut src = std::error::Error::source(self);
         while let Some(s) = src {
@@ -293,7 +294,7 @@ impl Error {
     /// replace `hint` with its own wording; it does not build the object another way.
     pub fn to_json(&self) -> Value {
         let mut o = Map::new();
-        let causes = self.causes();
+        let causes = self.source_chain();
         if !causes.is_empty() {
             o.insert("causes".into(), Value::from(causes));
         }
