@@ -1502,6 +1502,31 @@ fn bad_version_hint_names_the_doctor_command_as_the_program_was_called() {
 }
 
 #[test]
+fn url_pool_refs_are_usage_errors_saying_why() {
+    let e = env("url_refs");
+    for (args, says) in [
+        (
+            &["fetch", "http://localhost:9700/chat", "1"][..],
+            "remote pool refs are not supported by this build",
+        ),
+        (&["pool", "info", "https://h/p"][..], "not supported"),
+        (
+            &["follow", "tcp://h/p", "--timeout", "1s"][..],
+            "remote pool ref must use http or https scheme",
+        ),
+        (&["fetch", "http://h/p?x=1", "1"][..], "query string"),
+        (&["fetch", "http://u@h/p", "1"][..], "user info"),
+        (&["fetch", "http://h/v0/pools/p/tail", "1"][..], "API URL"),
+        (&["pool", "create", ".."][..], "invalid pool name"),
+    ] {
+        let out = e.pls(args);
+        let err = out.fails(2, "Usage");
+        assert!(str_of(&err, "message").contains(says), "{}", out.show());
+        assert!(!str_of(&err, "hint").is_empty(), "{}", out.show());
+    }
+}
+
+#[test]
 fn bad_magic_and_truncated_pools_are_corrupt_exit_7() {
     let e = env("bad_magic");
     e.copy_ref("bad-magic");
