@@ -14,9 +14,9 @@ use crate::args::{Matches, program, usage};
 use crate::pool::{check_local, table};
 use crate::ui::Ui;
 use plasmite_os::core::validate::index_spot_check;
-use plasmite_os::error::{HINT_CORRUPT, HINT_VERSION};
+use plasmite_os::error::HINT_CORRUPT;
 use plasmite_os::inspect::PoolCopy;
-use plasmite_os::{Error, ErrorKind, dir};
+use plasmite_os::{Cause, Error, ErrorKind, dir};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -212,8 +212,9 @@ fn check(label: &str, path: &Path) -> Result<Report, Error> {
     let (label, path) = (label.to_owned(), path.to_path_buf());
     let copy = match PoolCopy::read(&path) {
         Ok(c) => c,
-        Err(e) if e.hint() == Some(HINT_VERSION) => {
-            return Ok(unreadable(label, path, "format", &e, HINT_VERSION));
+        Err(e) if matches!(e.cause(), Some(Cause::UnsupportedVersion { .. })) => {
+            let hint = crate::ui::hint(&e).unwrap_or_default();
+            return Ok(unreadable(label, path, "format", &e, &hint));
         }
         Err(e) if e.kind() == ErrorKind::Corrupt => {
             return Ok(unreadable(label, path, "corrupt", &e, HINT_CORRUPT));

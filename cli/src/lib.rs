@@ -40,19 +40,10 @@ use args::Invocation;
 use plasmite_os::{Error, ErrorKind};
 use std::process::ExitCode;
 
-/// The exit code of an error kind (the reference's table).
+/// The exit code of an error kind: its stable number (`ErrorKind::code`, 1–9), the same one
+/// the C ABI and the bindings use.
 pub fn exit_code(kind: ErrorKind) -> u8 {
-    match kind {
-        ErrorKind::Internal => 1,
-        ErrorKind::Usage => 2,
-        ErrorKind::NotFound => 3,
-        ErrorKind::AlreadyExists => 4,
-        ErrorKind::Busy => 5,
-        ErrorKind::Permission => 6,
-        ErrorKind::Corrupt => 7,
-        ErrorKind::Io => 8,
-        ErrorKind::RetentionGap => 9,
-    }
+    kind.code()
 }
 
 /// Runs the command line on this process's arguments; `name` is the binary's own name, used

@@ -15,7 +15,7 @@
 use crate::args::{Matches, program, usage};
 use crate::ui::Ui;
 use crate::values;
-use plasmite_os::{CreateOptions, Error, ErrorKind, Info, Pool, dir, now_ns};
+use plasmite_os::{CreateOptions, Error, ErrorKind, Info, Pool, PoolRef, dir, now_ns};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -24,23 +24,12 @@ pub fn pool_dir(global_dir: Option<&Path>) -> PathBuf {
     global_dir.map_or_else(dir::default_dir, Path::to_path_buf)
 }
 
-/// Refuses references that are not local pools.
+/// Refuses references that are not local pools: malformed ones as `PoolRef::parse` says, and
+/// well-formed remote ones because this build has no remote client.
 pub fn check_local(reference: &str) -> Result<(), Error> {
-    if reference.starts_with("http://") || reference.starts_with("https://") {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            "remote pool refs are not supported by this build",
-        )
-        .with_hint("Use a local pool name or path."));
-    }
-    if reference.contains("://") {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            "remote pool ref must use http or https scheme",
-        )
-        .with_hint("Use a local pool name or path."));
-    }
-    Ok(())
+    PoolRef::parse(reference)?
+        .local_path(Path::new(""))
+        .map(|_| ())
 }
 
 /// Opens the pool `reference`; when it is missing, creates it with `create` if given, else a
@@ -503,24 +492,9 @@ fn cell(s: &str) -> String {
     s.replace('\n', "\\n").replace('\r', "\\r")
 }
 
-/// An error as the inner object of an error envelope.
+/// An error as the inner object of an error envelope (the CLI's one error shape).
 pub fn error_json(e: &Error) -> Value {
-    let mut o = serde_json::Map::new();
-    if let Some(h) = e.hint() {
-        o.insert("hint".into(), json!(h));
-    }
-    o.insert("kind".into(), json!(e.kind().as_str()));
-    o.insert("message".into(), json!(e.message()));
-    if let Some(p) = e.path() {
-        o.insert("path".into(), json!(p.display().to_string()));
-    }
-    if let Some(s) = e.seq() {
-        o.insert("seq".into(), json!(s));
-    }
-    if let Some(off) = e.offset() {
-        o.insert("offset".into(), json!(off));
-    }
-    Value::Object(o)
+    crate::ui::error_json(e)
 }
 
 /// Columns separated by two spaces, padded to the widest cell.

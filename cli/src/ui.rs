@@ -15,7 +15,7 @@
 //! Spec: `spec/CLI.md` §1.3–1.5.
 
 use crate::args::Color;
-use plasmite_os::{Error, ErrorKind};
+use plasmite_os::{Cause, Error, ErrorKind};
 use serde::Serialize;
 use serde_json::ser::{Formatter, PrettyFormatter};
 use serde_json::{Value, json};
@@ -79,13 +79,9 @@ impl Ui {
     }
 
     /// Prints an error the reference's way: text with labels on a terminal, one JSON line
-    /// otherwise.
+    /// (`{"error": Error::to_json()}` with the CLI's [`hint`]) otherwise.
     pub fn error(&self, err: &Error) {
-        let hint = err
-            .hint()
-            .map(str::to_owned)
-            .or_else(|| default_hint(err.kind()));
-        let causes = causes(err);
+        let hint = hint(err);
         let mut text = Vec::new();
         if self.stderr_tty {
             let label = |l: &str, code: &str| {
@@ -95,7 +91,12 @@ impl Ui {
                     l.to_owned()
                 }
             };
-            let _ = writeln!(text, "{} {}", label("error:", "31"), message(err));
+            let _ = writeln!(
+                text,
+                "{} {}",
+                label("error:", "31"),
+                err.message_or_default()
+            );
             if let Some(h) = &hint {
                 let _ = writeln!(text, "{} {h}", label("hint:", "33"));
             }
@@ -108,28 +109,11 @@ impl Ui {
             if let Some(o) = err.offset() {
                 let _ = writeln!(text, "{} {o}", label("offset:", "33"));
             }
-            if let Some(c) = causes.first() {
+            if let Some(c) = err.source_chain().first() {
                 let _ = writeln!(text, "{} {c}", label("caused by:", "33"));
             }
         } else {
-            let mut e = serde_json::Map::new();
-            if !causes.is_empty() {
-                e.insert("causes".into(), json!(causes));
-            }
-            if let Some(h) = hint {
-                e.insert("hint".into(), json!(h));
-            }
-            e.insert("kind".into(), json!(err.kind().as_str()));
-            e.insert("message".into(), json!(message(err)));
-            if let Some(o) = err.offset() {
-                e.insert("offset".into(), json!(o));
-            }
-            if let Some(p) = err.path() {
-                e.insert("path".into(), json!(p.display().to_string()));
-            }
-            if let Some(s) = err.seq() {
-                e.insert("seq".into(), json!(s));
-            }
+            let e = with_hint(err.to_json(), hint);
             let _ = serde_json::to_writer(&mut text, &json!({ "error": e }));
             text.push(b'\n');
         }
@@ -166,27 +150,73 @@ impl Ui {
     }
 }
 
-/// The message of an error, or the kind's default message.
-fn message(err: &Error) -> String {
-    if err.message().is_empty() {
-        default_message(err.kind()).to_owned()
-    } else {
-        err.message().to_owned()
+/// The hint the CLI shows for `err`: [`own_hint`], else what to do about its kind.
+pub fn hint(err: &Error) -> Option<String> {
+    own_hint(err).or_else(|| default_hint(err.kind()))
+}
+
+/// `err` as a JSON object inside the CLI's outputs (`pool list`, `pool delete`):
+/// [`Error::to_json`] with the CLI's wording of its own hint.
+pub fn error_json(err: &Error) -> Value {
+    with_hint(err.to_json(), own_hint(err))
+}
+
+/// `object` with `hint` as its hint (none: none).
+fn with_hint(mut object: Value, hint: Option<String>) -> Value {
+    if let Some(o) = object.as_object_mut() {
+        match hint {
+            Some(h) => o.insert("hint".into(), json!(h)),
+            None => o.remove("hint"),
+        };
+    }
+    object
+}
+
+/// The error's hint in the CLI's words: the engine's hints name no command or flag, so what a
+/// `pls` user types to act on the cause is added here.
+pub fn own_hint(err: &Error) -> Option<String> {
+    let own = err.hint();
+    let add = |fallback: &str, more: String| {
+        Some(
+            format!("{} {more}", own.unwrap_or(fallback))
+                .trim_start()
+                .to_owned(),
+        )
+    };
+    match err.cause() {
+        Some(Cause::UnsupportedVersion { .. }) => add(
+            plasmite_os::error::HINT_VERSION,
+            format!("Run `{} doctor <pool>` for guidance.", program()),
+        ),
+        // The reference's wording, which names the flag that picks the directory.
+        Some(Cause::PoolNotFound) => Some("Create the pool first or check --dir.".to_owned()),
+        Some(Cause::MessageTooLarge { .. }) => add(
+            "Send a smaller message.",
+            "A new pool's size is set with --size (or --create-size).".to_owned(),
+        ),
+        Some(Cause::NoSpace) => add(
+            "Free disk space.",
+            "A smaller pool is created with a smaller --size.".to_owned(),
+        ),
+        Some(Cause::DamagedPayload) => add(
+            plasmite_os::error::HINT_CORRUPT,
+            format!("Run `{} doctor <pool>` to see the damage.", program()),
+        ),
+        _ => own.map(str::to_owned),
     }
 }
 
-fn default_message(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Internal => "internal error",
-        ErrorKind::Usage => "usage error",
-        ErrorKind::NotFound => "not found",
-        ErrorKind::AlreadyExists => "already exists",
-        ErrorKind::Busy => "resource is busy",
-        ErrorKind::Permission => "permission denied",
-        ErrorKind::Corrupt => "corrupt data",
-        ErrorKind::Io => "i/o error",
-        ErrorKind::RetentionGap => "retention gap",
-    }
+/// The name this program was started as (`pls` or `plasmite`), for hints that show a command.
+pub fn program() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .filter(|n| n == "pls" || n == "plasmite")
+        .unwrap_or_else(|| "pls".to_owned())
 }
 
 fn default_hint(kind: ErrorKind) -> Option<String> {
@@ -205,23 +235,13 @@ fn default_hint(kind: ErrorKind) -> Option<String> {
     Some(h.to_owned())
 }
 
-fn causes(err: &Error) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut src = std::error::Error::source(err);
-    while let Some(s) = src {
-        out.push(s.to_string());
-        src = s.source();
-    }
-    out
-}
-
 /// The marker message of a closed stdout.
 pub const CLOSED: &str = "stdout closed";
 
 /// Maps a stdout write failure: a closed pipe becomes the quiet [`CLOSED`] error.
 pub fn closed(e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::BrokenPipe {
-        Error::new(ErrorKind::Io, CLOSED)
+        Error::new(ErrorKind::Io, CLOSED).with_cause(Cause::OutputClosed)
     } else {
         Error::new(ErrorKind::Io, format!("failed to write output: {e}")).with_source(e)
     }
@@ -229,7 +249,7 @@ pub fn closed(e: io::Error) -> Error {
 
 /// Whether `err` is the quiet closed-stdout error.
 pub fn is_closed(err: &Error) -> bool {
-    err.kind() == ErrorKind::Io && err.message() == CLOSED
+    err.cause() == Some(Cause::OutputClosed)
 }
 
 /// Two-space pretty JSON, colored like the reference when `color` (keys cyan, strings green,
@@ -324,5 +344,56 @@ impl Formatter for Colored {
     }
     fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.inner.end_object_value(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plasmite_os::core::HeaderError;
+
+    #[test]
+    fn the_cli_adds_its_doctor_command_to_the_version_hint() {
+        let e = Error::from(HeaderError::UnsupportedVersion { found: 9 });
+        let engine = e.hint().expect("engine hint");
+        assert!(!engine.contains("doctor"), "{engine}");
+        let cli = hint(&e).expect("hint");
+        assert!(cli.starts_with(engine), "{cli}");
+        assert!(
+            cli.ends_with("Run `pls doctor <pool>` for guidance."),
+            "{cli}"
+        );
+    }
+
+    #[test]
+    fn a_missing_pool_to_delete_gets_the_reference_hint() {
+        let e = plasmite_os::dir::delete(std::path::Path::new("/nonexistent/p.plasmite"))
+            .expect_err("missing");
+        assert_eq!(
+            error_json(&e)["hint"],
+            "Create the pool first or check --dir."
+        );
+    }
+
+    #[test]
+    fn errors_without_a_hint_get_the_kind_default_on_stderr_only() {
+        let e = Error::new(ErrorKind::Busy, "");
+        assert!(error_json(&e).get("hint").is_none());
+        assert_eq!(
+            hint(&e).as_deref(),
+            Some("Pool is busy (another writer holds the lock). Retry with backoff.")
+        );
+        assert_eq!(error_json(&e)["message"], "resource is busy");
+    }
+
+    #[test]
+    fn a_closed_stdout_is_recognised_by_its_cause() {
+        let e = closed(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(is_closed(&e));
+        let other = Error::new(ErrorKind::Io, CLOSED);
+        assert!(
+            !is_closed(&other),
+            "the message alone does not make it quiet"
+        );
     }
 }

@@ -1540,6 +1540,63 @@ fn bad_version_pool_is_refused_with_exit_2_naming_the_versions() {
 }
 
 #[test]
+fn bad_version_hint_names_the_doctor_command_as_the_program_was_called() {
+    let e = env("bad_version_hint");
+    e.copy_ref("bad-version");
+    let want = expected("bad-version");
+    // As `plasmite`, stderr is the reference's line exactly.
+    let out = Command::new(env!("CARGO_BIN_EXE_plasmite"))
+        .args(["--dir", e.dir_str(), "pool", "info", "bad-version"])
+        .env("HOME", &e.home)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err: Value = serde_json::from_slice(&out.stderr).unwrap();
+    let mut got = err.clone();
+    got["error"].as_object_mut().unwrap().remove("path");
+    assert_eq!(got, want["info_stderr"], "{err}");
+    // As `pls`, the same hint names `pls`.
+    let out = e.pls(&["pool", "info", "bad-version"]);
+    let err = out.fails(2, "Usage");
+    assert!(
+        str_of(&err, "hint").ends_with("Run `pls doctor <pool>` for guidance."),
+        "{}",
+        out.show()
+    );
+    let v = e.pls(&["doctor", "bad-version", "--json"]).code(7).json();
+    assert_eq!(
+        v["reports"][0]["remediation_hints"][0],
+        str_of(&err, "hint"),
+        "{v}"
+    );
+}
+
+#[test]
+fn url_pool_refs_are_usage_errors_saying_why() {
+    let e = env("url_refs");
+    for (args, says) in [
+        (
+            &["fetch", "http://localhost:9700/chat", "1"][..],
+            "remote pool refs are not supported by this build",
+        ),
+        (&["pool", "info", "https://h/p"][..], "not supported"),
+        (
+            &["follow", "tcp://h/p", "--timeout", "1s"][..],
+            "remote pool ref must use http or https scheme",
+        ),
+        (&["fetch", "http://h/p?x=1", "1"][..], "query string"),
+        (&["fetch", "http://u@h/p", "1"][..], "user info"),
+        (&["fetch", "http://h/v0/pools/p/tail", "1"][..], "API URL"),
+        (&["pool", "create", ".."][..], "invalid pool name"),
+    ] {
+        let out = e.pls(args);
+        let err = out.fails(2, "Usage");
+        assert!(str_of(&err, "message").contains(says), "{}", out.show());
+        assert!(!str_of(&err, "hint").is_empty(), "{}", out.show());
+    }
+}
+
+#[test]
 fn bad_magic_and_truncated_pools_are_corrupt_exit_7() {
     let e = env("bad_magic");
     e.copy_ref("bad-magic");
@@ -2298,6 +2355,41 @@ fn follow_since_a_future_time_exits_0_with_no_output() {
         "immediately: {}",
         out.show()
     );
+}
+
+#[test]
+fn follow_since_past_the_last_storable_instant_is_not_a_usage_error() {
+    // 2999 is past 2554, the last instant u64 nanoseconds can hold: later than every message.
+    let e = env("follow_since_2999");
+    tag_pool(&e);
+    let out = e.pls(&[
+        "follow",
+        "t",
+        "--since",
+        "2999-01-01T00:00:00Z",
+        "--jsonl",
+        "--timeout",
+        "1s",
+    ]);
+    assert_ne!(out.code, 2, "{}", out.show());
+    assert!(out.stdout.is_empty(), "{}", out.show());
+}
+
+#[test]
+fn follow_since_before_1970_prints_everything() {
+    let e = env("follow_since_1969");
+    e.copy_ref("few");
+    let out = e.pls(&[
+        "follow",
+        "few",
+        "--since",
+        "1969-07-20T20:17:40Z",
+        "--jsonl",
+        "--timeout",
+        "200ms",
+    ]);
+    out.code(124);
+    assert_eq!(seqs(&out.json_lines()), [1, 2, 3, 4], "{}", out.show());
 }
 
 #[test]

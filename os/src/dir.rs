@@ -1,8 +1,9 @@
 //! Pool references and the pool directory: how `chat`, `chat.plasmite` and `./x.plasmite`
 //! name files, and what lives in the directory.
 //!
-//! Role: the one place that turns what a user typed into a pool path, lists the directory and
-//! deletes pools — shared by the CLI, the HTTP server and MCP.
+//! Role: the one place that turns a local pool reference into a pool path, lists the
+//! directory and deletes pools — shared by the CLI, the HTTP server and MCP. Telling names,
+//! paths and URLs apart, and what a valid name is, is [`crate::pool_ref`]'s.
 //!
 //! # Invariants
 //! - Resolution is the reference's: anything containing `/` is a path as given; a name ending
@@ -13,7 +14,7 @@
 //!
 //! Spec: `spec/API.md` (pool references).
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Cause, Error, ErrorKind};
 use std::path::{Path, PathBuf};
 
 /// File extension of pool files.
@@ -88,7 +89,8 @@ pub fn delete(path: &Path) -> Result<(), Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(Error::new(ErrorKind::NotFound, "pool not found")
                 .with_path(path)
-                .with_hint("Create the pool first or check --dir."))
+                .with_cause(Cause::PoolNotFound)
+                .with_hint("Create the pool first, or check the pool directory."))
         }
         Err(e) => Err(Error::new(ErrorKind::Io, "failed to delete pool")
             .with_path(path)

@@ -11,7 +11,7 @@
 //!
 //! Spec: `spec/FORMAT.md` §2.2 (used bytes).
 
-use crate::message::rfc3339;
+use crate::time::rfc3339;
 use plasmite_core::layout::{INDEX_OFFSET, INDEX_SLOT_SIZE};
 use plasmite_core::{Geometry, RingState};
 use serde_json::{Value, json};

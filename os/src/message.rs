@@ -17,7 +17,8 @@
 //!
 //! Spec: `spec/LITE3.md` §6 (envelope), §7 (JSON mapping).
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Cause, Error, ErrorKind};
+use crate::time::write_rfc3339;
 use plasmite_core::lite3::envelope::{self, Envelope};
 use plasmite_core::lite3::read::{Container, Doc, Iter, ValueRef};
 use plasmite_core::lite3::write::{Key, Value as Lv, Writer};
@@ -95,7 +96,10 @@ fn too_large(max_len: usize) -> Error {
         ErrorKind::Usage,
         format!("message exceeds the pool's maximum payload of {max_len} bytes"),
     )
-    .with_hint("Send a smaller message, or create the pool with a larger --size.")
+    .with_hint("Send a smaller message, or create a larger pool.")
+    .with_cause(Cause::MessageTooLarge {
+        max: u64::try_from(max_len).unwrap_or(u64::MAX),
+    })
 }
 
 fn encode_error(e: Lite3Error) -> Error {
@@ -412,7 +416,8 @@ pub fn to_json_string(msg: &Printed<'_>) -> Result<String, Error> {
 /// adds where the message is).
 pub fn corrupt(e: Lite3Error) -> Error {
     Error::new(ErrorKind::Corrupt, format!("corrupt payload: {e}"))
-        .with_hint("The message payload is damaged; run `pls doctor` on the pool.")
+        .with_hint("The message payload is damaged; check the pool with validation tooling.")
+        .with_cause(Cause::DamagedPayload)
 }
 
 enum Fail {
@@ -646,65 +651,6 @@ pub fn base64(bytes: &[u8]) -> String {
     s
 }
 
-/// RFC 3339 in UTC with nanoseconds, trailing zeros of the fraction trimmed (no fraction when
-/// it is zero): `2026-11-21T08:54:34.068682436Z`.
-pub fn rfc3339(ns: u64) -> String {
-    let mut out = Vec::with_capacity(30);
-    write_rfc3339(&mut out, ns);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Appends [`rfc3339`]'s text to `out` without formatting machinery.
-fn write_rfc3339(out: &mut Vec<u8>, ns: u64) {
-    /// Two decimal digits of `v` (< 100).
-    fn two(v: u64) -> [u8; 2] {
-        [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]
-    }
-    let secs = ns / 1_000_000_000;
-    let frac = ns % 1_000_000_000;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    let y = y as u64;
-    let mut b = [0u8; 30];
-    b[..2].copy_from_slice(&two(y / 100));
-    b[2..4].copy_from_slice(&two(y % 100));
-    b[4] = b'-';
-    b[5..7].copy_from_slice(&two(m.into()));
-    b[7] = b'-';
-    b[8..10].copy_from_slice(&two(d.into()));
-    b[10] = b'T';
-    b[11..13].copy_from_slice(&two(rem / 3600));
-    b[13] = b':';
-    b[14..16].copy_from_slice(&two(rem / 60 % 60));
-    b[16] = b':';
-    b[17..19].copy_from_slice(&two(rem % 60));
-    let mut n = 19;
-    if frac != 0 {
-        b[19] = b'.';
-        let mut f = frac;
-        for i in (20..29).rev() {
-            b[i] = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
-        n = 29;
-        while b[n - 1] == b'0' {
-            n -= 1;
-        }
-    }
-    b[n] = b'Z';
-    out.extend_from_slice(&b[..=n]);
-}
-
-/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+/// RFC 3339 in UTC, as messages print their time (kept here for callers of
+/// `message::rfc3339`; [`crate::time`] owns it).
+pub use crate::time::rfc3339;

@@ -14,7 +14,7 @@
 //!
 //! Spec: `spec/FORMAT.md` §5.3 (append), §6 (readers), §7 (creation).
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Cause, Error, ErrorKind};
 use crate::info::Info;
 use crate::map::{SharedMap, acquire_fence, release_fence};
 use plasmite_core::frame::payload_crc;
@@ -262,12 +262,17 @@ impl Pool {
                     .set_len(geometry.file_size)
                     .map_err(|e| Error::io(e, "failed to size pool", path))?,
                 Err(e) => {
-                    return Err(Error::new(
+                    let err = Error::new(
                         ErrorKind::Io,
                         format!("failed to allocate {} bytes: {e}", geometry.file_size),
                     )
                     .with_path(path)
-                    .with_hint("Free disk space or choose a smaller --size."));
+                    .with_hint("Free disk space or create a smaller pool.");
+                    return Err(if e == rustix::io::Errno::NOSPC {
+                        err.with_cause(Cause::NoSpace)
+                    } else {
+                        err
+                    });
                 }
             }
             let mut block = vec![0u8; HEADER_LEN];

@@ -404,7 +404,12 @@ fn references_resolve_like_the_reference_and_the_directory_lists_pools() {
     assert!(!listed[0].path.exists());
     let err = dir::delete(&listed[0].path).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert!(err.hint().unwrap().contains("--dir"));
+    assert_eq!(err.cause(), Some(plasmite_os::Cause::PoolNotFound));
+    let hint = err.hint().unwrap();
+    assert!(
+        hint.contains("pool directory") && !hint.contains("--"),
+        "{hint}"
+    );
 }
 
 #[test]

@@ -27,7 +27,26 @@ fn refused_pools_report_the_reference_kind_message_and_hint() {
             "{name}: {}",
             err.message()
         );
-        assert_eq!(err.hint(), want["hint"].as_str(), "{name}");
+        let want_hint = want["hint"].as_str().unwrap();
+        if name == "bad-version" {
+            // The reference's CLI hint ends with a command; the engine's names none, and the
+            // CLI adds it back from the structured cause (tested in cli/tests).
+            assert!(
+                matches!(
+                    err.cause(),
+                    Some(plasmite_os::Cause::UnsupportedVersion {
+                        found: 4,
+                        supported: 3
+                    })
+                ),
+                "{name}"
+            );
+            let engine = err.hint().unwrap();
+            assert!(!engine.contains("doctor"), "{engine}");
+            assert!(want_hint.starts_with(engine), "{name}: {engine}");
+        } else {
+            assert_eq!(err.hint(), Some(want_hint), "{name}");
+        }
         assert_eq!(err.path(), Some(pool(name).as_path()), "{name}");
     }
 }

@@ -14,8 +14,7 @@
 //! Spec: `spec/MCP.md` §3.
 
 use super::hint_of;
-use crate::pool;
-use plasmite_os::{Error, ErrorKind};
+use plasmite_os::{Error, ErrorKind, PoolName};
 use serde_json::{Map, Value, json};
 
 /// Why a tool call failed.
@@ -112,28 +111,20 @@ impl Args<'_> {
         }
     }
 
-    /// A pool reference: a non-empty local name or path.
+    /// A pool name (`plasmite_os::PoolName`): never a path or a URL. An agent names pools in
+    /// the server's directory; a path would let it create or delete files anywhere the server
+    /// can write.
     pub(super) fn pool(&self, field: &str) -> Result<&str, Failure> {
         self.required(field)?;
         let name = self.string(field)?.unwrap_or_default();
-        if name.trim().is_empty() {
-            return Err(Failure::arg(
+        PoolName::new(name).map_err(|e| {
+            Failure::arg(
                 field,
-                "must not be empty",
-                "Pass a pool name; plasmite_pool_list shows the pools.",
-            ));
-        }
-        pool::check_local(name).map_err(Failure::usage_of(field))?;
-        // An agent names pools in the server's directory; a path would let it create or
-        // delete files anywhere the server can write.
-        if plasmite_os::dir::is_path(name) {
-            return Err(Failure::arg(
-                field,
-                "must be a pool name, not a path",
+                e.message(),
                 "Pools live in the server's directory (pls mcp --dir); pass a name as \
                  plasmite_pool_list shows it.",
-            ));
-        }
+            )
+        })?;
         Ok(name)
     }
 

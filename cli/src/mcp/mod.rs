@@ -206,13 +206,14 @@ impl RpcError {
     }
 }
 
-/// The CLI's error object (`pool::error_json`) the MCP way: the kind under `error_kind`, and a
-/// hint always.
+/// The engine's error object (`Error::to_json`) the MCP way: the kind under `error_kind`, a
+/// hint always, no source chain (`causes`: the reference's MCP results carry none).
 pub(crate) fn error_object(e: &Error) -> Map<String, Value> {
-    let mut o = match crate::pool::error_json(e) {
+    let mut o = match e.to_json() {
         Value::Object(o) => o,
         _ => Map::new(),
     };
+    o.remove("causes");
     o.remove("kind");
     o.insert("error_kind".into(), json!(e.kind().as_str()));
     o.insert("hint".into(), json!(hint_of(e)));

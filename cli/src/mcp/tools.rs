@@ -485,8 +485,13 @@ fn pool_list(c: &Call<'_>, _: &Args<'_>) -> Result<Value, Failure> {
             |l| match Pool::open_read_only(&l.path).and_then(|p| p.info()) {
                 Ok(info) => info.to_json(&l.name, now),
                 Err(e) => {
-                    let mut error = pool::error_json(&e);
+                    // The engine's error object with MCP's hint (not the CLI's wording), and
+                    // no source chain, as in every MCP error.
+                    let mut error = e.to_json();
                     error["hint"] = json!(hint_of(&e));
+                    if let Some(o) = error.as_object_mut() {
+                        o.remove("causes");
+                    }
                     json!({"error": error, "name": l.name, "path": l.path.display().to_string()})
                 }
             },
