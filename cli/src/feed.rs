@@ -14,9 +14,9 @@
 //! Spec: `spec/CLI.md` §2.5.
 
 use crate::args::{Matches, usage};
-use crate::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
+use plasmite_os::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use plasmite_os::message::{encode, rfc3339};
 use plasmite_os::{Appended, CreateOptions, Durability, Error, ErrorKind, Pool};
 use serde_json::{Value, json};
@@ -246,7 +246,7 @@ pub fn stream(
                             kind: RejectKind::Parse,
                             index: r.index,
                             line: r.line,
-                            snippet: crate::ingest::snippet(text.as_bytes()),
+                            snippet: plasmite_os::ingest::snippet(text.as_bytes()),
                             message: e.message().to_owned(),
                         };
                         feeder.reject(&rejected, Some(&e), ingest.mode_name())?;
@@ -440,8 +440,8 @@ impl<'a> Feeder<'a> {
     /// with a notice.
     fn reject(&mut self, r: &Rejected, err: Option<&Error>, mode: &str) -> Result<(), Error> {
         let at = match r.line {
-            Some(l) => format!("line {l}, record {}", r.index + 1),
-            None => format!("record {}", r.index + 1),
+            Some(l) => format!("line {l}, record {}", r.index),
+            None => format!("record {}", r.index),
         };
         if matches!(self.args.policy, Policy::Stop) {
             self.flush_batch()?;

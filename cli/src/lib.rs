@@ -22,7 +22,6 @@ mod feed;
 mod fetch;
 mod filter;
 mod follow;
-mod ingest;
 mod mcp;
 mod pool;
 mod tap;

@@ -16,6 +16,7 @@ pub mod dir;
 pub mod error;
 pub mod follow;
 pub mod info;
+pub mod ingest;
 pub mod inspect;
 #[allow(unsafe_code)]
 pub mod map;
