@@ -12,6 +12,7 @@
 // `unsafe` is allowed in exactly one module, `map`, which states its rules.
 #![deny(unsafe_code)]
 
+pub mod append;
 pub mod dir;
 pub mod error;
 pub mod follow;
@@ -23,6 +24,7 @@ pub mod map;
 pub mod message;
 pub mod pool;
 
+pub use append::Batcher;
 pub use error::{Error, ErrorKind};
 pub use follow::{Event, FollowOptions, Follower, GapPolicy, MessageRef, Start};
 pub use info::Info;
