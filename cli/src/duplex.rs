@@ -20,7 +20,7 @@ use crate::follow::{self, Matcher};
 use crate::pool;
 use crate::ui::Ui;
 use plasmite_os::message::encode;
-use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, now_ns};
+use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind, Pool, now_ns};
 use serde_json::json;
 use std::io::BufRead;
 use std::path::Path;
@@ -114,6 +114,7 @@ impl Sender {
     /// Each non-blank line typed becomes `{"from":ME,"msg":LINE}`; EOF ends with 0.
     fn lines(&self, me: &str) -> Result<u8, Error> {
         let max = self.pool.max_payload_len();
+        let mut batcher = Batcher::new(&*self.pool, Durability::Fast).without_receipts();
         let mut stdin = std::io::stdin().lock();
         let mut buf = Vec::new();
         loop {
@@ -135,7 +136,8 @@ impl Sender {
             // on; a failing pool ends it.
             match encode(&json!({"from": me, "msg": line}), &[], max) {
                 Ok(payload) => {
-                    self.pool.append(&payload, Durability::Fast)?;
+                    batcher.push(payload)?;
+                    batcher.flush()?;
                 }
                 Err(e) => self.ui.error(&e),
             }

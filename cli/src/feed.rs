@@ -1,8 +1,8 @@
 //! `pls feed POOL [DATA]`: append JSON messages — one inline, or a stream from a file or stdin.
 //!
-//! Role: reads records ([`crate::ingest`]), encodes each into a Lite³ envelope outside the
-//! lock, and appends them in batches under one lock acquisition each; prints a receipt per
-//! record.
+//! Role: reads records ([`plasmite_os::ingest`]), encodes each into a Lite³ envelope outside
+//! the lock, and hands them to a [`Batcher`] (batches under one lock acquisition each, with
+//! `--retry`); prints a receipt per record.
 //!
 //! # Invariants
 //! - A bad record in stop mode reports its kind and line; every record before it is appended,
@@ -16,21 +16,16 @@
 use crate::args::{Matches, usage};
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
+use plasmite_os::append::Retry;
 use plasmite_os::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use plasmite_os::message::{encode, rfc3339};
-use plasmite_os::{Appended, CreateOptions, Durability, Error, ErrorKind, Pool};
+use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind, Pool};
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
-
-/// Records appended per lock acquisition (at most); also `tap`'s.
-pub const BATCH_RECORDS: usize = 4096;
-/// Payload bytes appended per lock acquisition (at most, unless one record is larger); also
-/// `tap`'s.
-pub const BATCH_BYTES: usize = 4 << 20;
+use std::time::Duration;
 
 /// What `feed` was asked to do (also built by `duplex` for its piped input).
 pub struct Args<'a> {
@@ -193,7 +188,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         (None, value) => {
             let value = value.unwrap_or_default();
             let mut feeder = Feeder::new(ui, &pool, &a, true);
-            feeder.pending.push(encode(&value, &a.tags, feeder.max)?);
+            feeder.push(encode(&value, &a.tags, feeder.max)?)?;
             feeder.flush_batch()?;
             Ok(0)
         }
@@ -231,15 +226,7 @@ pub fn stream(
             Item::Record(r) => {
                 total += 1;
                 match encode(&r.value, &a.tags, max) {
-                    Ok(p) => {
-                        feeder.pending_bytes += p.len();
-                        feeder.pending.push(p);
-                        if feeder.pending.len() >= BATCH_RECORDS
-                            || feeder.pending_bytes >= BATCH_BYTES
-                        {
-                            feeder.flush_batch()?;
-                        }
-                    }
+                    Ok(p) => feeder.push(p)?,
                     Err(e) => {
                         let text = serde_json::to_string(&r.value).unwrap_or_default();
                         let rejected = Rejected {
@@ -302,9 +289,7 @@ struct Feeder<'a> {
     out: Option<std::io::StdoutLock<'static>>,
     /// The pool's largest payload.
     max: usize,
-    pending: Vec<Vec<u8>>,
-    pending_bytes: usize,
-    appended: Vec<Appended>,
+    batcher: Batcher<'a>,
     ok: u64,
     failed: u64,
     /// The tags as a JSON array, for receipts.
@@ -357,9 +342,10 @@ impl<'a> Feeder<'a> {
             args,
             out: receipts.then(|| std::io::stdout().lock()),
             max: pool.max_payload_len(),
-            pending: Vec::new(),
-            pending_bytes: 0,
-            appended: Vec::new(),
+            batcher: Batcher::new(pool, args.durability).with_retry(Retry {
+                attempts: args.retry,
+                delay: args.retry_delay,
+            }),
             ok: 0,
             failed: 0,
             tags_json: serde_json::to_string(&args.tags).unwrap_or_else(|_| "[]".to_owned()),
@@ -367,55 +353,31 @@ impl<'a> Feeder<'a> {
         }
     }
 
-    /// Appends the pending records (one lock acquisition, retried per `--retry`) and prints
-    /// their receipts.
-    fn flush_batch(&mut self) -> Result<(), Error> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        self.appended.clear();
-        let mut attempts = 0u64;
-        let started = Instant::now();
-        loop {
-            let done = self.appended.len();
-            match self.pool.append_batch(
-                &self.pending[done..],
-                self.args.durability,
-                &mut self.appended,
-            ) {
-                Ok(()) => break,
-                Err(e) if attempts < self.args.retry && retryable(&e) => {
-                    attempts += 1;
-                    std::thread::sleep(self.args.retry_delay);
-                }
-                Err(e) => {
-                    self.receipts()?;
-                    if attempts > 0 {
-                        let hint = format!(
-                            "{} Retry attempts: {} (waited {}ms).",
-                            e.hint().unwrap_or_default(),
-                            attempts + 1,
-                            started.elapsed().as_millis()
-                        );
-                        return Err(e.with_hint(hint.trim_start().to_owned()));
-                    }
-                    return Err(e);
-                }
-            }
-        }
+    /// Queues one record (appending a full batch) and prints the receipts of what was
+    /// appended.
+    fn push(&mut self, payload: Vec<u8>) -> Result<(), Error> {
+        let pushed = self.batcher.push(payload);
         self.receipts()?;
-        self.pending.clear();
-        self.pending_bytes = 0;
-        Ok(())
+        pushed
+    }
+
+    /// Appends the pending records (one lock acquisition, retried per `--retry`) and prints
+    /// their receipts, also those appended before a failure.
+    fn flush_batch(&mut self) -> Result<(), Error> {
+        let flushed = self.batcher.flush();
+        self.receipts()?;
+        flushed
     }
 
     fn receipts(&mut self) -> Result<(), Error> {
-        self.ok += self.appended.len() as u64;
-        let Some(out) = self.out.as_mut() else {
+        let appended = self.batcher.receipts();
+        self.ok += appended.len() as u64;
+        // Dropping the receipts unread (no `out`) still takes them off the batcher.
+        let Some(out) = self.out.as_mut().filter(|_| appended.len() > 0) else {
             return Ok(());
         };
-        let mut buf = Vec::with_capacity(self.appended.len() * 64);
-        for a in &self.appended {
+        let mut buf = Vec::with_capacity(appended.len() * 64);
+        for a in appended {
             if self.ui.stdout_tty {
                 let _ = writeln!(buf, "fed seq={} at {}", a.seq, rfc3339(a.timestamp_ns));
                 if !self.args.tags.is_empty() {
@@ -499,23 +461,5 @@ impl<'a> Feeder<'a> {
         self.ui
             .notice("feed", "ingest_skip", &message, self.args.pool, details);
         Ok(())
-    }
-}
-
-/// Busy, or an I/O error that may pass (interrupted, would block, timed out).
-fn retryable(e: &Error) -> bool {
-    match e.kind() {
-        ErrorKind::Busy => true,
-        ErrorKind::Io => std::error::Error::source(e)
-            .and_then(|s| s.downcast_ref::<std::io::Error>())
-            .is_some_and(|io| {
-                matches!(
-                    io.kind(),
-                    std::io::ErrorKind::Interrupted
-                        | std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::TimedOut
-                )
-            }),
-        _ => false,
     }
 }

@@ -101,6 +101,8 @@ pub struct Batcher<'s, S: ?Sized = Pool> {
     pending: Vec<Vec<u8>>,
     pending_bytes: usize,
     receipts: Vec<Appended>,
+    /// Whether receipts are kept for [`Batcher::receipts`].
+    keep_receipts: bool,
 }
 
 impl<'s, S: Sink + ?Sized> Batcher<'s, S> {
@@ -115,7 +117,16 @@ impl<'s, S: Sink + ?Sized> Batcher<'s, S> {
             pending: Vec::new(),
             pending_bytes: 0,
             receipts: Vec::new(),
+            keep_receipts: true,
         }
+    }
+
+    /// The same batcher keeping no receipts, for a caller that does not report them (they
+    /// would pile up until asked for).
+    #[must_use]
+    pub fn without_receipts(mut self) -> Self {
+        self.keep_receipts = false;
+        self
     }
 
     /// The same batcher with other batch limits.
@@ -216,6 +227,9 @@ impl<'s, S: Sink + ?Sized> Batcher<'s, S> {
         let done = (self.receipts.len() - before).min(self.pending.len());
         let appended_bytes: usize = self.pending.drain(..done).map(|p| p.len()).sum();
         self.pending_bytes -= appended_bytes;
+        if !self.keep_receipts {
+            self.receipts.clear();
+        }
         result
     }
 
@@ -496,6 +510,20 @@ mod tests {
         b.flush().unwrap();
         assert_eq!(seqs(&mut b), [5]);
         assert!(seqs(&mut b).is_empty());
+    }
+
+    #[test]
+    fn without_receipts_nothing_piles_up_and_retries_still_resume() {
+        let sink = Fake::new(100, &[Step::FailAfter(1, ErrorKind::Busy)]);
+        let mut b = Batcher::new(&sink, Durability::Fast)
+            .with_retry(NO_WAIT)
+            .without_receipts();
+        for p in payloads(&[1, 1, 1]) {
+            b.push(p).unwrap();
+        }
+        b.flush().unwrap();
+        assert_eq!(sink.stored(), payloads(&[1, 1, 1]));
+        assert_eq!(b.receipts().len(), 0);
     }
 
     #[test]
