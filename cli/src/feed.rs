@@ -14,6 +14,7 @@
 //! Spec: `spec/CLI.md` §2.5.
 
 use crate::args::{Matches, usage};
+use crate::progress::Progress;
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
 use plasmite_os::append::Retry;
@@ -21,7 +22,7 @@ use plasmite_os::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use plasmite_os::message::{encode, rfc3339};
 use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind, Pool};
 use serde_json::{Value, json};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::rc::Rc;
@@ -196,7 +197,8 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
 }
 
 /// Appends every record of `input` (read per `a.mode` and `a.policy`) to `pool`, printing a
-/// receipt per record when `receipts`. Exit code 1 when records were skipped.
+/// receipt per record when `receipts`, and then also a progress line when stderr is a
+/// terminal. Exit code 1 when records were skipped.
 pub fn stream(
     ui: &Ui,
     pool: &Pool,
@@ -205,7 +207,13 @@ pub fn stream(
     may_wait: bool,
     receipts: bool,
 ) -> Result<u8, Error> {
-    let feeder = Rc::new(RefCell::new(Feeder::new(ui, pool, a, receipts)));
+    let mut feeder = Feeder::new(ui, pool, a, receipts);
+    if receipts && ui.stderr_tty {
+        let out: Box<dyn Write> = Box::new(std::io::stderr());
+        feeder.progress = Progress::new(Some(out), format!("feeding {}", a.pool));
+    }
+    let read = feeder.progress.bytes();
+    let feeder = Rc::new(RefCell::new(feeder));
     let max = feeder.borrow().max;
     // When reading the input may wait (a pipe, a terminal), pending records are appended
     // before every read of it, so a live pipe's records reach the pool (and its followers) as
@@ -214,6 +222,7 @@ pub fn stream(
         inner: input,
         feeder: Rc::clone(&feeder),
         may_wait,
+        read,
     };
     let mut ingest = Ingest::new(BufReader::with_capacity(1 << 16, gate), a.mode, a.policy);
     let mut total = 0u64;
@@ -222,6 +231,7 @@ pub fn stream(
         if let Some(e) = feeder.error.take() {
             return Err(e);
         }
+        feeder.progress.record();
         match item {
             Item::Record(r) => {
                 total += 1;
@@ -259,6 +269,7 @@ pub fn stream(
         return Err(e);
     }
     feeder.flush_batch()?;
+    feeder.progress.finish();
     if total == 0 {
         return Err(missing_input());
     }
@@ -296,6 +307,8 @@ struct Feeder<'a> {
     tags_json: String,
     /// An append that failed inside [`Gate`]'s read, reported by the loop.
     error: Option<Error>,
+    /// The progress line (off unless turned on by `stream`).
+    progress: Progress,
 }
 
 /// The input, appending the pending records before each read of it when that read may wait
@@ -304,6 +317,8 @@ struct Gate<'a> {
     inner: Box<dyn Read>,
     feeder: Rc<RefCell<Feeder<'a>>>,
     may_wait: bool,
+    /// Bytes read so far, for the progress line.
+    read: Rc<Cell<u64>>,
 }
 
 /// Whether reading stdin may wait for input: anything but a regular file.
@@ -330,7 +345,9 @@ impl Read for Gate<'_> {
                 return Err(std::io::Error::other("append failed"));
             }
         }
-        self.inner.read(buf)
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
     }
 }
 
@@ -350,6 +367,7 @@ impl<'a> Feeder<'a> {
             failed: 0,
             tags_json: serde_json::to_string(&args.tags).unwrap_or_else(|_| "[]".to_owned()),
             error: None,
+            progress: Progress::new(None, ""),
         }
     }
 
@@ -393,6 +411,9 @@ impl<'a> Feeder<'a> {
                     rfc3339(a.timestamp_ns)
                 );
             }
+        }
+        if self.ui.stdout_tty {
+            self.progress.clear();
         }
         out.write_all(&buf).map_err(closed)?;
         out.flush().map_err(closed)
@@ -458,6 +479,7 @@ impl<'a> Feeder<'a> {
         } else {
             message
         };
+        self.progress.clear();
         self.ui
             .notice("feed", "ingest_skip", &message, self.args.pool, details);
         Ok(())

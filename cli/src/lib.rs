@@ -24,6 +24,7 @@ mod filter;
 mod follow;
 mod mcp;
 mod pool;
+mod progress;
 mod tap;
 mod ui;
 mod values;

@@ -1,0 +1,94 @@
+//! Arbitrary bytes through `plasmite_os::ingest` in every mode and under both policies.
+//!
+//! - Nothing panics or hangs (libFuzzer's timeout catches a hang or super-linear work on the
+//!   inputs it grows).
+//! - The work is bounded by the input: at most one item per input byte, and the stream ends
+//!   (`None`, then `None` again).
+//! - Every item is well-formed: indices run 1, 2, 3, … without a gap; lines are 1-based, never
+//!   decrease, and never exceed the input's line count; a rejection carries a message and a
+//!   snippet of at most 200 bytes plus "..."; a slice never fails to read, so there is no
+//!   `Item::Io`; under `Policy::Stop` nothing follows a rejection.
+//! - Reading the input in chunks of any size gives the same items as reading it whole (the
+//!   decoders keep their state across reads).
+//! - An explicit mode reports its own name; `auto` reports what it chose.
+//!
+//! Input layout: `[0]` mode (mod 5) and policy (bit 3); `[1]` reader chunk size (1..=256);
+//! the rest is the input stream.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use plasmite_os::ingest::{Ingest, Item, Mode, Policy};
+use std::io::{BufRead, BufReader};
+
+const MODES: [Mode; 5] = [Mode::Auto, Mode::Jsonl, Mode::Json, Mode::Seq, Mode::Jq];
+
+fuzz_target!(|data: &[u8]| {
+    let [flags, cap, input @ ..] = data else {
+        return;
+    };
+    let mode = MODES[usize::from(*flags % 5)];
+    let policy = if flags & 8 == 0 {
+        Policy::Stop
+    } else {
+        Policy::Skip
+    };
+    let whole = run(input, mode, policy, input);
+    let chunk = usize::from(*cap).max(1);
+    let chunked = run(
+        BufReader::with_capacity(chunk, input),
+        mode,
+        policy,
+        input,
+    );
+    assert_eq!(whole, chunked, "chunk size {chunk} changed the items");
+});
+
+/// Decodes `reader` (which yields `input`) to the end, checking every item; returns one line
+/// per item for comparison.
+fn run<R: BufRead>(reader: R, mode: Mode, policy: Policy, input: &[u8]) -> Vec<String> {
+    let lines = input.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let mut ingest = Ingest::new(reader, mode, policy);
+    let mut out = Vec::new();
+    let mut last_line = 1;
+    let mut stopped = false;
+    while let Some(item) = ingest.next_item() {
+        assert!(!stopped, "an item after a rejection under Policy::Stop");
+        assert!(
+            out.len() < input.len(),
+            "more items than input bytes: {} from {}",
+            out.len() + 1,
+            input.len()
+        );
+        let expected = out.len() as u64 + 1;
+        let (index, line, text) = match &item {
+            Item::Record(r) => (r.index, r.line, format!("{}", r.value)),
+            Item::Rejected(r) => {
+                assert!(!r.message.is_empty(), "a rejection without a message");
+                let body = r.snippet.strip_suffix("...").unwrap_or(&r.snippet);
+                assert!(body.len() <= 200, "snippet of {} bytes", body.len());
+                stopped = policy == Policy::Stop;
+                (r.index, r.line, format!("{:?} {}", r.kind, r.message))
+            }
+            Item::Io(e) => panic!("a slice failed to read: {e}"),
+        };
+        assert_eq!(index, expected, "indices count 1, 2, 3, …");
+        let line = line.expect("every decoder knows the line");
+        assert!(
+            (last_line..=lines).contains(&line),
+            "line {line} after line {last_line} in {lines} line(s)"
+        );
+        last_line = line;
+        out.push(format!("#{index} L{line} {text}"));
+    }
+    assert!(ingest.next_item().is_none(), "None is not sticky");
+    let name = ingest.mode_name();
+    let allowed: &[&str] = match mode {
+        Mode::Auto => &["jsonl", "seq", "event"],
+        Mode::Jsonl => &["jsonl"],
+        Mode::Json => &["json"],
+        Mode::Seq => &["seq"],
+        Mode::Jq => &["jq"],
+    };
+    assert!(allowed.contains(&name), "{mode:?} reported {name}");
+    out
+}
