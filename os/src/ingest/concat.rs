@@ -5,7 +5,7 @@
 //! a bare scalar ends at whitespace or a structural byte); `serde_json` validates it.
 //!
 //! # Invariants
-//! - A value over [`MAX_RECORD`] bytes is reported as oversize and skipped: the scanner found
+//! - A value over record-limit bytes is reported as oversize and skipped: the scanner found
 //!   its end, so the stream goes on.
 //! - A parse error ends the stream whatever the policy: where the next value starts is
 //!   unknown.
@@ -15,7 +15,7 @@
 use super::segment::Segment;
 use super::source::fill;
 use super::text::{is_structural, is_ws, snippet};
-use super::{Ingest, Item, MAX_RECORD};
+use super::{Ingest, Item};
 use serde_json::Value;
 use std::io::{self, BufRead};
 
@@ -43,7 +43,7 @@ impl<R: BufRead> Ingest<R> {
 
     /// Finds the extent of the next top-level value (brackets and strings are tracked; a bare
     /// scalar ends at whitespace or a structural character) and buffers at most
-    /// [`MAX_RECORD`] bytes of it. Validation is left to `serde_json`.
+    /// record-limit bytes of it. Validation is left to `serde_json`.
     fn read_jq_value(&mut self) -> io::Result<Segment> {
         self.buf.clear();
         let mut seg = Segment::default();
@@ -140,7 +140,7 @@ impl<R: BufRead> Ingest<R> {
                 }
             }
             let part = &chunk[start..i];
-            let room = MAX_RECORD - self.buf.len();
+            let room = self.limit - self.buf.len();
             if part.len() <= room {
                 self.buf.extend_from_slice(part);
             } else {

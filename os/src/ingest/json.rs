@@ -4,7 +4,7 @@
 //!
 //! # Invariants
 //! - At most one item: the value, a parse rejection (trailing text included), or oversize
-//!   when more than [`super::MAX_RECORD`] bytes of text lie between the surrounding
+//!   when more than record-limit bytes of text lie between the surrounding
 //!   whitespace.
 //!
 //! Spec: `spec/CLI.md` (feed input modes: `json`).

@@ -8,13 +8,13 @@
 //! - A gathered record is parsed once when its brackets close (or at the end of input); while
 //!   it is open, "does a new-looking line still continue it?" re-parses draw on a budget that
 //!   grows with the record, so the work stays linear in the input.
-//! - A gathered record over [`MAX_RECORD`] bytes is reported once as oversize and the rest of
+//! - A gathered record over record-limit bytes is reported once as oversize and the rest of
 //!   it is dropped until its brackets close or a new record starts.
 //!
 //! Spec: `spec/CLI.md` (feed input modes: `jsonl`, `auto`).
 
 use super::text::{indent, is_blank, opens_container, parse_message, snippet};
-use super::{CHECK_BUDGET, CHECK_PER_BYTE, Ingest, Item, Kind, MAX_RECORD, RejectKind};
+use super::{CHECK_BUDGET, CHECK_PER_BYTE, Ingest, Item, Kind, RejectKind};
 use serde_json::Value;
 use std::io::{self, BufRead};
 
@@ -25,7 +25,7 @@ pub(super) enum Acc {
     Idle,
     /// `acc` holds an unclosed record: lines are appended until its brackets close.
     Open,
-    /// `acc` grew past [`MAX_RECORD`] and was reported: lines are dropped until its brackets
+    /// `acc` grew past the record limit and was reported: lines are dropped until its brackets
     /// close or a new record starts.
     Discard,
 }
@@ -33,7 +33,7 @@ pub(super) enum Acc {
 impl<R: BufRead> Ingest<R> {
     pub(super) fn step_lines(&mut self) -> io::Result<Option<Item>> {
         loop {
-            let Some(oversize) = self.read_line()? else {
+            let Some(oversize) = self.read_line(0)? else {
                 return Ok(self.finish_acc());
             };
             let line = self.lines_read;
@@ -122,7 +122,7 @@ impl<R: BufRead> Ingest<R> {
             Acc::Idle => self.fresh_line(oversize, line),
             Acc::Open => {
                 if !oversize && is_blank(&self.buf) {
-                    if self.acc.len() < MAX_RECORD {
+                    if self.acc.len() < self.limit {
                         self.acc.push(b'\n');
                         return None;
                     }
@@ -132,13 +132,13 @@ impl<R: BufRead> Ingest<R> {
                 }
                 let starts_new = self.starts_new_record();
                 let prev_len = self.acc.len();
-                if oversize || prev_len + self.buf.len() + 1 > MAX_RECORD {
+                if oversize || prev_len + self.buf.len() + 1 > self.limit {
                     if starts_new {
                         // The open record was truncated, and the new one (oversized or not)
                         // is judged on its own.
                         return Some(self.abandon(oversize, line));
                     }
-                    let room = MAX_RECORD.saturating_sub(prev_len).min(self.buf.len());
+                    let room = self.limit.saturating_sub(prev_len).min(self.buf.len());
                     self.acc.extend_from_slice(&self.buf[..room]);
                     let snip = snippet(&self.acc);
                     self.acc_state = Acc::Discard;

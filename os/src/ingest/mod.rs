@@ -10,13 +10,14 @@
 //! non-object value is acceptable, is the caller's business.
 //!
 //! # Invariants
-//! - Streaming with bounded memory: at most about [`MAX_RECORD`] bytes of any one record are
-//!   held, and the line/segment buffers are reused from record to record.
+//! - Streaming with bounded memory: at most about the record limit ([`MAX_RECORD`] unless
+//!   [`Ingest::with_record_limit`] sets another) of any one record is held, and the
+//!   line/segment buffers are reused from record to record.
 //! - `index` counts every record and rejected record in stream order, starting at 1 (as
 //!   line numbers do).
 //! - `line` is the 1-based line where the record's text starts; line counting stays exact
 //!   across blank lines, multi-line records, overlong lines and the sniff window.
-//! - Record text longer than [`MAX_RECORD`] bytes is always [`RejectKind::Oversize`], never
+//! - Record text longer than the record limit is always [`RejectKind::Oversize`], never
 //!   parsed.
 //! - With [`Policy::Stop`] nothing follows a [`Rejected`]; nothing ever follows an
 //!   [`Item::Io`]; after `None`, `next_item` keeps returning `None`.
@@ -63,7 +64,8 @@ use lines::Acc;
 use source::Source;
 use text::{oversize_message, parse_message};
 
-/// Largest record text, in bytes, that is parsed; longer records are rejected as oversize.
+/// Largest record text, in bytes, that is parsed unless [`Ingest::with_record_limit`] sets
+/// another; longer records are rejected as oversize.
 pub const MAX_RECORD: usize = 1 << 20;
 
 /// Bytes of re-parsing a multi-line record may spend on "does this new-looking line still
@@ -114,7 +116,7 @@ pub struct Record {
 pub enum RejectKind {
     /// The text is not one valid JSON value (including invalid UTF-8).
     Parse,
-    /// The text is longer than [`MAX_RECORD`] bytes.
+    /// The text is longer than the record limit ([`MAX_RECORD`] by default).
     Oversize,
 }
 
@@ -165,6 +167,8 @@ pub struct Ingest<R: BufRead> {
     src: Source<R>,
     kind: Kind,
     policy: Policy,
+    /// Largest record text parsed, in bytes.
+    limit: usize,
     /// No more items except `pending`.
     done: bool,
     /// An item produced together with the previous one.
@@ -221,6 +225,7 @@ impl<R: BufRead> Ingest<R> {
             },
             kind,
             policy,
+            limit: MAX_RECORD,
             done: false,
             pending: None,
             count: 0,
@@ -236,6 +241,15 @@ impl<R: BufRead> Ingest<R> {
             event_open: false,
             event_oversize: false,
         }
+    }
+
+    /// The same decoder with another record limit: record text longer than `bytes` is
+    /// rejected as oversize (a server may want less than [`MAX_RECORD`]; more costs memory).
+    /// Set it before the first [`Ingest::next_item`].
+    #[must_use]
+    pub fn with_record_limit(mut self, bytes: usize) -> Self {
+        self.limit = bytes;
+        self
     }
 
     /// The next record, rejection or read error; `None` at the end of the input (and after an
@@ -317,7 +331,12 @@ impl<R: BufRead> Ingest<R> {
     }
 
     fn oversize(&mut self, line: u64, text_prefix: String) -> Item {
-        self.reject(RejectKind::Oversize, line, text_prefix, oversize_message())
+        self.reject(
+            RejectKind::Oversize,
+            line,
+            text_prefix,
+            oversize_message(self.limit),
+        )
     }
 
     /// Parse `text` (`self.buf` or `self.acc`, already snipped by the caller on error).
@@ -474,6 +493,54 @@ mod tests {
             check(b"{\r\n\"a\": 1\r\n}\r\n", Mode::Json, Policy::Stop),
             ["#1 L1 {\"a\":1}"]
         );
+    }
+
+    #[test]
+    fn a_record_limit_set_by_the_caller_applies_in_every_mode() {
+        let cases: [(Mode, &[u8], &[&str]); 6] = [
+            (
+                Mode::Jsonl,
+                b"[1,2]\n[1,2,3]\n1\n",
+                &["#1 L1 [1,2]", "#2 L2 oversize", "#3 L3 1"],
+            ),
+            (
+                Mode::Auto,
+                b"[\n1,\n2]\n[3]\n",
+                &["#1 L1 oversize", "#2 L4 [3]"],
+            ),
+            (Mode::Json, b"  [1,2,3]  ", &["#1 L1 oversize"]),
+            (Mode::Json, b"  [1,2]  ", &["#1 L1 [1,2]"]),
+            (
+                Mode::Seq,
+                b"\x1e[1,2]\x1e[1,2,3]\x1e4",
+                &["#1 L1 [1,2]", "#2 L1 oversize", "#3 L1 4"],
+            ),
+            (
+                Mode::Jq,
+                b"[1,2][1,2,3] 4",
+                &["#1 L1 [1,2]", "#2 L1 oversize", "#3 L1 4"],
+            ),
+        ];
+        for (mode, input, want) in cases {
+            let ingest = Ingest::new(input, mode, Policy::Skip).with_record_limit(5);
+            let mut items = Vec::new();
+            let mut ingest = ingest;
+            while let Some(item) = ingest.next_item() {
+                items.push(item);
+            }
+            assert_eq!(outline(&items), want, "{mode:?}");
+            for r in rejections(&items) {
+                assert_eq!(r.message, "record exceeds 5 bytes");
+            }
+        }
+        // "[1,\n2]" is 6 bytes: the joining newline counts.
+        let events = b"data: [1,\ndata: 2]\n\ndata: [3,4,5]\n";
+        let mut ingest = Ingest::new(&events[..], Mode::Auto, Policy::Skip).with_record_limit(6);
+        let mut items = Vec::new();
+        while let Some(item) = ingest.next_item() {
+            items.push(item);
+        }
+        assert_eq!(outline(&items), ["#1 L1 [1,2]", "#2 L4 oversize"]);
     }
 
     #[test]

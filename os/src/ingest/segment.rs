@@ -1,18 +1,18 @@
 //! Segments: the text of one record cut out of a byte stream (json, seq and jq decoders).
 //!
 //! Role: reads up to a delimiter or the end of input into the record buffer, skipping leading
-//! whitespace, counting lines, and keeping at most [`MAX_RECORD`] bytes; turns a segment into
+//! whitespace, counting lines, and keeping at most record-limit bytes; turns a segment into
 //! its item.
 //!
 //! # Invariants
 //! - `Segment::line` is the line of the segment's first non-whitespace byte.
-//! - Only whitespace may follow the [`MAX_RECORD`] bytes kept, or the segment overflows.
+//! - Only whitespace may follow the record-limit bytes kept, or the segment overflows.
 //!
 //! Spec: `spec/CLI.md` (feed input modes).
 
 use super::source::fill;
 use super::text::{count_newlines, is_ws, snippet};
-use super::{Ingest, Item, MAX_RECORD};
+use super::{Ingest, Item};
 use serde_json::Value;
 use std::io::{self, BufRead};
 
@@ -46,7 +46,7 @@ impl<R: BufRead> Ingest<R> {
     }
 
     /// Reads up to the next `delim` (consumed, not stored) or the end of input into `buf`,
-    /// without leading whitespace and keeping at most [`MAX_RECORD`] bytes.
+    /// without leading whitespace and keeping at most record-limit bytes.
     pub(super) fn read_segment(&mut self, delim: Option<u8>) -> io::Result<Segment> {
         self.buf.clear();
         let mut seg = Segment::default();
@@ -72,7 +72,7 @@ impl<R: BufRead> Ingest<R> {
             }
             if !part.is_empty() {
                 self.pos_line += count_newlines(part);
-                let room = MAX_RECORD - self.buf.len();
+                let room = self.limit - self.buf.len();
                 if part.len() <= room {
                     self.buf.extend_from_slice(part);
                 } else {

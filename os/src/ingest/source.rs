@@ -6,16 +6,14 @@
 //! # Invariants
 //! - [`Source`] yields the sniffed prefix, then a read error met while sniffing (once), then
 //!   the rest of the reader.
-//! - [`Ingest::read_line`] keeps at most [`LINE_LIMIT`] bytes of a line and skips the rest,
-//!   so one line never holds more than about [`MAX_RECORD`] bytes of memory.
+//! - [`Ingest::read_line`] keeps at most the record limit plus the caller's slack (and a
+//!   line ending) of a line and skips the rest, so one line never holds more than about
+//!   record-limit bytes of memory.
 //!
 //! Spec: `spec/CLI.md` (feed input modes).
 
-use super::{Ingest, MAX_RECORD};
+use super::Ingest;
 use std::io::{self, BufRead, Read};
-
-/// Bytes of one line kept: a full record plus room for its "\r\n".
-const LINE_LIMIT: usize = MAX_RECORD + 2;
 
 /// The reader with the sniffed bytes put back in front of it.
 pub(super) struct Source<R> {
@@ -78,11 +76,15 @@ pub(super) fn fill<B: BufRead>(src: &mut B) -> io::Result<&[u8]> {
 
 impl<R: BufRead> Ingest<R> {
     /// Reads the next line into `buf` without its line ending. `None` at end of input, else
-    /// whether the line is longer than [`MAX_RECORD`] (then `buf` holds only its start).
-    pub(super) fn read_line(&mut self) -> io::Result<Option<bool>> {
+    /// whether the line is longer than the record limit plus `slack` — room for what the
+    /// decoder strips before the record text — (then `buf` holds only its start).
+    pub(super) fn read_line(&mut self, slack: usize) -> io::Result<Option<bool>> {
         self.buf.clear();
+        let keep = self.limit.saturating_add(slack);
+        // Bytes of one line kept: what may be record text plus room for its "\r\n".
+        let line_limit = keep.saturating_add(2);
         let n = (&mut self.src)
-            .take(LINE_LIMIT as u64)
+            .take(u64::try_from(line_limit).unwrap_or(u64::MAX))
             .read_until(b'\n', &mut self.buf)?;
         if n == 0 {
             return Ok(None);
@@ -91,14 +93,14 @@ impl<R: BufRead> Ingest<R> {
         let mut overflow = false;
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
-        } else if n == LINE_LIMIT {
+        } else if n == line_limit {
             overflow = true;
             self.skip_rest_of_line()?;
         }
         if !overflow && self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
-        Ok(Some(overflow || self.buf.len() > MAX_RECORD))
+        Ok(Some(overflow || self.buf.len() > keep))
     }
 
     fn skip_rest_of_line(&mut self) -> io::Result<()> {

@@ -8,20 +8,24 @@
 //! - An event is dispatched at a blank line or at the end of input; an event without data,
 //!   or with only whitespace, yields nothing.
 //! - Comments and fields other than `data` are ignored; one space after the colon is dropped.
-//! - At most [`MAX_RECORD`] bytes of an event's data are held; more is one oversize item.
+//! - At most record-limit bytes of an event's data are held; more is one oversize item.
 //!
 //! Spec: `spec/CLI.md` (feed input modes: `auto`); the event-stream format of the WHATWG HTML
 //! standard (§9.2, server-sent events).
 
 use super::text::{is_blank, snippet};
-use super::{Ingest, Item, MAX_RECORD};
+use super::{Ingest, Item};
 use serde_json::Value;
 use std::io::{self, BufRead};
+
+/// `data: `: the longest prefix a data line's value follows.
+const DATA_PREFIX: usize = 6;
 
 impl<R: BufRead> Ingest<R> {
     pub(super) fn step_event(&mut self) -> io::Result<Option<Item>> {
         loop {
-            let Some(oversize) = self.read_line()? else {
+            // A data line may hold a full record after its "data: ".
+            let Some(oversize) = self.read_line(DATA_PREFIX)? else {
                 return Ok(if self.event_open {
                     self.dispatch_event()
                 } else {
@@ -55,13 +59,13 @@ impl<R: BufRead> Ingest<R> {
                 self.acc.clear();
                 0
             };
-            if oversize || self.acc.len() + sep + value.len() > MAX_RECORD {
+            if oversize || self.acc.len() + sep + value.len() > self.limit {
                 self.event_oversize = true;
             }
-            if sep == 1 && self.acc.len() < MAX_RECORD {
+            if sep == 1 && self.acc.len() < self.limit {
                 self.acc.push(b'\n');
             }
-            let room = MAX_RECORD.saturating_sub(self.acc.len()).min(value.len());
+            let room = self.limit.saturating_sub(self.acc.len()).min(value.len());
             self.acc.extend_from_slice(&value[..room]);
         }
     }
@@ -122,6 +126,20 @@ mod tests {
         let items = run(input, Mode::Auto, Policy::Skip);
         assert_eq!(outline(&items), ["#1 L1 parse", "#2 L3 5"]);
         assert_eq!(rejections(&items)[0].snippet, "{nope");
+    }
+
+    #[test]
+    fn event_stream_data_of_exactly_max_record_bytes_on_one_line_is_accepted() {
+        let mut input = b"data: \"".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_RECORD - 2));
+        input.extend_from_slice(b"\"\r\n\ndata: 1\n");
+        let items = run(&input, Mode::Auto, Policy::Skip);
+        assert!(
+            matches!(&items[0], Item::Record(r) if r.value.as_str().unwrap().len() == MAX_RECORD - 2),
+            "{:?}",
+            outline(&items)
+        );
+        assert_eq!(outline(&items[1..]), ["#2 L3 1"]);
     }
 
     #[test]

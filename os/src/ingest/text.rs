@@ -8,8 +8,6 @@
 //!
 //! Spec: `spec/CLI.md` (feed input modes, ingest notices).
 
-use super::MAX_RECORD;
-
 /// Longest snippet of record text kept in a [`super::Rejected`] (before the "..." marker).
 const SNIPPET_BYTES: usize = 200;
 
@@ -46,8 +44,8 @@ pub(super) fn parse_message(e: &serde_json::Error) -> String {
     format!("invalid JSON: {e}")
 }
 
-pub(super) fn oversize_message() -> String {
-    format!("record exceeds {MAX_RECORD} bytes")
+pub(super) fn oversize_message(limit: usize) -> String {
+    format!("record exceeds {limit} bytes")
 }
 
 /// At most [`SNIPPET_BYTES`] bytes of `text` (whitespace-trimmed, invalid UTF-8 replaced), cut
