@@ -48,8 +48,8 @@ pub(super) fn oversize_message(limit: usize) -> String {
     format!("record exceeds {limit} bytes")
 }
 
-/// At most [`SNIPPET_BYTES`] bytes of `text` (whitespace-trimmed, invalid UTF-8 replaced), cut
-/// on a char boundary, with "..." appended when anything was cut.
+/// At most 200 bytes (`SNIPPET_BYTES`) of `text` (whitespace-trimmed, invalid UTF-8
+/// replaced), cut on a char boundary, with "..." appended when anything was cut.
 pub fn snippet(text: &[u8]) -> String {
     let start = text.iter().position(|&b| !is_ws(b)).unwrap_or(text.len());
     let end = text
