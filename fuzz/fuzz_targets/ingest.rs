@@ -16,8 +16,10 @@
 //!   first line's way (`jsonl` or the event stream).
 //! - An explicit mode reports its own name; `auto` reports what it chose.
 //!
-//! Input layout: `[0]` mode (mod 5) and policy (bit 3); `[1]` reader chunk size (1..=256);
-//! the rest is the input stream.
+//! Input layout: `[0]` mode (mod 5), policy (bit 3) and whether a record limit follows (bit 4);
+//! `[1]` reader chunk size (1..=256); then, with bit 4, `[2]` the record limit in bytes
+//! (0..=255, so the oversize paths are reached with small inputs); the rest is the input
+//! stream.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -27,8 +29,13 @@ use std::io::{BufRead, BufReader};
 const MODES: [Mode; 5] = [Mode::Auto, Mode::Jsonl, Mode::Json, Mode::Seq, Mode::Jq];
 
 fuzz_target!(|data: &[u8]| {
-    let [flags, cap, input @ ..] = data else {
+    let [flags, cap, rest @ ..] = data else {
         return;
+    };
+    let (limit, input) = match rest {
+        [limit, input @ ..] if flags & 16 != 0 => (Some(usize::from(*limit)), input),
+        _ if flags & 16 != 0 => return,
+        input => (None, input),
     };
     let mode = MODES[usize::from(*flags % 5)];
     let policy = if flags & 8 == 0 {
@@ -36,12 +43,13 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Policy::Skip
     };
-    let (whole_mode, whole) = run(input, mode, policy, input);
+    let (whole_mode, whole) = run(input, mode, policy, limit, input);
     let chunk = usize::from(*cap).max(1);
     let (chunked_mode, chunked) = run(
         BufReader::with_capacity(chunk, input),
         mode,
         policy,
+        limit,
         input,
     );
     if whole_mode == chunked_mode {
@@ -60,10 +68,14 @@ fn run<R: BufRead>(
     reader: R,
     mode: Mode,
     policy: Policy,
+    limit: Option<usize>,
     input: &[u8],
 ) -> (&'static str, Vec<String>) {
     let lines = input.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     let mut ingest = Ingest::new(reader, mode, policy);
+    if let Some(limit) = limit {
+        ingest = ingest.with_record_limit(limit);
+    }
     let mut out = Vec::new();
     let mut last_line = 1;
     let mut stopped = false;
