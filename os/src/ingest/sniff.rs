@@ -144,6 +144,24 @@ mod tests {
     }
 
     #[test]
+    fn a_trickling_source_is_decided_by_its_first_line_even_when_a_separator_follows() {
+        // Found by the `ingest` fuzz target (fuzz/regressions/ingest/auto-trickle-*): read
+        // whole, the window holds the record separators and the input is `seq`; read a byte
+        // at a time, the first complete line decides before they arrive. Documented in
+        // spec/CLI.md (feed `auto`): waiting for the window could block a live pipe.
+        for (input, first_line_mode) in [
+            (&b"\0\n\x1e\x1e\x1eK\x1eK"[..], "jsonl"),
+            (b":\n\x1e\x1e^\x1e\x1e3K", "event"),
+        ] {
+            assert_eq!(mode_after_first(input, Mode::Auto), "seq");
+            let mut ingest =
+                Ingest::new(BufReader::with_capacity(1, input), Mode::Auto, Policy::Skip);
+            let _ = ingest.next_item();
+            assert_eq!(ingest.mode_name(), first_line_mode);
+        }
+    }
+
+    #[test]
     fn auto_mode_sniffs_sse_field_lines_as_an_event_stream() {
         for first in ["data: 1", "event: x", "id: 7", ": hello", "data:1"] {
             let input = format!("\n\n{first}\ndata: 2\n\n");
