@@ -1,11 +1,12 @@
 //! Batched appends: payloads queued by a front end, appended in batches under one acquisition
 //! of the writer lock each, with retries and a receipt per message.
 //!
-//! Role: what `pls feed`, `tap`, `duplex` and an MCP or HTTP feed share. A [`Batcher`] queues
-//! encoded payloads ([`Batcher::push`]), appends them when a batch is full or when asked
-//! ([`Batcher::flush`] — before the caller blocks on its input, so a live stream reaches the
-//! pool as it arrives), retries a batch the pool refused for a reason that may pass, and hands
-//! back the sequence and time of each appended message ([`Batcher::receipts`]).
+//! Role: what every front end that appends a stream shares (the CLI's feed, tap and duplex,
+//! MCP, HTTP). A [`Batcher`] queues encoded payloads ([`Batcher::push`]), appends them when a
+//! batch is full or when asked ([`Batcher::flush`] — before the caller blocks on its input, so
+//! a live stream reaches the pool as it arrives), retries a batch the pool refused for a
+//! reason that may pass, and hands back the sequence and time of each appended message
+//! ([`Batcher::receipts`]).
 //!
 //! # Invariants
 //! - A batch holds at most [`Limits::records`] payloads and at most [`Limits::bytes`] payload

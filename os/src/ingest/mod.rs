@@ -76,7 +76,7 @@ const CHECK_PER_BYTE: usize = 4;
 /// RFC 7464 record separator.
 const RS: u8 = 0x1E;
 
-/// Input format (`pls feed --in`).
+/// Input format: how the byte stream is cut into records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// Sniff the start of the input: `seq`, an event stream, or JSONL with multi-line records.
@@ -91,7 +91,7 @@ pub enum Mode {
     Jq,
 }
 
-/// What to do after a rejected record (`pls feed --errors`).
+/// What to do after a rejected record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Policy {
     /// The first rejection ends the stream: [`Ingest::next_item`] returns `None` after it.
