@@ -158,7 +158,8 @@ impl<'s, S: Sink + ?Sized> Batcher<'s, S> {
     /// and the batch with `payload` when that is full.
     ///
     /// A payload larger than the sink's largest is a Usage error and is not queued; the queue
-    /// is left as it was. An append error is [`Batcher::flush`]'s.
+    /// is left as it was. An append error is [`Batcher::flush`]'s; when it comes from the
+    /// append made room for `payload`, `payload` is not queued either.
     pub fn push(&mut self, payload: Vec<u8>) -> Result<(), Error> {
         if payload.len() > self.max {
             return Err(Error::new(
