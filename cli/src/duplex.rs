@@ -20,11 +20,13 @@ use crate::feed;
 use crate::follow::{self, Matcher};
 use crate::pool;
 use crate::ui::Ui;
+use plasmite_os::append::Sink;
 use plasmite_os::core::lite3::envelope;
 use plasmite_os::core::lite3::read::ValueRef;
 use plasmite_os::message::encode;
 use plasmite_os::{
-    Cancel, CreateOptions, Durability, Error, ErrorKind, MessageView, Pool, Predicate, now_ns,
+    Appended, Batcher, Cancel, CreateOptions, Durability, Error, ErrorKind, MessageView, Pool,
+    Predicate, now_ns,
 };
 use serde_json::json;
 use std::io::BufRead;
@@ -46,6 +48,36 @@ impl Sent {
     /// Holds the record: take it before appending, record the sequences, then drop it.
     pub fn lock(&self) -> MutexGuard<'_, SentSeqs> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A pool whose appends are recorded in a [`Sent`]: the record is held across each batch until
+/// its sequences are in it.
+pub struct Recorded<'a> {
+    /// Where the messages go.
+    pub pool: &'a Pool,
+    /// What this process sent.
+    pub sent: &'a Sent,
+}
+
+impl Sink for Recorded<'_> {
+    fn max_payload_len(&self) -> usize {
+        self.pool.max_payload_len()
+    }
+
+    fn append_batch(
+        &self,
+        payloads: &[Vec<u8>],
+        durability: Durability,
+        out: &mut Vec<Appended>,
+    ) -> Result<(), Error> {
+        let mut sent = self.sent.lock();
+        let before = out.len();
+        let result = self.pool.append_batch(payloads, durability, out);
+        for a in out.get(before..).unwrap_or_default() {
+            sent.add(a.seq);
+        }
+        result
     }
 }
 
@@ -174,7 +206,11 @@ impl Sender {
             Some(me) if self.ui.stdin_tty => self.lines(me),
             _ => {
                 let mut args = feed::Args::stream_defaults(&self.name);
-                args.sent = Some(&self.sent);
+                let recorded = Recorded {
+                    pool: &self.pool,
+                    sent: &self.sent,
+                };
+                args.sink = Some(&recorded);
                 feed::stream(
                     &self.ui,
                     &self.pool,
@@ -190,6 +226,11 @@ impl Sender {
     /// Each non-blank line typed becomes `{"from":ME,"msg":LINE}`; EOF ends with 0.
     fn lines(&self, me: &str) -> Result<u8, Error> {
         let max = self.pool.max_payload_len();
+        let recorded = Recorded {
+            pool: &self.pool,
+            sent: &self.sent,
+        };
+        let mut batcher = Batcher::new(&recorded as &dyn Sink, Durability::Fast).without_receipts();
         let mut stdin = std::io::stdin().lock();
         let mut buf = Vec::new();
         loop {
@@ -211,9 +252,8 @@ impl Sender {
             // on; a failing pool ends it.
             match encode(&json!({"from": me, "msg": line}), &[], max) {
                 Ok(payload) => {
-                    let mut sent = self.sent.lock();
-                    let appended = self.pool.append(&payload, Durability::Fast)?;
-                    sent.add(appended.seq);
+                    batcher.push(payload)?;
+                    batcher.flush()?;
                 }
                 Err(e) => self.ui.error(&e),
             }

@@ -1,8 +1,8 @@
 //! `pls feed POOL [DATA]`: append JSON messages — one inline, or a stream from a file or stdin.
 //!
-//! Role: reads records ([`crate::ingest`]), encodes each into a Lite³ envelope outside the
-//! lock, and appends them in batches under one lock acquisition each; prints a receipt per
-//! record.
+//! Role: reads records ([`plasmite_os::ingest`]), encodes each into a Lite³ envelope outside
+//! the lock, and hands them to a [`Batcher`] (batches under one lock acquisition each, with
+//! `--retry`); prints a receipt per record.
 //!
 //! # Invariants
 //! - A bad record in stop mode reports its kind and line; every record before it is appended,
@@ -14,23 +14,19 @@
 //! Spec: `spec/CLI.md` §2.5.
 
 use crate::args::{Matches, usage};
-use crate::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
+use crate::progress::Progress;
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
+use plasmite_os::append::{Retry, Sink};
+use plasmite_os::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use plasmite_os::message::{encode, rfc3339};
-use plasmite_os::{Appended, CreateOptions, Durability, Error, ErrorKind, Pool};
+use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind, Pool};
 use serde_json::{Value, json};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
-
-/// Records appended per lock acquisition (at most); also `tap`'s.
-pub const BATCH_RECORDS: usize = 4096;
-/// Payload bytes appended per lock acquisition (at most, unless one record is larger); also
-/// `tap`'s.
-pub const BATCH_BYTES: usize = 4 << 20;
+use std::time::Duration;
 
 /// What `feed` was asked to do (also built by `duplex` for its piped input).
 pub struct Args<'a> {
@@ -54,8 +50,8 @@ pub struct Args<'a> {
     pub retry: u64,
     /// `--retry-delay`.
     pub retry_delay: Duration,
-    /// Where the sequences appended are recorded (duplex hides them from its follow side).
-    pub sent: Option<&'a crate::duplex::Sent>,
+    /// Where the records go instead of the pool itself (duplex records what it sent).
+    pub sink: Option<&'a dyn Sink>,
 }
 
 impl<'a> Args<'a> {
@@ -73,7 +69,7 @@ impl<'a> Args<'a> {
             create: None,
             retry: 0,
             retry_delay: DEFAULT_RETRY_DELAY,
-            sent: None,
+            sink: None,
         }
     }
 }
@@ -150,7 +146,7 @@ pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
             .map(|s| values::duration("--retry-delay", s))
             .transpose()?
             .unwrap_or(DEFAULT_RETRY_DELAY),
-        sent: None,
+        sink: None,
     })
 }
 
@@ -197,7 +193,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         (None, value) => {
             let value = value.unwrap_or_default();
             let mut feeder = Feeder::new(ui, &pool, &a, true);
-            feeder.pending.push(encode(&value, &a.tags, feeder.max)?);
+            feeder.push(encode(&value, &a.tags, feeder.max)?)?;
             feeder.flush_batch()?;
             Ok(0)
         }
@@ -205,7 +201,8 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
 }
 
 /// Appends every record of `input` (read per `a.mode` and `a.policy`) to `pool`, printing a
-/// receipt per record when `receipts`. Exit code 1 when records were skipped.
+/// receipt per record when `receipts`, and then also a progress line when stderr is a
+/// terminal. Exit code 1 when records were skipped.
 pub fn stream(
     ui: &Ui,
     pool: &Pool,
@@ -214,7 +211,13 @@ pub fn stream(
     may_wait: bool,
     receipts: bool,
 ) -> Result<u8, Error> {
-    let feeder = Rc::new(RefCell::new(Feeder::new(ui, pool, a, receipts)));
+    let mut feeder = Feeder::new(ui, pool, a, receipts);
+    if receipts && ui.stderr_tty {
+        let out: Box<dyn Write> = Box::new(std::io::stderr());
+        feeder.progress = Progress::new(Some(out), format!("feeding {}", a.pool));
+    }
+    let read = feeder.progress.bytes();
+    let feeder = Rc::new(RefCell::new(feeder));
     let max = feeder.borrow().max;
     // When reading the input may wait (a pipe, a terminal), pending records are appended
     // before every read of it, so a live pipe's records reach the pool (and its followers) as
@@ -223,6 +226,7 @@ pub fn stream(
         inner: input,
         feeder: Rc::clone(&feeder),
         may_wait,
+        read,
     };
     let mut ingest = Ingest::new(BufReader::with_capacity(1 << 16, gate), a.mode, a.policy);
     let mut total = 0u64;
@@ -231,26 +235,19 @@ pub fn stream(
         if let Some(e) = feeder.error.take() {
             return Err(e);
         }
+        feeder.progress.record();
         match item {
             Item::Record(r) => {
                 total += 1;
                 match encode(&r.value, &a.tags, max) {
-                    Ok(p) => {
-                        feeder.pending_bytes += p.len();
-                        feeder.pending.push(p);
-                        if feeder.pending.len() >= BATCH_RECORDS
-                            || feeder.pending_bytes >= BATCH_BYTES
-                        {
-                            feeder.flush_batch()?;
-                        }
-                    }
+                    Ok(p) => feeder.push(p)?,
                     Err(e) => {
                         let text = serde_json::to_string(&r.value).unwrap_or_default();
                         let rejected = Rejected {
                             kind: RejectKind::Parse,
                             index: r.index,
                             line: r.line,
-                            snippet: crate::ingest::snippet(text.as_bytes()),
+                            snippet: plasmite_os::ingest::snippet(text.as_bytes()),
                             message: e.message().to_owned(),
                         };
                         feeder.reject(&rejected, Some(&e), ingest.mode_name())?;
@@ -276,6 +273,7 @@ pub fn stream(
         return Err(e);
     }
     feeder.flush_batch()?;
+    feeder.progress.finish();
     if total == 0 {
         return Err(missing_input());
     }
@@ -306,15 +304,15 @@ struct Feeder<'a> {
     out: Option<std::io::StdoutLock<'static>>,
     /// The pool's largest payload.
     max: usize,
-    pending: Vec<Vec<u8>>,
-    pending_bytes: usize,
-    appended: Vec<Appended>,
+    batcher: Batcher<'a, dyn Sink + 'a>,
     ok: u64,
     failed: u64,
     /// The tags as a JSON array, for receipts.
     tags_json: String,
     /// An append that failed inside [`Gate`]'s read, reported by the loop.
     error: Option<Error>,
+    /// The progress line (off unless turned on by `stream`).
+    progress: Progress,
 }
 
 /// The input, appending the pending records before each read of it when that read may wait
@@ -323,6 +321,8 @@ struct Gate<'a> {
     inner: Box<dyn Read>,
     feeder: Rc<RefCell<Feeder<'a>>>,
     may_wait: bool,
+    /// Bytes read so far, for the progress line.
+    read: Rc<Cell<u64>>,
 }
 
 /// Whether reading stdin may wait for input: anything but a regular file.
@@ -349,7 +349,9 @@ impl Read for Gate<'_> {
                 return Err(std::io::Error::other("append failed"));
             }
         }
-        self.inner.read(buf)
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
     }
 }
 
@@ -361,73 +363,43 @@ impl<'a> Feeder<'a> {
             args,
             out: receipts.then(|| std::io::stdout().lock()),
             max: pool.max_payload_len(),
-            pending: Vec::new(),
-            pending_bytes: 0,
-            appended: Vec::new(),
+            batcher: Batcher::new(args.sink.unwrap_or(pool), args.durability).with_retry(Retry {
+                attempts: args.retry,
+                delay: args.retry_delay,
+            }),
             ok: 0,
             failed: 0,
             tags_json: serde_json::to_string(&args.tags).unwrap_or_else(|_| "[]".to_owned()),
             error: None,
+            progress: Progress::new(None, ""),
         }
+    }
+
+    /// Queues one record (appending a full batch) and prints the receipts of what was
+    /// appended.
+    fn push(&mut self, payload: Vec<u8>) -> Result<(), Error> {
+        let pushed = self.batcher.push(payload);
+        self.receipts()?;
+        pushed
     }
 
     /// Appends the pending records (one lock acquisition, retried per `--retry`) and prints
-    /// their receipts.
+    /// their receipts, also those appended before a failure.
     fn flush_batch(&mut self) -> Result<(), Error> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        self.appended.clear();
-        let mut attempts = 0u64;
-        let started = Instant::now();
-        // Held across the appends until their sequences are recorded (see `duplex::Sent`).
-        let mut sent = self.args.sent.map(crate::duplex::Sent::lock);
-        loop {
-            let done = self.appended.len();
-            let result = self.pool.append_batch(
-                &self.pending[done..],
-                self.args.durability,
-                &mut self.appended,
-            );
-            if let Some(sent) = sent.as_mut() {
-                for a in &self.appended[done..] {
-                    sent.add(a.seq);
-                }
-            }
-            match result {
-                Ok(()) => break,
-                Err(e) if attempts < self.args.retry && retryable(&e) => {
-                    attempts += 1;
-                    std::thread::sleep(self.args.retry_delay);
-                }
-                Err(e) => {
-                    self.receipts()?;
-                    if attempts > 0 {
-                        let hint = format!(
-                            "{} Retry attempts: {} (waited {}ms).",
-                            e.hint().unwrap_or_default(),
-                            attempts + 1,
-                            started.elapsed().as_millis()
-                        );
-                        return Err(e.with_hint(hint.trim_start().to_owned()));
-                    }
-                    return Err(e);
-                }
-            }
-        }
+        let flushed = self.batcher.flush();
         self.receipts()?;
-        self.pending.clear();
-        self.pending_bytes = 0;
-        Ok(())
+        flushed
     }
 
     fn receipts(&mut self) -> Result<(), Error> {
-        self.ok += self.appended.len() as u64;
-        let Some(out) = self.out.as_mut() else {
+        let appended = self.batcher.receipts();
+        self.ok += appended.len() as u64;
+        // Dropping the receipts unread (no `out`) still takes them off the batcher.
+        let Some(out) = self.out.as_mut().filter(|_| appended.len() > 0) else {
             return Ok(());
         };
-        let mut buf = Vec::with_capacity(self.appended.len() * 64);
-        for a in &self.appended {
+        let mut buf = Vec::with_capacity(appended.len() * 64);
+        for a in appended {
             if self.ui.stdout_tty {
                 let _ = writeln!(buf, "fed seq={} at {}", a.seq, rfc3339(a.timestamp_ns));
                 if !self.args.tags.is_empty() {
@@ -444,6 +416,9 @@ impl<'a> Feeder<'a> {
                 );
             }
         }
+        if self.ui.stdout_tty {
+            self.progress.clear();
+        }
         out.write_all(&buf).map_err(closed)?;
         out.flush().map_err(closed)
     }
@@ -452,8 +427,8 @@ impl<'a> Feeder<'a> {
     /// with a notice.
     fn reject(&mut self, r: &Rejected, err: Option<&Error>, mode: &str) -> Result<(), Error> {
         let at = match r.line {
-            Some(l) => format!("line {l}, record {}", r.index + 1),
-            None => format!("record {}", r.index + 1),
+            Some(l) => format!("line {l}, record {}", r.index),
+            None => format!("record {}", r.index),
         };
         if matches!(self.args.policy, Policy::Stop) {
             self.flush_batch()?;
@@ -508,26 +483,9 @@ impl<'a> Feeder<'a> {
         } else {
             message
         };
+        self.progress.clear();
         self.ui
             .notice("feed", "ingest_skip", &message, self.args.pool, details);
         Ok(())
-    }
-}
-
-/// Busy, or an I/O error that may pass (interrupted, would block, timed out).
-fn retryable(e: &Error) -> bool {
-    match e.kind() {
-        ErrorKind::Busy => true,
-        ErrorKind::Io => std::error::Error::source(e)
-            .and_then(|s| s.downcast_ref::<std::io::Error>())
-            .is_some_and(|io| {
-                matches!(
-                    io.kind(),
-                    std::io::ErrorKind::Interrupted
-                        | std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::TimedOut
-                )
-            }),
-        _ => false,
     }
 }

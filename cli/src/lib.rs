@@ -27,9 +27,9 @@ mod fetch;
 mod filter;
 #[allow(clippy::collapsible_if, clippy::manual_is_multiple_of)]
 mod follow;
-mod ingest;
 mod mcp;
 mod pool;
+mod progress;
 #[allow(clippy::collapsible_if, clippy::manual_is_multiple_of)]
 mod tap;
 mod ui;

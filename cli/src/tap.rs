@@ -2,8 +2,8 @@
 //!
 //! Role: spawns the command with stdout and stderr piped, one reader thread per stream
 //! ([`stream`]) passing the bytes through and sending whole lines over a bounded channel; this
-//! thread encodes them ([`lines`]) and appends whatever is queued with one `append_batch` (one
-//! lock acquisition) at a time, between a `start` and an `exit` lifecycle message. A third
+//! thread encodes them ([`lines`]) and appends whatever is queued through a [`Batcher`] (one
+//! lock acquisition per batch), between a `start` and an `exit` lifecycle message. A third
 //! thread forwards SIGINT and SIGTERM to the child.
 //!
 //! # Invariants
@@ -25,11 +25,10 @@ mod lines;
 mod stream;
 
 use crate::args::{Matches, usage};
-use crate::feed::{BATCH_BYTES, BATCH_RECORDS};
 use crate::ui::Ui;
 use crate::{exit_code, pool, values};
 use plasmite_os::message::encode;
-use plasmite_os::{Appended, CreateOptions, Durability, Error, ErrorKind, Pool};
+use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind};
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process, waitid};
 use serde_json::{Value, json};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -120,16 +119,13 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     drop(tx);
     let mut capture = Capture {
         ui,
-        pool: &pool,
         tags: &a.tags,
         max,
-        durability: a.durability,
-        pending: vec![start],
-        pending_bytes: 0,
-        appended: Vec::new(),
+        batcher: Batcher::new(&pool, a.durability).without_receipts(),
         lines: 0,
         failed: None,
     };
+    capture.queue(start);
     capture.flush();
     capture.drain(&rx);
     join(readers);
@@ -292,13 +288,9 @@ impl Forwarder {
 /// Encodes and appends captured lines; after a failed append it only counts them.
 struct Capture<'a> {
     ui: &'a Ui,
-    pool: &'a Pool,
     tags: &'a [&'a str],
     max: usize,
-    durability: Durability,
-    pending: Vec<Vec<u8>>,
-    pending_bytes: usize,
-    appended: Vec<Appended>,
+    batcher: Batcher<'a>,
     /// Lines read from the command (parts of a split line count once).
     lines: u64,
     /// The kind of the error that stopped capturing (already reported).
@@ -327,18 +319,12 @@ impl Capture<'_> {
                         continue;
                     }
                     match lines::payloads(stream.name(), line, self.tags, self.max) {
-                        Ok(payloads) => {
-                            self.pending_bytes += payloads.iter().map(Vec::len).sum::<usize>();
-                            self.pending.extend(payloads);
-                        }
+                        Ok(payloads) => payloads.into_iter().for_each(|p| self.queue(p)),
                         Err(e) => {
                             // The lines before this one were read first: they are stored.
                             self.flush();
                             self.fail(&e);
                         }
-                    }
-                    if self.pending.len() >= BATCH_RECORDS || self.pending_bytes >= BATCH_BYTES {
-                        self.flush();
                     }
                 }
             }
@@ -362,23 +348,27 @@ impl Capture<'_> {
             return;
         }
         match encode(data, tags, self.max) {
-            Ok(p) => self.pending.push(p),
+            Ok(p) => self.queue(p),
             Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Queues one message (the batcher appends a full batch).
+    fn queue(&mut self, payload: Vec<u8>) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Err(e) = self.batcher.push(payload) {
+            self.fail(&e);
         }
     }
 
     /// Appends the pending messages under one lock acquisition.
     fn flush(&mut self) {
-        if self.pending.is_empty() || self.failed.is_some() {
+        if self.failed.is_some() {
             return;
         }
-        self.appended.clear();
-        let result = self
-            .pool
-            .append_batch(&self.pending, self.durability, &mut self.appended);
-        self.pending.clear();
-        self.pending_bytes = 0;
-        if let Err(e) = result {
+        if let Err(e) = self.batcher.flush() {
             self.fail(&e);
         }
     }
@@ -387,7 +377,6 @@ impl Capture<'_> {
     fn fail(&mut self, e: &Error) {
         self.ui.error(e);
         self.failed = Some(e.kind());
-        self.pending.clear();
-        self.pending_bytes = 0;
+        self.batcher.discard();
     }
 }

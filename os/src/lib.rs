@@ -14,11 +14,13 @@
 // `unsafe` is allowed in exactly one module, `map`, which states its rules.
 #![deny(unsafe_code)]
 
+pub mod append;
 pub mod dir;
 pub mod error;
 pub mod follow;
 pub mod hub;
 pub mod info;
+pub mod ingest;
 pub mod inspect;
 #[allow(unsafe_code)]
 pub mod map;
@@ -28,6 +30,7 @@ pub mod pool_ref;
 pub mod query;
 pub mod time;
 
+pub use append::Batcher;
 pub use error::{Cause, Error, ErrorKind};
 pub use follow::{Event, FollowOptions, Follower, GapPolicy, MessageRef, MessageView, Start};
 pub use hub::Hub;
