@@ -1,0 +1,691 @@
+//! Compiled message predicates: a small jq subset evaluated over Lite³ bytes, without allocating.
+//!
+//! Role: lets an embedded user of the core (and the `os` filter's fast path) decide whether a
+//! stored message passes a jq-like predicate. A [`Program`] is a postfix sequence of at most
+//! [`OPS_MAX`] operations over fixed pools of literals, path steps and text; it is built with the
+//! `push_*` methods (a front end's parser emits them) and run by [`Program::eval`] on a
+//! [`Message`]: the envelope `{"seq":N,"time":…,"meta":{"tags":[…]},"data":{…}}` whose `seq`
+//! comes from the frame and whose `meta`/`data` come from the Lite³ payload.
+//!
+//! The grammar (the operations): paths of constant steps from the current input (`.data.a`,
+//! `.meta.tags[0]`, `.seq`, `."key"`, `.[2]`), literals (`null`, booleans, `i64` integers,
+//! finite floats, strings), comparisons (`== != < <= > >=`) under jq's total order, `and`,
+//! `or`, `not`, `//`, `length`, `has("k")`, `startswith("s")`, `endswith("s")`, substring
+//! search (`test("lit")` where the literal has no regex syntax), and `X | Y` (bind the input).
+//!
+//! # Invariants
+//! - Every sub-expression has exactly one output: a value or a jq runtime error. So
+//!   evaluation is eager and order-free: `l and r` is an error when `l` is, `false` when `l` is
+//!   falsy (whatever `r` is), else the truthiness of `r` (or its error); `l or r` likewise with
+//!   `true`; `l // r` is `l`'s error, else `l` when truthy, else `r`; a comparison or function
+//!   of an error is that error; `X | Y` is `X`'s error when `X` fails. The program matches when
+//!   its value is truthy (neither `false` nor `null`); an error is no match.
+//! - Values follow jq (jaq) exactly: order null < false < true < numbers < strings < arrays <
+//!   objects; an integer and a float compare as `i as f64` against the float, `-0.0 == 0`;
+//!   strings compare by bytes; `length` of null is 0, of a number its absolute value, of a
+//!   string its code points, of a container its entries, of a boolean an error; `.k` of null is
+//!   null, of an object its member or null, of anything else an error; `.[i]` of an object is
+//!   null; `has("k")` of null is `false`, of a non-object an error.
+//! - What the program cannot decide exactly it does not guess: [`EvalError::Undecided`]
+//!   (comparing two non-empty containers, bytes values, `.time`, a whole envelope used as a
+//!   value, `seq` above `i64::MAX`, the absolute value of `i64::MIN`). The caller then asks a
+//!   full jq engine.
+//! - Before reading anything, [`Program::eval`] checks what a full conversion of the envelope
+//!   checks: the envelope's shape (tags included) and a walk of `data` bounded by the
+//!   payload's node budget. A damaged payload is [`EvalError::Corrupt`], whatever the program.
+//! - No allocation, no panic, bounded work: the value and input stacks are fixed arrays, a
+//!   program holds at most [`OPS_MAX`] operations, and the walk of `data` is budgeted.
+//!
+//! Spec: `spec/API.md` §7 (filters, the fast path's grammar).
+
+use core::cmp::Ordering;
+
+use heapless::Vec;
+
+use crate::lite3::envelope::Envelope;
+use crate::lite3::read::{Container, Doc, Iter, ValueRef};
+use crate::lite3::{Lite3Error, djb2};
+
+/// Most operations in a program.
+pub const OPS_MAX: usize = 32;
+/// Most literals in a program.
+pub const LITERALS_MAX: usize = 16;
+/// Most path steps in a program, all paths together.
+pub const STEPS_MAX: usize = 32;
+/// Most paths in a program.
+pub const PATHS_MAX: usize = 16;
+/// Most bytes of string literals and keys in a program, all together.
+pub const TEXT_MAX: usize = 256;
+/// Deepest value stack (and nesting of `|`) a program may need.
+const STACK_MAX: usize = 16;
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A string test against a literal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrTest {
+    /// `startswith("s")`
+    StartsWith,
+    /// `endswith("s")`
+    EndsWith,
+    /// `test("s")` where `s` has no regex syntax: substring search.
+    Contains,
+}
+
+/// A literal value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Literal<'t> {
+    /// `null`
+    Null,
+    /// `true` or `false`
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A finite float.
+    Float(f64),
+    /// A string.
+    Str(&'t str),
+}
+
+/// One step of a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step<'t> {
+    /// `.key` (or `."key"`, `.["key"]`).
+    Key(&'t str),
+    /// `.[i]`, a non-negative index.
+    Index(u32),
+}
+
+/// Why a program could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A fixed capacity (operations, literals, steps, paths, text or stack) is exhausted.
+    Full,
+    /// An operation found fewer operands than it needs, or `unbind` had no `bind`.
+    Malformed,
+}
+
+/// Why [`Program::eval`] gave no verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The payload does not decode (where, in its bytes).
+    Corrupt(Lite3Error),
+    /// This message needs a full jq engine to be decided exactly (see the module invariants).
+    Undecided,
+}
+
+impl From<Lite3Error> for EvalError {
+    fn from(e: Lite3Error) -> EvalError {
+        EvalError::Corrupt(e)
+    }
+}
+
+/// The message a program runs on: the frame's sequence and the Lite³ payload.
+#[derive(Clone, Copy, Debug)]
+pub struct Message<'a> {
+    /// The message sequence (`.seq`).
+    pub seq: u64,
+    /// The Lite³ envelope `{"meta":{"tags":[…]},"data":{…}}`.
+    pub payload: &'a [u8],
+}
+
+/// A text range in the program's text pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Text {
+    start: u16,
+    len: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Lit {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Text),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PathStep {
+    /// A key and its djb2 hash.
+    Key(Text, u32),
+    Index(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PathRef {
+    first: u8,
+    len: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    /// Push the path applied to the current input.
+    Path(u8),
+    /// Push a literal.
+    Lit(u8),
+    Cmp(Cmp),
+    And,
+    Or,
+    Alt,
+    Not,
+    Length,
+    /// `has` with a string literal.
+    Has(Text),
+    Str(StrTest, Text),
+    /// Pop a value and make it the current input.
+    Bind,
+    /// Drop the current input; when it was an error, the value on top becomes that error.
+    Unbind,
+}
+
+/// A compiled predicate: operations in postfix order over fixed pools.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    ops: Vec<Op, OPS_MAX>,
+    lits: Vec<Lit, LITERALS_MAX>,
+    steps: Vec<PathStep, STEPS_MAX>,
+    paths: Vec<PathRef, PATHS_MAX>,
+    text: heapless::String<TEXT_MAX>,
+    /// Values on the stack after the operations so far.
+    depth: u8,
+    /// Deepest the stack gets.
+    max_depth: u8,
+    /// Open `bind`s.
+    binds: u8,
+}
+
+impl Program {
+    /// An empty program (complete once exactly one value is on its stack, see
+    /// [`Program::is_complete`]).
+    pub fn new() -> Program {
+        Program::default()
+    }
+
+    /// Whether the program leaves exactly one value and closes every `bind`.
+    pub fn is_complete(&self) -> bool {
+        self.depth == 1 && self.binds == 0
+    }
+
+    /// Pushes the value of `steps` applied to the current input (`.` when `steps` is empty).
+    pub fn push_path(&mut self, steps: &[Step<'_>]) -> Result<(), BuildError> {
+        let first = u8::try_from(self.steps.len()).map_err(|_| BuildError::Full)?;
+        let len = u8::try_from(steps.len()).map_err(|_| BuildError::Full)?;
+        for step in steps {
+            let s = match *step {
+                Step::Key(k) => PathStep::Key(self.intern(k)?, djb2(k.as_bytes())),
+                Step::Index(i) => PathStep::Index(i),
+            };
+            self.steps.push(s).map_err(|_| BuildError::Full)?;
+        }
+        let at = u8::try_from(self.paths.len()).map_err(|_| BuildError::Full)?;
+        self.paths
+            .push(PathRef { first, len })
+            .map_err(|_| BuildError::Full)?;
+        self.op(Op::Path(at), 0, 1)
+    }
+
+    /// Pushes a literal (a float must be finite).
+    pub fn push_literal(&mut self, lit: Literal<'_>) -> Result<(), BuildError> {
+        let l = match lit {
+            Literal::Null => Lit::Null,
+            Literal::Bool(b) => Lit::Bool(b),
+            Literal::Int(n) => Lit::Int(n),
+            Literal::Float(x) if x.is_finite() => Lit::Float(x),
+            Literal::Float(_) => return Err(BuildError::Malformed),
+            Literal::Str(s) => Lit::Str(self.intern(s)?),
+        };
+        let at = u8::try_from(self.lits.len()).map_err(|_| BuildError::Full)?;
+        self.lits.push(l).map_err(|_| BuildError::Full)?;
+        self.op(Op::Lit(at), 0, 1)
+    }
+
+    /// Replaces the two values on top (`l`, then `r`) by `l op r`.
+    pub fn push_cmp(&mut self, op: Cmp) -> Result<(), BuildError> {
+        self.op(Op::Cmp(op), 2, 1)
+    }
+
+    /// Replaces the two values on top (`l`, then `r`) by `l and r`.
+    pub fn push_and(&mut self) -> Result<(), BuildError> {
+        self.op(Op::And, 2, 1)
+    }
+
+    /// Replaces the two values on top (`l`, then `r`) by `l or r`.
+    pub fn push_or(&mut self) -> Result<(), BuildError> {
+        self.op(Op::Or, 2, 1)
+    }
+
+    /// Replaces the two values on top (`l`, then `r`) by `l // r`.
+    pub fn push_alt(&mut self) -> Result<(), BuildError> {
+        self.op(Op::Alt, 2, 1)
+    }
+
+    /// Replaces the value on top by `not` of it.
+    pub fn push_not(&mut self) -> Result<(), BuildError> {
+        self.op(Op::Not, 1, 1)
+    }
+
+    /// Replaces the value on top by its `length`.
+    pub fn push_length(&mut self) -> Result<(), BuildError> {
+        self.op(Op::Length, 1, 1)
+    }
+
+    /// Replaces the value on top by `has(key)` of it.
+    pub fn push_has(&mut self, key: &str) -> Result<(), BuildError> {
+        let t = self.intern(key)?;
+        self.op(Op::Has(t), 1, 1)
+    }
+
+    /// Replaces the value on top by the string test `test` of it against `lit`.
+    pub fn push_str_test(&mut self, test: StrTest, lit: &str) -> Result<(), BuildError> {
+        let t = self.intern(lit)?;
+        self.op(Op::Str(test, t), 1, 1)
+    }
+
+    /// Pops the value on top and makes it the current input (the left side of `X | Y`).
+    pub fn push_bind(&mut self) -> Result<(), BuildError> {
+        self.op(Op::Bind, 1, 0)?;
+        self.binds = self.binds.checked_add(1).ok_or(BuildError::Full)?;
+        if usize::from(self.binds) >= STACK_MAX {
+            return Err(BuildError::Full);
+        }
+        Ok(())
+    }
+
+    /// Ends the innermost `bind` (after `Y` of `X | Y`).
+    pub fn push_unbind(&mut self) -> Result<(), BuildError> {
+        self.binds = self.binds.checked_sub(1).ok_or(BuildError::Malformed)?;
+        self.op(Op::Unbind, 1, 1)
+    }
+
+    fn op(&mut self, op: Op, pops: u8, pushes: u8) -> Result<(), BuildError> {
+        let depth = self
+            .depth
+            .checked_sub(pops)
+            .ok_or(BuildError::Malformed)?
+            .checked_add(pushes)
+            .ok_or(BuildError::Full)?;
+        if usize::from(depth) > STACK_MAX {
+            return Err(BuildError::Full);
+        }
+        self.ops.push(op).map_err(|_| BuildError::Full)?;
+        self.depth = depth;
+        self.max_depth = self.max_depth.max(depth);
+        Ok(())
+    }
+
+    fn intern(&mut self, s: &str) -> Result<Text, BuildError> {
+        let start = u16::try_from(self.text.len()).map_err(|_| BuildError::Full)?;
+        let len = u16::try_from(s.len()).map_err(|_| BuildError::Full)?;
+        self.text.push_str(s).map_err(|_| BuildError::Full)?;
+        Ok(Text { start, len })
+    }
+
+    fn text(&self, t: Text) -> &str {
+        let end = usize::from(t.start).saturating_add(usize::from(t.len));
+        self.text.get(usize::from(t.start)..end).unwrap_or_default()
+    }
+
+    /// Runs the program on `msg`: `Ok(true)` when its value is truthy, `Ok(false)` when it is
+    /// falsy or a jq runtime error. A damaged payload is [`EvalError::Corrupt`]; a message this
+    /// program cannot decide exactly is [`EvalError::Undecided`]; so is an incomplete program.
+    pub fn eval(&self, msg: &Message<'_>) -> Result<bool, EvalError> {
+        if !self.is_complete() {
+            return Err(EvalError::Undecided);
+        }
+        let env = open(msg.payload)?;
+        let root = V::Envelope;
+        let mut stack: Vec<V<'_>, STACK_MAX> = Vec::new();
+        let mut inputs: Vec<V<'_>, STACK_MAX> = Vec::new();
+        for op in &self.ops {
+            let v = match *op {
+                Op::Path(p) => {
+                    let input = inputs.last().copied().unwrap_or(root);
+                    self.path(input, p, &env, msg.seq)?
+                }
+                Op::Lit(i) => match self.lits.get(usize::from(i)) {
+                    Some(Lit::Null) => V::Null,
+                    Some(Lit::Bool(b)) => V::Bool(*b),
+                    Some(Lit::Int(n)) => V::Int(*n),
+                    Some(Lit::Float(x)) => V::Float(*x),
+                    Some(Lit::Str(t)) => V::Str(self.text(*t)),
+                    None => return Err(EvalError::Undecided),
+                },
+                Op::Cmp(c) => {
+                    let (l, r) = pop2(&mut stack)?;
+                    compare(l, r, c)?
+                }
+                Op::And | Op::Or => {
+                    let (l, r) = pop2(&mut stack)?;
+                    let stop = matches!(op, Op::Or);
+                    match (truthy(l), truthy(r)) {
+                        (None, _) => V::Err,
+                        (Some(lb), _) if lb == stop => V::Bool(stop),
+                        (_, None) => V::Err,
+                        (_, Some(rb)) => V::Bool(rb),
+                    }
+                }
+                Op::Alt => {
+                    let (l, r) = pop2(&mut stack)?;
+                    match truthy(l) {
+                        None => V::Err,
+                        Some(true) => l,
+                        Some(false) => r,
+                    }
+                }
+                Op::Not => match truthy(pop(&mut stack)?) {
+                    None => V::Err,
+                    Some(b) => V::Bool(!b),
+                },
+                Op::Length => length(pop(&mut stack)?)?,
+                Op::Has(t) => has(pop(&mut stack)?, self.text(t))?,
+                Op::Str(test, t) => str_test(pop(&mut stack)?, test, self.text(t)),
+                Op::Bind => {
+                    let v = pop(&mut stack)?;
+                    inputs.push(v).map_err(|_| EvalError::Undecided)?;
+                    continue;
+                }
+                Op::Unbind => {
+                    let input = inputs.pop().ok_or(EvalError::Undecided)?;
+                    let v = pop(&mut stack)?;
+                    if matches!(input, V::Err) { V::Err } else { v }
+                }
+            };
+            stack.push(v).map_err(|_| EvalError::Undecided)?;
+        }
+        match stack.pop() {
+            Some(v) => Ok(truthy(v).unwrap_or(false)),
+            None => Err(EvalError::Undecided),
+        }
+    }
+
+    /// Path `p` applied to `input`.
+    fn path<'a>(
+        &'a self,
+        input: V<'a>,
+        p: u8,
+        env: &Envelope<'a>,
+        seq: u64,
+    ) -> Result<V<'a>, EvalError> {
+        let r = self.paths.get(usize::from(p)).ok_or(EvalError::Undecided)?;
+        let first = usize::from(r.first);
+        let steps = self
+            .steps
+            .get(first..first.saturating_add(usize::from(r.len)))
+            .ok_or(EvalError::Undecided)?;
+        let mut here = input;
+        for step in steps {
+            here = match (here, *step) {
+                (V::Err, _) => V::Err,
+                (V::Null, _) => V::Null,
+                (V::Envelope, PathStep::Key(t, _)) => match self.text(t) {
+                    "data" => container(env.data),
+                    "seq" => V::Int(i64::try_from(seq).map_err(|_| EvalError::Undecided)?),
+                    "meta" => V::Meta,
+                    "time" => return Err(EvalError::Undecided),
+                    _ => V::Null,
+                },
+                (V::Meta, PathStep::Key(t, _)) => match self.text(t) {
+                    "tags" => V::Arr(env.tags),
+                    _ => V::Null,
+                },
+                // An object indexed by a number has no such member.
+                (V::Envelope | V::Meta | V::Obj(_), PathStep::Index(_)) => V::Null,
+                (V::Obj(c), PathStep::Key(t, h)) => match c.get_hashed(self.text(t), h)? {
+                    Some(v) => value(v)?,
+                    None => V::Null,
+                },
+                (V::Arr(c), PathStep::Index(i)) => match c.index(i)? {
+                    Some(v) => value(v)?,
+                    None => V::Null,
+                },
+                (V::Arr(_), PathStep::Key(..)) => V::Err,
+                (V::Bool(_) | V::Int(_) | V::Float(_) | V::Str(_), _) => V::Err,
+            };
+        }
+        Ok(here)
+    }
+}
+
+/// A value during evaluation.
+#[derive(Clone, Copy, Debug)]
+enum V<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+    Arr(Container<'a>),
+    Obj(Container<'a>),
+    /// The whole envelope (the root input).
+    Envelope,
+    /// The envelope's `meta`, which holds only `tags`.
+    Meta,
+    /// A jq runtime error.
+    Err,
+}
+
+/// Opens the payload with the checks a full conversion makes: the envelope's shape, its tags,
+/// and every node, key and value of `data` within the payload's node budget.
+fn open(payload: &[u8]) -> Result<Envelope<'_>, Lite3Error> {
+    let doc = Doc::new(payload)?;
+    let env = Envelope::parse(payload)?;
+    let mut budget = doc.node_budget();
+    walk(&mut env.data.iter_budgeted(&mut budget))?;
+    Ok(env)
+}
+
+fn walk(it: &mut Iter<'_, '_>) -> Result<(), Lite3Error> {
+    while let Some(e) = it.next() {
+        if let (_, ValueRef::Object(c) | ValueRef::Array(c)) = e? {
+            walk(&mut it.nested(&c))?;
+        }
+    }
+    Ok(())
+}
+
+fn container(c: Container<'_>) -> V<'_> {
+    if c.is_array() { V::Arr(c) } else { V::Obj(c) }
+}
+
+/// A stored value as an evaluation value: non-finite floats print (and convert) as null;
+/// bytes values print as base64 strings, which this evaluator does not build.
+fn value(v: ValueRef<'_>) -> Result<V<'_>, EvalError> {
+    Ok(match v {
+        ValueRef::Null => V::Null,
+        ValueRef::Bool(b) => V::Bool(b),
+        ValueRef::I64(n) => V::Int(n),
+        ValueRef::F64(x) if x.is_finite() => V::Float(x),
+        ValueRef::F64(_) => V::Null,
+        ValueRef::Str(s) => V::Str(s),
+        ValueRef::Bytes(_) => return Err(EvalError::Undecided),
+        ValueRef::Object(c) => V::Obj(c),
+        ValueRef::Array(c) => V::Arr(c),
+    })
+}
+
+fn pop<'a>(stack: &mut Vec<V<'a>, STACK_MAX>) -> Result<V<'a>, EvalError> {
+    stack.pop().ok_or(EvalError::Undecided)
+}
+
+fn pop2<'a>(stack: &mut Vec<V<'a>, STACK_MAX>) -> Result<(V<'a>, V<'a>), EvalError> {
+    let r = pop(stack)?;
+    let l = pop(stack)?;
+    Ok((l, r))
+}
+
+/// jq truthiness; `None` for an error.
+fn truthy(v: V<'_>) -> Option<bool> {
+    match v {
+        V::Err => None,
+        V::Null | V::Bool(false) => Some(false),
+        _ => Some(true),
+    }
+}
+
+/// Rank of a value's type in jq's total order.
+fn rank(v: &V<'_>) -> u8 {
+    match v {
+        V::Null | V::Err => 0,
+        V::Bool(_) => 1,
+        V::Int(_) | V::Float(_) => 2,
+        V::Str(_) => 3,
+        V::Arr(_) => 4,
+        V::Obj(_) | V::Envelope | V::Meta => 5,
+    }
+}
+
+/// jaq's float order: both zeros equal, otherwise the IEEE total order (no NaN reaches here:
+/// literals and stored values are finite).
+fn float_cmp(l: f64, r: f64) -> Ordering {
+    if l == 0.0 && r == 0.0 {
+        Ordering::Equal
+    } else {
+        l.total_cmp(&r)
+    }
+}
+
+/// `i as f64`, rounding to nearest as jaq's conversion does.
+#[allow(clippy::cast_precision_loss)] // the rounding is jq's semantics
+fn int_f64(i: i64) -> f64 {
+    i as f64
+}
+
+fn order(l: V<'_>, r: V<'_>) -> Result<Ordering, EvalError> {
+    let (rl, rr) = (rank(&l), rank(&r));
+    if rl != rr {
+        return Ok(rl.cmp(&rr));
+    }
+    Ok(match (l, r) {
+        (V::Bool(a), V::Bool(b)) => a.cmp(&b),
+        (V::Int(a), V::Int(b)) => a.cmp(&b),
+        (V::Int(a), V::Float(b)) => float_cmp(int_f64(a), b),
+        (V::Float(a), V::Int(b)) => float_cmp(a, int_f64(b)),
+        (V::Float(a), V::Float(b)) => float_cmp(a, b),
+        (V::Str(a), V::Str(b)) => a.as_bytes().cmp(b.as_bytes()),
+        // Containers: only an empty one is decided here (empty sorts first).
+        (V::Arr(a), V::Arr(b)) | (V::Obj(a), V::Obj(b)) => match (a.is_empty()?, b.is_empty()?) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            (false, false) => return Err(EvalError::Undecided),
+        },
+        (V::Null, V::Null) => Ordering::Equal,
+        _ => return Err(EvalError::Undecided),
+    })
+}
+
+fn compare<'a>(l: V<'a>, r: V<'a>, op: Cmp) -> Result<V<'a>, EvalError> {
+    if matches!(l, V::Err) || matches!(r, V::Err) {
+        return Ok(V::Err);
+    }
+    let o = order(l, r)?;
+    Ok(V::Bool(match op {
+        Cmp::Eq => o == Ordering::Equal,
+        Cmp::Ne => o != Ordering::Equal,
+        Cmp::Lt => o == Ordering::Less,
+        Cmp::Le => o != Ordering::Greater,
+        Cmp::Gt => o == Ordering::Greater,
+        Cmp::Ge => o != Ordering::Less,
+    }))
+}
+
+fn length(v: V<'_>) -> Result<V<'_>, EvalError> {
+    Ok(match v {
+        V::Err | V::Bool(_) => V::Err,
+        V::Null => V::Int(0),
+        V::Int(n) => V::Int(n.checked_abs().ok_or(EvalError::Undecided)?),
+        V::Float(x) => V::Float(f64::from_bits(x.to_bits() & !(1 << 63))),
+        V::Str(s) => V::Int(i64::try_from(s.chars().count()).map_err(|_| EvalError::Undecided)?),
+        V::Arr(c) | V::Obj(c) => V::Int(i64::from(c.len()?)),
+        V::Envelope | V::Meta => return Err(EvalError::Undecided),
+    })
+}
+
+fn has<'a>(v: V<'a>, key: &str) -> Result<V<'a>, EvalError> {
+    Ok(match v {
+        V::Null => V::Bool(false),
+        V::Obj(c) => V::Bool(c.get(key)?.is_some()),
+        V::Envelope | V::Meta => return Err(EvalError::Undecided),
+        _ => V::Err,
+    })
+}
+
+fn str_test<'a>(v: V<'a>, test: StrTest, lit: &str) -> V<'a> {
+    let V::Str(s) = v else {
+        return V::Err;
+    };
+    let (s, lit) = (s.as_bytes(), lit.as_bytes());
+    V::Bool(match test {
+        StrTest::StartsWith => s.starts_with(lit),
+        StrTest::EndsWith => s.ends_with(lit),
+        StrTest::Contains => lit.is_empty() || s.windows(lit.len()).any(|w| w == lit),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incomplete_program_is_undecided_not_a_panic() {
+        let p = Program::new();
+        let msg = Message {
+            seq: 1,
+            payload: &[],
+        };
+        assert_eq!(p.eval(&msg), Err(EvalError::Undecided));
+    }
+
+    #[test]
+    fn operations_without_operands_are_refused_at_build() {
+        let mut p = Program::new();
+        assert_eq!(p.push_and(), Err(BuildError::Malformed));
+        assert_eq!(p.push_unbind(), Err(BuildError::Malformed));
+        p.push_literal(Literal::Bool(true)).unwrap();
+        assert_eq!(p.push_cmp(Cmp::Eq), Err(BuildError::Malformed));
+        assert!(p.is_complete());
+    }
+
+    #[test]
+    fn capacity_is_a_build_error() {
+        let mut p = Program::new();
+        let mut full = false;
+        for _ in 0..=OPS_MAX {
+            if p.push_literal(Literal::Null) == Err(BuildError::Full) {
+                full = true;
+                break;
+            }
+        }
+        assert!(full);
+        let long = [b'x'; TEXT_MAX + 1];
+        let long = core::str::from_utf8(&long).unwrap();
+        assert_eq!(
+            Program::new().push_literal(Literal::Str(long)),
+            Err(BuildError::Full)
+        );
+    }
+
+    #[test]
+    fn float_order_treats_zeros_as_equal() {
+        assert_eq!(float_cmp(-0.0, 0.0), Ordering::Equal);
+        assert_eq!(float_cmp(-1.0, 0.0), Ordering::Less);
+    }
+}
