@@ -16,11 +16,11 @@
 
 use crate::args::{Matches, usage};
 use crate::fetch::located;
-use crate::filter::Filter;
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
 use plasmite_os::core::lite3::envelope;
 use plasmite_os::core::lite3::read::ValueRef;
+use plasmite_os::filter::{Filter, FilterError};
 use plasmite_os::message::{Printed, Style, print, print_data, to_value};
 use plasmite_os::{
     CreateOptions, Error, ErrorKind, Event, FollowOptions, Follower, Message, Pool, Start, now_ns,
@@ -163,7 +163,7 @@ impl Matcher {
             }
         }
         match &self.filter {
-            Some(filter) => filter.matches_message(msg),
+            Some(filter) => filter.matches(msg),
             None => Ok(true),
         }
     }
@@ -295,10 +295,9 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     let filter = if wheres.is_empty() {
         None
     } else {
-        Some(
-            Filter::compile(&wheres)
-                .map_err(|e| usage(e.message, Some(m.command)).with_hint(e.hint))?,
-        )
+        Some(Filter::compile(&wheres).map_err(|e| {
+            usage(FilterError::MESSAGE, Some(m.command)).with_hint(e.labelled("`--where`"))
+        })?)
     };
     let template = a
         .template

@@ -20,7 +20,6 @@ mod doctor;
 mod duplex;
 mod feed;
 mod fetch;
-mod filter;
 mod follow;
 mod ingest;
 mod mcp;

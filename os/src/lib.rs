@@ -14,6 +14,8 @@
 
 pub mod dir;
 pub mod error;
+#[cfg(feature = "jq")]
+pub mod filter;
 pub mod follow;
 pub mod info;
 pub mod inspect;

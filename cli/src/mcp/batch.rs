@@ -19,9 +19,9 @@
 //! Spec: `spec/MCP.md` §4 (batches).
 
 use super::evaluator::{self, Cancel};
-use crate::filter::Filter;
 use plasmite_os::core::header::RingState;
 use plasmite_os::core::lite3::envelope;
+use plasmite_os::filter::Filter;
 use plasmite_os::message::to_value;
 use plasmite_os::{Error, Event, FollowOptions, Follower, MessageRef, Pool, Start};
 use serde_json::{Value, json};
@@ -72,7 +72,7 @@ impl Query {
             }
         }
         match &self.filter {
-            Some(f) => evaluator::timed(|| f.matches_message(&msg.printed())),
+            Some(f) => evaluator::timed(|| f.matches(&msg.printed())),
             None => Ok(true),
         }
     }
