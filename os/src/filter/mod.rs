@@ -213,4 +213,6 @@ fn corrupt(msg: &Printed<'_>, e: plasmite_core::lite3::Lite3Error) -> Error {
 }
 
 #[cfg(test)]
+mod agreement;
+#[cfg(test)]
 mod tests;
