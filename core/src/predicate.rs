@@ -30,9 +30,12 @@
 //!   (comparing two non-empty containers, bytes values, `.time`, a whole envelope used as a
 //!   value, `seq` above `i64::MAX`, the absolute value of `i64::MIN`). The caller then asks a
 //!   full jq engine.
-//! - Before reading anything, [`Program::eval`] checks what a full conversion of the envelope
-//!   checks: the envelope's shape (tags included) and a walk of `data` bounded by the
-//!   payload's node budget. A damaged payload is [`EvalError::Corrupt`], whatever the program.
+//! - [`Program::eval`] reads only what the program needs, checking each node, key and value as
+//!   it reads it: damage there is [`EvalError::Corrupt`], damage elsewhere goes unnoticed (as
+//!   with a tag check). [`Program::eval_checked`] first checks what a full conversion of the
+//!   envelope checks (its shape, every tag, a walk of `data` bounded by the payload's node
+//!   budget), so a damaged payload is Corrupt whatever the program; it costs a walk of the
+//!   whole message.
 //! - No allocation, no panic, bounded work: the value and input stacks are fixed arrays, a
 //!   program holds at most [`OPS_MAX`] operations, and the walk of `data` is budgeted.
 //!
@@ -44,7 +47,7 @@ use heapless::Vec;
 
 use crate::lite3::envelope::Envelope;
 use crate::lite3::read::{Container, Doc, Iter, ValueRef};
-use crate::lite3::{Lite3Error, djb2};
+use crate::lite3::{Lite3Error, Lite3ErrorKind, djb2};
 
 /// Most operations in a program.
 pub const OPS_MAX: usize = 32;
@@ -346,11 +349,31 @@ impl Program {
     /// Runs the program on `msg`: `Ok(true)` when its value is truthy, `Ok(false)` when it is
     /// falsy or a jq runtime error. A damaged payload is [`EvalError::Corrupt`]; a message this
     /// program cannot decide exactly is [`EvalError::Undecided`]; so is an incomplete program.
+    ///
+    /// Reads only what the program needs, in place: the root node, then `data` or `meta.tags`
+    /// and the members the paths name, each checked as it is read. Damage elsewhere in the
+    /// payload goes unnoticed here (see [`Program::eval_checked`]).
     pub fn eval(&self, msg: &Message<'_>) -> Result<bool, EvalError> {
         if !self.is_complete() {
             return Err(EvalError::Undecided);
         }
+        let root = Doc::new(msg.payload)?.root();
+        self.run(msg, &mut Parts::Lazy(root))
+    }
+
+    /// [`Program::eval`] after the checks a full conversion of the envelope makes (its shape,
+    /// every tag, and a walk of all of `data` bounded by the payload's node budget), so that a
+    /// damaged payload is [`EvalError::Corrupt`] whatever the program reads.
+    pub fn eval_checked(&self, msg: &Message<'_>) -> Result<bool, EvalError> {
+        if !self.is_complete() {
+            return Err(EvalError::Undecided);
+        }
         let env = open(msg.payload)?;
+        self.run(msg, &mut Parts::Open(env))
+    }
+
+    fn run<'a>(&'a self, msg: &Message<'a>, parts: &mut Parts<'a>) -> Result<bool, EvalError> {
+        let env = parts;
         let root = V::Envelope;
         let mut stack: Vec<V<'_>, STACK_MAX> = Vec::new();
         let mut inputs: Vec<V<'_>, STACK_MAX> = Vec::new();
@@ -358,7 +381,7 @@ impl Program {
             let v = match *op {
                 Op::Path(p) => {
                     let input = inputs.last().copied().unwrap_or(root);
-                    self.path(input, p, &env, msg.seq)?
+                    self.path(input, p, env, msg.seq)?
                 }
                 Op::Lit(i) => match self.lits.get(usize::from(i)) {
                     Some(Lit::Null) => V::Null,
@@ -421,7 +444,7 @@ impl Program {
         &'a self,
         input: V<'a>,
         p: u8,
-        env: &Envelope<'a>,
+        env: &mut Parts<'a>,
         seq: u64,
     ) -> Result<V<'a>, EvalError> {
         let r = self.paths.get(usize::from(p)).ok_or(EvalError::Undecided)?;
@@ -436,14 +459,14 @@ impl Program {
                 (V::Err, _) => V::Err,
                 (V::Null, _) => V::Null,
                 (V::Envelope, PathStep::Key(t, _)) => match self.text(t) {
-                    "data" => container(env.data),
+                    "data" => container(env.data()?),
                     "seq" => V::Int(i64::try_from(seq).map_err(|_| EvalError::Undecided)?),
                     "meta" => V::Meta,
                     "time" => return Err(EvalError::Undecided),
                     _ => V::Null,
                 },
                 (V::Meta, PathStep::Key(t, _)) => match self.text(t) {
-                    "tags" => V::Arr(env.tags),
+                    "tags" => V::Arr(env.tags()?),
                     _ => V::Null,
                 },
                 // An object indexed by a number has no such member.
@@ -480,6 +503,62 @@ enum V<'a> {
     Meta,
     /// A jq runtime error.
     Err,
+}
+
+/// The envelope's parts, found as they are needed ([`Program::eval`]) or all at once with
+/// every check ([`Program::eval_checked`]).
+enum Parts<'a> {
+    /// The payload's root; `data` and `meta.tags` are looked up on first use.
+    Lazy(Container<'a>),
+    /// An envelope opened and checked.
+    Open(Envelope<'a>),
+}
+
+const DATA: u32 = djb2(b"data");
+const META: u32 = djb2(b"meta");
+const TAGS: u32 = djb2(b"tags");
+
+impl<'a> Parts<'a> {
+    /// `data`: an object (or an array, as readers of the reference accept); anything else is
+    /// a damaged envelope, as [`Envelope::parse`] says.
+    fn data(&mut self) -> Result<Container<'a>, Lite3Error> {
+        let root = match self {
+            Parts::Open(env) => return Ok(env.data),
+            Parts::Lazy(root) => *root,
+        };
+        // `lookup` + `child_container` rather than `get`: no value is decoded on the way.
+        let at = root.lookup(b"data", DATA)?.ok_or(shape())?;
+        match root.child_container(at, false)? {
+            Some(c) => Ok(c),
+            None => root.child_container(at, true)?.ok_or(shape()),
+        }
+    }
+
+    /// `meta.tags`: an array inside an object.
+    fn tags(&mut self) -> Result<Container<'a>, Lite3Error> {
+        let root = match self {
+            Parts::Open(env) => return Ok(env.tags),
+            Parts::Lazy(root) => *root,
+        };
+        let Some(ValueRef::Object(meta)) = root.get_hashed("meta", META)? else {
+            return Err(shape());
+        };
+        match meta.get_hashed("tags", TAGS)? {
+            Some(ValueRef::Array(c)) => Ok(c),
+            _ => Err(Lite3Error {
+                kind: Lite3ErrorKind::NotAContainer,
+                offset: meta.offset(),
+            }),
+        }
+    }
+}
+
+/// The envelope is not `{"meta":{"tags":[…]},"data":{…}}`.
+fn shape() -> Lite3Error {
+    Lite3Error {
+        kind: Lite3ErrorKind::NotAContainer,
+        offset: 0,
+    }
 }
 
 /// Opens the payload with the checks a full conversion makes: the envelope's shape, its tags,

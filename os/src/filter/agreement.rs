@@ -216,7 +216,10 @@ fn agree(expr: &str, messages: &[(Vec<u8>, u64)], seed: u64) -> (usize, usize) {
         let want = compiled
             .jq
             .matches(jq::envelope_val(&msg).expect("decodes"));
-        match fast.eval(&Message { seq: *seq, payload }) {
+        let message = Message { seq: *seq, payload };
+        let got = fast.eval(&message);
+        assert_eq!(got, fast.eval_checked(&message), "{expr}");
+        match got {
             Ok(got) => {
                 decided += 1;
                 let data = crate::message::to_value(&msg).expect("decodes");

@@ -24,9 +24,13 @@
 //!   [`Filter::matches`], never a panic and never exits the process. Outputs before the error
 //!   count.
 //! - Several expressions are ANDed; an empty list matches every message.
-//! - A payload that does not decode is a Corrupt error carrying the message's seq, whichever
-//!   engine runs: the fast path checks what jaq's conversion checks (the envelope's shape and a
-//!   bounded walk of `data`) before it reads anything.
+//! - A payload that does not decode is a Corrupt error carrying the message's seq. jaq's
+//!   engine converts (and so checks) the whole envelope; the fast path checks what it reads
+//!   (the root, `data` or `meta.tags`, the members its paths name), so damage in a part of
+//!   `data` the expression never reads is not reported by the filter — as with a `--tag`
+//!   check. Readers still catch it: frames with a CRC are checked when copied out, and printing
+//!   a message walks all of it. (A full check per message would cost a walk of every message,
+//!   several times the lookup itself; `core::predicate::Program::eval_checked` offers it.)
 //! - Errors name no front end: [`FilterError`] carries the expression's position, its source
 //!   and what is wrong where; each front end labels it in its own terms.
 //!

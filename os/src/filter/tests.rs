@@ -553,3 +553,22 @@ fn test_stored_messages_match_as_their_printed_json_does() {
     }
     assert!(compile(&[".seq == 42"]).matches(&msg).unwrap());
 }
+
+#[test]
+fn damaged_payload_read_by_either_engine_is_corrupt_with_its_seq() {
+    let payload = crate::message::encode(&json!({"value": 30}), &["t"], 1 << 16).unwrap();
+    // Cut the payload short: the root node is still there, the members are not.
+    let cut = &payload[..payload.len().min(100)];
+    let msg = Printed {
+        seq: 7,
+        timestamp_ns: 0,
+        payload: cut,
+    };
+    for expr in [".data.value > 25", "select(.data.value > 25)"] {
+        let filter = compile(&[expr]);
+        let err = filter.matches(&msg).expect_err("damaged");
+        assert_eq!(err.kind(), crate::ErrorKind::Corrupt, "{expr}");
+        assert_eq!(err.seq(), Some(7), "{expr}");
+    }
+    assert!(compile(&[".data.value > 25"]).is_fast());
+}
