@@ -8,7 +8,7 @@
 //!   covers (constant paths, literals, comparisons, `and`/`or`/`not`, `//`, `length`, `has`,
 //!   `startswith`, `endswith`, `test` with a plain literal): it reads the Lite³ bytes in place
 //!   and allocates nothing;
-//! - jaq with its whole standard library ([`jq`]), for everything else, and for the rare values
+//! - jaq with its whole standard library (module `jq`), for everything else, and for the rare values
 //!   the compiled predicate leaves undecided (it says so rather than guess).
 //!
 //! # Invariants
