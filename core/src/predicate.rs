@@ -767,4 +767,144 @@ mod tests {
         assert_eq!(float_cmp(-0.0, 0.0), Ordering::Equal);
         assert_eq!(float_cmp(-1.0, 0.0), Ordering::Less);
     }
+
+    /// `{"meta":{"tags":["prod"]},"data":{"n":30,"s":"abc"}}` in `buf`; returns its length.
+    fn envelope(buf: &mut [u8]) -> usize {
+        use crate::lite3::envelope::begin;
+        use crate::lite3::write::{Key, Value};
+        let (mut w, data) = begin(buf, ["prod"]).unwrap();
+        w.insert(data, Key::Name("n"), Value::I64(30)).unwrap();
+        w.insert(data, Key::Name("s"), Value::Str("abc")).unwrap();
+        w.len() as usize
+    }
+
+    /// Runs `build` on the envelope above with seq 42.
+    fn run(build: impl FnOnce(&mut Program)) -> Result<bool, EvalError> {
+        let mut buf = [0u8; 1024];
+        let len = envelope(&mut buf);
+        let mut p = Program::new();
+        build(&mut p);
+        let msg = Message {
+            seq: 42,
+            payload: &buf[..len],
+        };
+        let lazy = p.eval(&msg);
+        assert_eq!(lazy, p.eval_checked(&msg));
+        lazy
+    }
+
+    fn path(p: &mut Program, steps: &[Step<'_>]) {
+        p.push_path(steps).unwrap();
+    }
+
+    #[test]
+    fn field_against_literal_compares_int_and_float_as_jq() {
+        let n = [Step::Key("data"), Step::Key("n")];
+        for (lit, op, want) in [
+            (Literal::Int(25), Cmp::Gt, true),
+            (Literal::Float(30.0), Cmp::Eq, true),
+            (Literal::Float(30.5), Cmp::Lt, true),
+            (Literal::Str("30"), Cmp::Lt, true),
+            (Literal::Null, Cmp::Gt, true),
+        ] {
+            let got = run(|p| {
+                path(p, &n);
+                p.push_literal(lit).unwrap();
+                p.push_cmp(op).unwrap();
+            });
+            assert_eq!(got, Ok(want), "{lit:?} {op:?}");
+        }
+    }
+
+    #[test]
+    fn runtime_error_is_no_match_unless_and_or_decide_first() {
+        // `.data.s.x` is an error (a string has no members).
+        let err = [Step::Key("data"), Step::Key("s"), Step::Key("x")];
+        assert_eq!(run(|p| path(p, &err)), Ok(false));
+        let and = |left: bool| {
+            run(|p| {
+                p.push_literal(Literal::Bool(left)).unwrap();
+                path(p, &err);
+                p.push_and().unwrap();
+                p.push_not().unwrap();
+            })
+        };
+        // `false and E` is false, so `not` matches; `true and E` is E: no match.
+        assert_eq!(and(false), Ok(true));
+        assert_eq!(and(true), Ok(false));
+        let alt = run(|p| {
+            path(p, &err);
+            p.push_literal(Literal::Bool(true)).unwrap();
+            p.push_alt().unwrap();
+        });
+        assert_eq!(alt, Ok(false), "E // true is E's error");
+    }
+
+    #[test]
+    fn tags_length_and_string_tests_read_the_payload() {
+        let tags = [Step::Key("meta"), Step::Key("tags")];
+        assert_eq!(
+            run(|p| {
+                path(p, &tags);
+                p.push_length().unwrap();
+                p.push_literal(Literal::Int(1)).unwrap();
+                p.push_cmp(Cmp::Eq).unwrap();
+            }),
+            Ok(true)
+        );
+        assert_eq!(
+            run(|p| {
+                path(p, &[Step::Key("meta"), Step::Key("tags"), Step::Index(0)]);
+                p.push_str_test(StrTest::Contains, "ro").unwrap();
+            }),
+            Ok(true)
+        );
+        assert_eq!(
+            run(|p| {
+                path(p, &[Step::Key("data")]);
+                p.push_has("missing").unwrap();
+            }),
+            Ok(false)
+        );
+        assert_eq!(
+            run(|p| {
+                path(p, &[Step::Key("seq")]);
+                p.push_literal(Literal::Int(42)).unwrap();
+                p.push_cmp(Cmp::Eq).unwrap();
+            }),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn time_and_container_comparisons_are_left_undecided() {
+        assert_eq!(
+            run(|p| path(p, &[Step::Key("time")])),
+            Err(EvalError::Undecided)
+        );
+        assert_eq!(
+            run(|p| {
+                path(p, &[Step::Key("data")]);
+                path(p, &[Step::Key("data")]);
+                p.push_cmp(Cmp::Eq).unwrap();
+            }),
+            Err(EvalError::Undecided)
+        );
+    }
+
+    #[test]
+    fn truncated_payload_is_corrupt_never_a_panic() {
+        let mut buf = [0u8; 1024];
+        let len = envelope(&mut buf);
+        let mut p = Program::new();
+        p.push_path(&[Step::Key("data"), Step::Key("n")]).unwrap();
+        for cut in 0..len {
+            let msg = Message {
+                seq: 1,
+                payload: &buf[..cut],
+            };
+            assert!(matches!(p.eval(&msg), Err(EvalError::Corrupt(_)) | Ok(_)));
+            assert!(matches!(p.eval_checked(&msg), Err(EvalError::Corrupt(_))));
+        }
+    }
 }
