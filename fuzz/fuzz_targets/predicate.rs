@@ -31,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
 
 fn check(programs: &[Program], payload: &[u8]) {
     for seq in [0, 42, u64::MAX] {
-        let msg = Message { seq, payload };
+        let msg = Message {
+            seq,
+            timestamp_ns: seq.wrapping_mul(1_000_000_007),
+            payload,
+        };
         for p in programs {
             let lazy = p.eval(&msg);
             if let Ok(answer) = p.eval_checked(&msg) {

@@ -138,7 +138,12 @@ fn filter() -> Result<(), c_int> {
             .map_err(|_| 31)?;
         let len = w.len() as usize;
         let payload = buf.get(..len).ok_or(31)?;
-        let got = p.eval(&Message { seq: 1, payload }).map_err(|_| 32)?;
+        let msg = Message {
+            seq: 1,
+            timestamp_ns: 0,
+            payload,
+        };
+        let got = p.eval(&msg).map_err(|_| 32)?;
         if got != want {
             return Err(33);
         }

@@ -13,6 +13,7 @@ use core::cmp::Ordering;
 
 use heapless::Vec;
 
+use super::time::{TIME_LEN, rfc3339};
 use super::{Cmp, EvalError, Lit, Message, Op, PathStep, Program, STACK_MAX, StrTest};
 use crate::lite3::envelope::Envelope;
 use crate::lite3::read::{Container, Doc, Iter, ValueRef};
@@ -31,7 +32,9 @@ impl Program {
             return Err(EvalError::Undecided);
         }
         let root = Doc::new(msg.payload)?.root();
-        self.run(msg, &mut Parts::Lazy(root))
+        let mut buf = [0u8; TIME_LEN];
+        let time = self.time(&mut buf, msg);
+        self.run(msg, time, &mut Parts::Lazy(root))
     }
 
     /// [`Program::eval`] after the checks a full conversion of the envelope makes (its shape,
@@ -42,10 +45,26 @@ impl Program {
             return Err(EvalError::Undecided);
         }
         let env = open(msg.payload)?;
-        self.run(msg, &mut Parts::Open(env))
+        let mut buf = [0u8; TIME_LEN];
+        let time = self.time(&mut buf, msg);
+        self.run(msg, time, &mut Parts::Open(env))
     }
 
-    fn run<'a>(&'a self, msg: &Message<'a>, parts: &mut Parts<'a>) -> Result<bool, EvalError> {
+    /// The envelope's `time`, formatted only when a path may read it.
+    fn time<'b>(&self, buf: &'b mut [u8; TIME_LEN], msg: &Message<'_>) -> &'b str {
+        if self.uses_time {
+            rfc3339(buf, msg.timestamp_ns)
+        } else {
+            ""
+        }
+    }
+
+    fn run<'a>(
+        &'a self,
+        msg: &Message<'a>,
+        time: &'a str,
+        parts: &mut Parts<'a>,
+    ) -> Result<bool, EvalError> {
         let env = parts;
         let root = V::Envelope;
         let mut stack: Vec<V<'_>, STACK_MAX> = Vec::new();
@@ -54,7 +73,7 @@ impl Program {
             let v = match *op {
                 Op::Path(p) => {
                     let input = inputs.last().copied().unwrap_or(root);
-                    self.path(input, p, env, msg.seq)?
+                    self.path(input, p, env, (msg.seq, time))?
                 }
                 Op::Lit(i) => match self.lits.get(usize::from(i)) {
                     Some(Lit::Null) => V::Null,
@@ -118,7 +137,7 @@ impl Program {
         input: V<'a>,
         p: u8,
         env: &mut Parts<'a>,
-        seq: u64,
+        (seq, time): (u64, &'a str),
     ) -> Result<V<'a>, EvalError> {
         let r = self.paths.get(usize::from(p)).ok_or(EvalError::Undecided)?;
         let first = usize::from(r.first);
@@ -135,7 +154,7 @@ impl Program {
                     "data" => container(env.data()?),
                     "seq" => V::Int(i64::try_from(seq).map_err(|_| EvalError::Undecided)?),
                     "meta" => V::Meta,
-                    "time" => return Err(EvalError::Undecided),
+                    "time" => V::Str(time),
                     _ => V::Null,
                 },
                 (V::Meta, PathStep::Key(t, _)) => match self.text(t) {

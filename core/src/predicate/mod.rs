@@ -5,7 +5,8 @@
 //! [`OPS_MAX`] operations over fixed pools of literals, path steps and text; it is built with the
 //! `push_*` methods (a front end's parser emits them) and run by [`Program::eval`] on a
 //! [`Message`]: the envelope `{"seq":N,"time":…,"meta":{"tags":[…]},"data":{…}}` whose `seq`
-//! comes from the frame and whose `meta`/`data` come from the Lite³ payload.
+//! and `time` (the append stamp as RFC 3339 text, as printed) come from the frame and whose
+//! `meta`/`data` come from the Lite³ payload.
 //!
 //! The grammar (the operations): paths of constant steps from the current input (`.data.a`,
 //! `.meta.tags[0]`, `.seq`, `."key"`, `.[2]`), literals (`null`, booleans, `i64` integers,
@@ -27,7 +28,7 @@
 //!   null, of an object its member or null, of anything else an error; `.[i]` of an object is
 //!   null; `has("k")` of null is `false`, of a non-object an error.
 //! - What the program cannot decide exactly it does not guess: [`EvalError::Undecided`]
-//!   (comparing two non-empty containers, bytes values, `.time`, a whole envelope used as a
+//!   (comparing two non-empty containers, bytes values, a whole envelope used as a
 //!   value, `seq` above `i64::MAX`, the absolute value of `i64::MIN`). The caller then asks a
 //!   full jq engine.
 //! - [`Program::eval`] reads only what the program needs, checking each node, key and value as
@@ -42,6 +43,7 @@
 //! Spec: `spec/API.md` §7 (filters, the fast path's grammar).
 
 mod eval;
+mod time;
 
 use heapless::Vec;
 
@@ -143,6 +145,8 @@ impl From<Lite3Error> for EvalError {
 pub struct Message<'a> {
     /// The message sequence (`.seq`).
     pub seq: u64,
+    /// The append time, Unix nanoseconds (`.time`, as RFC 3339 text).
+    pub timestamp_ns: u64,
     /// The Lite³ envelope `{"meta":{"tags":[…]},"data":{…}}`.
     pub payload: &'a [u8],
 }
@@ -211,6 +215,8 @@ pub struct Program {
     max_depth: u8,
     /// Open `bind`s.
     binds: u8,
+    /// Whether a path names `time` (the envelope's `.time` is then formatted per message).
+    uses_time: bool,
 }
 
 impl Program {
@@ -231,7 +237,10 @@ impl Program {
         let len = u8::try_from(steps.len()).map_err(|_| BuildError::Full)?;
         for step in steps {
             let s = match *step {
-                Step::Key(k) => PathStep::Key(self.intern(k)?, djb2(k.as_bytes())),
+                Step::Key(k) => {
+                    self.uses_time |= k == "time";
+                    PathStep::Key(self.intern(k)?, djb2(k.as_bytes()))
+                }
                 Step::Index(i) => PathStep::Index(i),
             };
             self.steps.push(s).map_err(|_| BuildError::Full)?;
@@ -356,6 +365,7 @@ mod tests {
         let p = Program::new();
         let msg = Message {
             seq: 1,
+            timestamp_ns: 0,
             payload: &[],
         };
         assert_eq!(p.eval(&msg), Err(EvalError::Undecided));
@@ -414,6 +424,7 @@ mod tests {
         build(&mut p);
         let msg = Message {
             seq: 42,
+            timestamp_ns: 1_732_180_000_123_456_789,
             payload: &buf[..len],
         };
         let lazy = p.eval(&msg);
@@ -505,10 +516,15 @@ mod tests {
     }
 
     #[test]
-    fn time_and_container_comparisons_are_left_undecided() {
+    fn time_is_the_printed_stamp_and_container_comparisons_are_undecided() {
         assert_eq!(
-            run(|p| path(p, &[Step::Key("time")])),
-            Err(EvalError::Undecided)
+            run(|p| {
+                path(p, &[Step::Key("time")]);
+                p.push_literal(Literal::Str("2024-11-21T09:06:40.123456789Z"))
+                    .unwrap();
+                p.push_cmp(Cmp::Eq).unwrap();
+            }),
+            Ok(true)
         );
         assert_eq!(
             run(|p| {
@@ -529,6 +545,7 @@ mod tests {
         for cut in 0..len {
             let msg = Message {
                 seq: 1,
+                timestamp_ns: 0,
                 payload: &buf[..cut],
             };
             assert!(matches!(p.eval(&msg), Err(EvalError::Corrupt(_)) | Ok(_)));

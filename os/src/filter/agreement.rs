@@ -79,13 +79,30 @@ fn object(rng: &mut Rng, depth: u32) -> Value {
     Value::Object(map)
 }
 
-/// A random stored message: payload bytes and its seq.
-fn message(rng: &mut Rng) -> (Vec<u8>, u64) {
+/// Append stamps, and the `time` strings some of them print as (for literals).
+const STAMPS: &[u64] = &[
+    0,
+    1_000,
+    1_732_180_000_123_456_789,
+    1_732_180_000_000_000_000,
+    951_782_400_500_000_000,
+    u64::MAX,
+];
+const TIMES: &[&str] = &[
+    "2024-11-21T09:06:40.123456789Z",
+    "2024-11-21T09:06:40Z",
+    "2024-11-21T",
+    "1970-01-01T00:00:00Z",
+    "2000-02-29T00:00:00.5Z",
+];
+
+/// A random stored message: payload bytes, seq and append stamp.
+fn message(rng: &mut Rng) -> (Vec<u8>, u64, u64) {
     let data = object(rng, 0);
     let tags: Vec<&str> = (0..rng.below(3)).map(|_| *rng.pick(TAGS)).collect();
     let payload = encode(&data, &tags, 1 << 16).expect("encodes");
     let seq = *rng.pick(&[0, 1, 25, 42, i64::MAX as u64, u64::MAX]);
-    (payload, seq)
+    (payload, seq, *rng.pick(STAMPS))
 }
 
 /// A key step: `.k` when it is an identifier, else `."k"` or `.["k"]`.
@@ -123,8 +140,9 @@ fn path(rng: &mut Rng, relative: bool) -> String {
     match rng.below(12) {
         0..=4 => format!(".data{}", steps(rng, 3)),
         5 | 6 => format!(".meta.tags{}", steps(rng, 1)),
-        7 | 8 => ".seq".to_owned(),
-        9 => (*rng.pick(&[".meta", ".meta.x", ".nope", ".[0]", ".time"])).to_owned(),
+        7 => ".seq".to_owned(),
+        8 => ".time".to_owned(),
+        9 => (*rng.pick(&[".meta", ".meta.x", ".nope", ".[0]", ".time.x"])).to_owned(),
         _ => ".".to_owned(),
     }
 }
@@ -149,7 +167,9 @@ fn literal(rng: &mut Rng) -> String {
         "-9223372036854775807",
         "9.223372036854776e18",
     ];
-    if rng.below(3) == 0 {
+    if rng.below(6) == 0 {
+        json!(rng.pick(TIMES)).to_string()
+    } else if rng.below(3) == 0 {
         json!(rng.pick(STRINGS)).to_string()
     } else {
         (*rng.pick(&lits)).to_owned()
@@ -199,7 +219,7 @@ fn expr(rng: &mut Rng, depth: u32, relative: bool) -> String {
 
 /// Evaluates `expr` on every message with both engines; returns (decided by the fast path,
 /// evaluated).
-fn agree(expr: &str, messages: &[(Vec<u8>, u64)], seed: u64) -> (usize, usize) {
+fn agree(expr: &str, messages: &[(Vec<u8>, u64, u64)], seed: u64) -> (usize, usize) {
     let filter = Filter::compile(&[expr.to_owned()])
         .unwrap_or_else(|e| panic!("seed {seed}: `{expr}` does not compile: {e}"));
     let compiled = &filter.exprs[0];
@@ -207,16 +227,20 @@ fn agree(expr: &str, messages: &[(Vec<u8>, u64)], seed: u64) -> (usize, usize) {
         return (0, 0);
     };
     let mut decided = 0;
-    for (payload, seq) in messages {
+    for (payload, seq, ts) in messages {
         let msg = Printed {
             seq: *seq,
-            timestamp_ns: 1_732_180_000_123_456_789,
+            timestamp_ns: *ts,
             payload,
         };
         let want = compiled
             .jq
             .matches(jq::envelope_val(&msg).expect("decodes"));
-        let message = Message { seq: *seq, payload };
+        let message = Message {
+            seq: *seq,
+            timestamp_ns: *ts,
+            payload,
+        };
         let got = fast.eval(&message);
         assert_eq!(got, fast.eval_checked(&message), "{expr}");
         match got {
@@ -269,7 +293,8 @@ fn fast_path_agrees_with_jaq_on_chosen_corners() {
         json!({"a": i64::MAX, "b": 9.223_372_036_854_776e18, "k": ""}),
         json!({}),
     ] {
-        messages.push((encode(&data, &["a", "prod"], 1 << 16).unwrap(), 42));
+        let payload = encode(&data, &["a", "prod"], 1 << 16).unwrap();
+        messages.push((payload, 42, 1_732_180_000_123_456_789));
     }
     for e in [
         ".data.a == .data.b",
@@ -299,6 +324,10 @@ fn fast_path_agrees_with_jaq_on_chosen_corners() {
         ".data.b == 9223372036854775807",
         ".seq == 42",
         ".seq > 41.5",
+        r#".time == "2024-11-21T09:06:40.123456789Z""#,
+        r#".time | startswith("2024-11-21T")"#,
+        r#".time > "2000" and (.time | endswith("Z"))"#,
+        ".time | length > 19",
         ".data[0] == null",
         ".[0] == null",
         ".meta.x == null",
@@ -310,5 +339,32 @@ fn fast_path_agrees_with_jaq_on_chosen_corners() {
             Filter::compile(&[e.to_owned()]).unwrap().is_fast(),
             "`{e}` should run on the fast path"
         );
+    }
+}
+
+#[test]
+fn fast_path_time_is_the_printed_time() {
+    use plasmite_core::predicate::{Cmp, Literal, Program, Step};
+    let payload = encode(&json!({}), &[], 1 << 16).unwrap();
+    let mut rng = Rng(11);
+    let mut stamps: Vec<u64> = STAMPS.to_vec();
+    for _ in 0..2000 {
+        stamps.push(rng.next());
+        // Up to 2100, where most stamps of interest are.
+        stamps.push(rng.next() % 4_102_444_800_000_000_000);
+        stamps.push(rng.next() % 4_102_444_800 * 1_000_000_000);
+    }
+    for ts in stamps {
+        let time = crate::message::rfc3339(ts);
+        let mut program = Program::new();
+        program.push_path(&[Step::Key("time")]).unwrap();
+        program.push_literal(Literal::Str(&time)).unwrap();
+        program.push_cmp(Cmp::Eq).unwrap();
+        let msg = Message {
+            seq: 1,
+            timestamp_ns: ts,
+            payload: &payload,
+        };
+        assert_eq!(program.eval(&msg), Ok(true), "{time} at {ts}");
     }
 }

@@ -174,6 +174,7 @@ impl Filter {
             if let Some(program) = &expr.fast {
                 let message = Message {
                     seq: msg.seq,
+                    timestamp_ns: msg.timestamp_ns,
                     payload: msg.payload,
                 };
                 match program.eval(&message) {
