@@ -17,9 +17,9 @@
 //! Spec: `spec/CLI.md` §2.7.
 
 use crate::args::{Matches, usage};
-use crate::filter::Filter;
 use crate::ui::{Ui, closed};
 use crate::{pool, values};
+use plasmite_os::filter::{Filter, FilterError};
 use plasmite_os::message::{Printed, Style, print, print_data, to_value};
 use plasmite_os::query::Damage;
 use plasmite_os::{
@@ -147,14 +147,6 @@ pub struct Matcher {
     pub tags: Vec<String>,
     /// The `--where` predicates.
     pub filter: Option<Arc<dyn Predicate>>,
-}
-
-/// `--where` as a query predicate: a payload that does not decode is Corrupt (the query
-/// reports it as damage), a runtime error is no match.
-impl Predicate for Filter {
-    fn matches(&self, msg: &MessageView<'_>) -> Result<bool, Error> {
-        self.matches_message(&msg.printed())
-    }
 }
 
 impl Matcher {
@@ -297,10 +289,9 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     let filter = if wheres.is_empty() {
         None
     } else {
-        Some(Arc::new(
-            Filter::compile(&wheres)
-                .map_err(|e| usage(e.message, Some(m.command)).with_hint(e.hint))?,
-        ) as Arc<dyn Predicate>)
+        Some(Arc::new(Filter::compile(&wheres).map_err(|e| {
+            usage(FilterError::MESSAGE, Some(m.command)).with_hint(e.labelled("`--where`"))
+        })?) as Arc<dyn Predicate>)
     };
     let template = a
         .template

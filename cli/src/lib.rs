@@ -24,7 +24,6 @@ mod duplex;
 #[allow(clippy::collapsible_if, clippy::manual_is_multiple_of)]
 mod feed;
 mod fetch;
-mod filter;
 #[allow(clippy::collapsible_if, clippy::manual_is_multiple_of)]
 mod follow;
 mod mcp;

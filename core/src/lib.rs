@@ -35,6 +35,7 @@ pub mod header;
 pub mod layout;
 pub mod lite3;
 pub mod plan;
+pub mod predicate;
 pub mod read;
 pub mod validate;
 pub mod view;

@@ -17,6 +17,8 @@
 pub mod append;
 pub mod dir;
 pub mod error;
+#[cfg(feature = "jq")]
+pub mod filter;
 pub mod follow;
 pub mod hub;
 pub mod info;

@@ -4,8 +4,8 @@
 //! build fails on a duplicate `panic_impl` lang item; if it starts using `alloc`, linking fails
 //! for want of a global allocator. Dead code is not enough to prove that, so `main` drives the
 //! real API end to end — create a pool in a stack buffer, append through the planner and its
-//! ordered stores until the ring has wrapped and evicted, validate, walk with a cursor, locate —
-//! and exits non-zero if any result is wrong.
+//! ordered stores until the ring has wrapped and evicted, validate, walk with a cursor, locate,
+//! then filter envelopes with a compiled predicate — and exits non-zero if any result is wrong.
 //!
 //! The C runtime (crt1 + libc) provides the process entry and the `mem*` functions the compiler
 //! emits calls to; nothing else from libc is used except `abort` in the panic handler.
@@ -15,6 +15,9 @@
 use core::ffi::{c_char, c_int};
 use core::panic::PanicInfo;
 use plasmite_core::frame::payload_crc;
+use plasmite_core::lite3::envelope;
+use plasmite_core::lite3::write::{Key, Value};
+use plasmite_core::predicate::{Cmp, Literal, Message, Program, Step as PathStep};
 use plasmite_core::{
     AppendWrite, Cursor, Geometry, Header, PoolView, Snapshot, Step, Store, locate, plan_append,
     validate,
@@ -105,9 +108,47 @@ fn run() -> Result<(), c_int> {
         return Err(28);
     }
     match locate(&snap, MESSAGES) {
-        Ok(Some(f)) if f.seq() == MESSAGES => Ok(()),
-        _ => Err(29),
+        Ok(Some(f)) if f.seq() == MESSAGES => {}
+        _ => return Err(29),
     }
+    filter()
+}
+
+/// A compiled predicate over envelopes written in stack buffers:
+/// `.data.value > 25 and (.meta.tags | length == 1)`.
+fn filter() -> Result<(), c_int> {
+    let mut p = Program::new();
+    p.push_path(&[PathStep::Key("data"), PathStep::Key("value")])
+        .map_err(|_| 30)?;
+    p.push_literal(Literal::Int(25)).map_err(|_| 30)?;
+    p.push_cmp(Cmp::Gt).map_err(|_| 30)?;
+    p.push_path(&[PathStep::Key("meta"), PathStep::Key("tags")])
+        .map_err(|_| 30)?;
+    p.push_bind().map_err(|_| 30)?;
+    p.push_path(&[]).map_err(|_| 30)?;
+    p.push_length().map_err(|_| 30)?;
+    p.push_literal(Literal::Int(1)).map_err(|_| 30)?;
+    p.push_cmp(Cmp::Eq).map_err(|_| 30)?;
+    p.push_unbind().map_err(|_| 30)?;
+    p.push_and().map_err(|_| 30)?;
+    for (value, want) in [(30, true), (25, false)] {
+        let mut buf = [0u8; 1024];
+        let (mut w, data) = envelope::begin(&mut buf, ["prod"]).map_err(|_| 31)?;
+        w.insert(data, Key::Name("value"), Value::I64(value))
+            .map_err(|_| 31)?;
+        let len = w.len() as usize;
+        let payload = buf.get(..len).ok_or(31)?;
+        let msg = Message {
+            seq: 1,
+            timestamp_ns: 0,
+            payload,
+        };
+        let got = p.eval(&msg).map_err(|_| 32)?;
+        if got != want {
+            return Err(33);
+        }
+    }
+    Ok(())
 }
 
 /// Performs one store on the in-memory file; `None` if it falls outside.

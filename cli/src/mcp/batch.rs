@@ -21,8 +21,8 @@
 //! Spec: `spec/MCP.md` §4 (batches).
 
 use super::evaluator::{self, Cancel};
-use crate::filter::Filter;
 use plasmite_os::core::header::RingState;
+use plasmite_os::filter::Filter;
 use plasmite_os::message::to_value;
 use plasmite_os::query::{self, Item};
 use plasmite_os::{Error, MessageView, Pool, Predicate, Start};
@@ -51,7 +51,7 @@ struct Where(Arc<Filter>);
 
 impl Predicate for Where {
     fn matches(&self, msg: &MessageView<'_>) -> Result<bool, Error> {
-        evaluator::timed(|| self.0.matches_message(&msg.printed()))
+        evaluator::timed(|| self.0.matches(&msg.printed()))
     }
 }
 

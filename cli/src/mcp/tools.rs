@@ -20,9 +20,9 @@ use super::arguments::{Args, Failure};
 use super::batch::{self, Query};
 use super::evaluator::Cancel;
 use super::{RpcError, hint_of};
-use crate::filter::{Filter, FilterError};
 use crate::{pool, values};
 use plasmite_os::core::layout::DEFAULT_POOL_SIZE;
+use plasmite_os::filter::{Filter, FilterError};
 use plasmite_os::message::{Printed, encode, to_value};
 use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind, Pool, dir, now_ns};
 use serde_json::{Map, Value, json};
@@ -432,11 +432,11 @@ fn query(args: &Args<'_>) -> Result<Query, Failure> {
     };
     let filter = match args.string("where")? {
         Some(expr) => Some(compiled(expr).map_err(|e| {
-            let what = e.hint.replacen("`--where` ", "", 1);
+            let what = e.labelled("");
             let what = what.trim_end_matches('.');
             Failure::arg(
                 "where",
-                e.message,
+                FilterError::MESSAGE,
                 format!(
                     "{what}. Write a jq predicate over {{seq, time, meta: {{tags}}, data}}, \
                      e.g. .data.level == \"error\"."
