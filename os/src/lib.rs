@@ -4,7 +4,8 @@
 //! Role: composes the `no_std` format core with the operating system behind one [`Pool`]: create,
 //! open (read-write or read-only), append (one or a batch) under the writer lock, get by
 //! sequence, follow with wake-ups, queries (the one selection engine of every front end), the
-//! per-pool wake hub, info; pool references and the pool directory.
+//! sandbox that runs queries with untrusted predicates in evaluator processes, the per-pool
+//! wake hub, info; pool references and the pool directory.
 //!
 //! # Invariants
 //! - Storage logic lives in `plasmite-core`; this crate only moves bytes and maps errors.
@@ -24,6 +25,7 @@ pub mod map;
 pub mod message;
 pub mod pool;
 pub mod query;
+pub mod sandbox;
 
 pub use error::{Error, ErrorKind};
 pub use follow::{Event, FollowOptions, Follower, GapPolicy, MessageRef, MessageView, Start};
@@ -32,3 +34,4 @@ pub use info::Info;
 pub use plasmite_core as core;
 pub use pool::{Appended, CreateOptions, Durability, Message, Pool, now_ns};
 pub use query::{Cancel, DamagePolicy, Item, Predicate, Query};
+pub use sandbox::{Launcher, QuerySpec, Sandbox};
