@@ -279,8 +279,9 @@ impl Sandbox {
             }
             if let Some(mut ev) = slots.idle.pop() {
                 // One that ended while idle (killed from outside) would fail this call for
-                // nothing: reap it and look again.
-                if matches!(ev.child.try_wait(), Ok(None)) {
+                // nothing: reap it and look again. Its closed output tells as soon as its last
+                // thread is gone, which may be before it can be reaped.
+                if matches!(ev.child.try_wait(), Ok(None)) && !hung_up(&ev) {
                     slots.busy += 1;
                     return Some(Ok(ev));
                 }
@@ -325,7 +326,12 @@ impl Sandbox {
     /// Runs `spec` on `pool` in an evaluator; the payloads of the messages it selects are read
     /// from `pool` here. Cancelled, the evaluator is killed within [`CANCEL_CHECK`] and the
     /// call returns [`SandboxError::Cancelled`].
-    pub fn run(&self, pool: &Pool, spec: &QuerySpec, cancel: &Cancel) -> Result<Outcome, SandboxError> {
+    pub fn run(
+        &self,
+        pool: &Pool,
+        spec: &QuerySpec,
+        cancel: &Cancel,
+    ) -> Result<Outcome, SandboxError> {
         let mut ev = match self.acquire(cancel) {
             Some(ev) => ev?,
             None => return Err(SandboxError::Cancelled),
@@ -333,7 +339,11 @@ impl Sandbox {
         let request = json!({ "pool": pool.path(), "query": spec.to_json() });
         let mut line = serde_json::to_vec(&request).unwrap_or_default();
         line.push(b'\n');
-        let sent = ev.stdin.write_all(&line).and_then(|()| ev.stdin.flush()).is_ok();
+        let sent = ev
+            .stdin
+            .write_all(&line)
+            .and_then(|()| ev.stdin.flush())
+            .is_ok();
         let mut outcome = Outcome::default();
         let answered = if sent {
             self.collect(&mut ev, pool, cancel, &mut outcome)
@@ -371,7 +381,13 @@ impl Sandbox {
     }
 
     /// Reads the answer lines of one request into `outcome`.
-    fn collect(&self, ev: &mut Evaluator, pool: &Pool, cancel: &Cancel, outcome: &mut Outcome) -> Answered {
+    fn collect(
+        &self,
+        ev: &mut Evaluator,
+        pool: &Pool,
+        cancel: &Cancel,
+        outcome: &mut Outcome,
+    ) -> Answered {
         let mut line = String::new();
         loop {
             if !readable(ev, cancel) {
@@ -455,6 +471,23 @@ fn readable(ev: &Evaluator, cancel: &Cancel) -> bool {
             }
         }
     }
+}
+
+/// Whether an idle evaluator's output is closed or has something on it: either way it is
+/// not an idle evaluator in step.
+fn hung_up(ev: &Evaluator) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    if !ev.stdout.buffer().is_empty() {
+        return true;
+    }
+    let fd = ev.stdout.get_ref().as_fd();
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    // `poll(fd, POLLIN, 0)`: reports at once; an error says nothing either way.
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&now)).is_ok_and(|n| n > 0)
 }
 
 /// The message `seq` at `offset`, read from `pool`: evicted meanwhile, a one-message gap.

@@ -184,7 +184,9 @@ where
         let item = if spec.first_batch && delivered {
             s.poll()?
         } else {
-            s.next_or(None, || out.flush().map_err(|e| Error::io(e, "flush", &path)))?
+            s.next_or(None, || {
+                out.flush().map_err(|e| Error::io(e, "flush", &path))
+            })?
         };
         let Some(item) = item else {
             if s.ended().is_some() || (spec.first_batch && delivered) {
@@ -201,7 +203,9 @@ where
                 first_missing,
                 count,
             } => json!({ "gap": [first_missing, count] }),
-            Item::Damaged(d) => json!({ "damaged": error_json(&d.error.with_seq(d.seq).with_offset(d.offset)) }),
+            Item::Damaged(d) => {
+                json!({ "damaged": error_json(&d.error.with_seq(d.seq).with_offset(d.offset)) })
+            }
         };
         write_line(out, &v).map_err(Answer::Write)?;
     }

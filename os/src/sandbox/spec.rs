@@ -113,8 +113,14 @@ impl QuerySpec {
             Error::new(ErrorKind::Usage, format!("malformed query: {what}"))
                 .with_hint("Send the query as QuerySpec::to_json writes it.")
         };
-        let start = v.get("start").and_then(Value::as_array).ok_or_else(|| bad("start"))?;
-        let n = start.get(1).and_then(Value::as_u64).ok_or_else(|| bad("start"))?;
+        let start = v
+            .get("start")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("start"))?;
+        let n = start
+            .get(1)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("start"))?;
         let start = match start.first().and_then(Value::as_str) {
             Some("oldest") => Start::Oldest,
             Some("seq") => Start::Seq(n),
