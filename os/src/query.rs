@@ -301,10 +301,8 @@ impl<P: Deref<Target = Pool>> Stream<P> {
             examined: None,
             ended: None,
         };
-        if buffered {
-            if let Start::Last(n) = s.q.start {
-                s.buffer_last(n)?;
-            }
+        if buffered && let Start::Last(n) = s.q.start {
+            s.buffer_last(n)?;
         }
         Ok(s)
     }

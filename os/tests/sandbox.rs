@@ -25,7 +25,7 @@ struct Named(String);
 impl Predicate for Named {
     fn matches(&self, msg: &MessageView<'_>) -> Result<bool, Error> {
         Ok(match self.0.as_str() {
-            "even" => msg.seq % 2 == 0,
+            "even" => msg.seq.is_multiple_of(2),
             "loop" => loop {
                 std::hint::black_box(msg.seq);
             },
@@ -134,7 +134,7 @@ fn pool(name: &str, messages: u64) -> (PathBuf, Pool) {
 }
 
 fn append(pool: &Pool, i: u64) {
-    let tags: &[&str] = if i % 3 == 0 { &["a"] } else { &[] };
+    let tags: &[&str] = if i.is_multiple_of(3) { &["a"] } else { &[] };
     let payload = encode(&json!({ "i": i }), tags, pool.max_payload_len()).expect("encode");
     pool.append(&payload, Durability::Fast).expect("append");
 }

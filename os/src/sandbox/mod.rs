@@ -465,10 +465,8 @@ fn readable(ev: &Evaluator, cancel: &Cancel) -> bool {
         let mut fds = [PollFd::new(&fd, PollFlags::IN)];
         // `poll(fd, POLLIN, CANCEL_CHECK)`: readable, hung up or failed all end the wait (the
         // read then tells which); EINTR and a timeout look at the cancel flag again.
-        if let Ok(n) = poll(&mut fds, Some(&timeout)) {
-            if n > 0 {
-                return true;
-            }
+        if poll(&mut fds, Some(&timeout)).is_ok_and(|n| n > 0) {
+            return true;
         }
     }
 }
