@@ -93,6 +93,10 @@ fn main() {
             "dropping_the_sandbox_reaps_its_evaluators",
             dropping_the_sandbox_reaps_its_evaluators,
         ),
+        (
+            "a_first_batch_wait_returns_what_arrives_and_times_out_empty",
+            a_first_batch_wait_returns_what_arrives_and_times_out_empty,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -417,4 +421,37 @@ fn dropping_the_sandbox_reaps_its_evaluators() {
     assert_eq!(children().len(), 1);
     drop(sb);
     assert!(children().is_empty(), "{:?}", children());
+}
+
+fn a_first_batch_wait_returns_what_arrives_and_times_out_empty() {
+    let (path, p) = pool("wait", 2);
+    let sb = sandbox();
+    let spec = QuerySpec {
+        start: Start::After(2),
+        wheres: vec!["even".into()],
+        timeout: Some(Duration::from_secs(20)),
+        first_batch: true,
+        ..QuerySpec::default()
+    };
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let p = Pool::open(&path).expect("open");
+        // 3 is no match, 4 is.
+        append(&p, 2);
+        append(&p, 3);
+    });
+    let got = sb.run(&p, &spec, &Cancel::new()).expect("wait");
+    writer.join().expect("writer");
+    let seqs: Vec<String> = found(&got).iter().map(|f| f[..2].to_owned()).collect();
+    assert_eq!(seqs, ["m4"]);
+    // Stopped after its first batch, not at an end of the query.
+    assert_eq!((got.end, got.examined), (None, Some(4)));
+    let quiet = QuerySpec {
+        start: Start::After(4),
+        timeout: Some(Duration::from_millis(100)),
+        ..spec
+    };
+    let got = sb.run(&p, &quiet, &Cancel::new()).expect("wait");
+    assert!(got.items.is_empty());
+    assert_eq!(got.end, Some(End::Deadline));
 }

@@ -507,3 +507,58 @@ fn copy(pool: &Pool, seq: u64, offset: u64) -> Found {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::{CreateOptions, Durability};
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn an_evaluator_ended_by_its_watchdog_is_a_time_failure() {
+        let e = ended_failure(Some(ExitStatus::from_raw(OVER_BUDGET_EXIT << 8)));
+        assert_eq!(e.kind(), ErrorKind::Usage);
+        assert!(
+            e.message().contains("more than 2 s on one message"),
+            "{e:?}"
+        );
+        assert!(e.hint().is_some_and(|h| h.contains("recursive def")));
+    }
+
+    #[test]
+    fn an_evaluator_killed_by_a_signal_is_a_crash_failure_naming_the_signal() {
+        let e = ended_failure(Some(ExitStatus::from_raw(6)));
+        assert!(
+            e.message().contains("ended its evaluator (signal: 6"),
+            "{e:?}"
+        );
+        assert!(e.message().contains("SIGABRT"), "{e:?}");
+        assert!(e.hint().is_some_and(|h| h.contains("1024 MiB")));
+    }
+
+    #[test]
+    fn a_match_evicted_before_the_parent_copies_it_is_a_gap() {
+        let dir =
+            std::env::temp_dir().join(format!("plasmite-sandbox-copy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.plasmite");
+        let _ = std::fs::remove_file(&path);
+        let opts = CreateOptions {
+            size: 64 << 10,
+            index_capacity: None,
+        };
+        let pool = Pool::create(&path, opts).unwrap();
+        let payload = crate::message::encode(&json!({"x": "y".repeat(1000)}), &[], 4096).unwrap();
+        let first = pool.append(&payload, Durability::Fast).unwrap();
+        let at = pool.get(first.seq).unwrap().offset;
+        assert!(matches!(copy(&pool, first.seq, at), Found::Message(m) if m.seq == first.seq));
+        while pool.state().unwrap().retains(first.seq) {
+            pool.append(&payload, Durability::Fast).unwrap();
+        }
+        assert!(matches!(
+            copy(&pool, first.seq, at),
+            Found::Gap { first_missing, count: 1 } if first_missing == first.seq
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
