@@ -12,7 +12,7 @@
 //! - A `where` that does not compile is a Usage error whose hint quotes it and says what a
 //!   `where` is, without naming a front end's flag.
 //!
-//! Spec: `spec/API.md` §6.3.
+//! Spec: `spec/API.md` §5.4.
 
 use crate::filter::Filter;
 use plasmite_os::{Error, ErrorKind, Launcher, Predicate};

@@ -25,7 +25,7 @@
 //! - A message reported by the evaluator but evicted before the parent copied it is reported
 //!   as a one-message [`Found::Gap`]; a message whose copy fails its checks is [`Found::Damaged`].
 //!
-//! Spec: `spec/API.md` §6.
+//! Spec: `spec/API.md` §5.4.
 
 mod serve;
 mod spec;

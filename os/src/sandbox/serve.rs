@@ -13,7 +13,7 @@
 //!   anything but the clock and one atomic word, so exiting from it cannot deadlock.
 //! - Output is flushed before the query waits and at the end of each answer.
 //!
-//! Spec: `spec/API.md` §6.3.
+//! Spec: `spec/API.md` §5.4.
 
 use super::spec::{QuerySpec, end_name, error_json};
 use super::{HEAP_LIMIT, MESSAGE_BUDGET, OVER_BUDGET_EXIT};

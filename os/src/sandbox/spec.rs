@@ -11,7 +11,7 @@
 //! - A request is one line; an answer is any number of item lines, then exactly one final line
 //!   (`end` or `error`). Nothing else is written on the evaluator's output.
 //!
-//! Spec: `spec/API.md` §6.2.
+//! Spec: `spec/API.md` §5.4.
 
 use crate::error::{Error, ErrorKind};
 use crate::follow::{GapPolicy, Start};
