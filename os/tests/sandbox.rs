@@ -10,6 +10,7 @@ use plasmite_os::{
     Pool, Predicate, Start,
 };
 use serde_json::json;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,6 +97,10 @@ fn main() {
         (
             "a_first_batch_wait_returns_what_arrives_and_times_out_empty",
             a_first_batch_wait_returns_what_arrives_and_times_out_empty,
+        ),
+        (
+            "a_live_stream_hands_over_items_as_they_arrive_until_its_reader_stops",
+            a_live_stream_hands_over_items_as_they_arrive_until_its_reader_stops,
         ),
     ];
     let filter: Vec<String> = std::env::args()
@@ -454,4 +459,36 @@ fn a_first_batch_wait_returns_what_arrives_and_times_out_empty() {
     let got = sb.run(&p, &quiet, &Cancel::new()).expect("wait");
     assert!(got.items.is_empty());
     assert_eq!(got.end, Some(End::Deadline));
+}
+
+fn a_live_stream_hands_over_items_as_they_arrive_until_its_reader_stops() {
+    let (path, p) = pool("stream", 0);
+    let sb = sandbox();
+    let spec = QuerySpec {
+        start: Start::Oldest,
+        wheres: vec!["even".into()],
+        ..QuerySpec::default()
+    };
+    // Each message is appended only once the one before was handed over: items arrive while
+    // the query runs, not when it ends (it never ends by itself).
+    let writer = Pool::open(&path).expect("open");
+    append(&writer, 0);
+    append(&writer, 1);
+    let mut seen = Vec::new();
+    let r = sb.run_each(&p, &spec, &Cancel::new(), |found| {
+        let Found::Message(m) = found else {
+            panic!("{found:?}");
+        };
+        seen.push(m.seq);
+        if seen.len() == 3 {
+            return ControlFlow::Break(());
+        }
+        append(&writer, m.seq);
+        append(&writer, m.seq + 1);
+        ControlFlow::Continue(())
+    });
+    assert!(matches!(r, Err(SandboxError::Cancelled)), "{r:?}");
+    assert_eq!(seen, [2, 4, 6]);
+    assert_eq!(sb.evaluators(), (0, 0));
+    assert!(children().is_empty(), "{:?}", children());
 }

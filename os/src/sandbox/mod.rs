@@ -39,6 +39,7 @@ use crate::query::{Cancel, Damage, End};
 use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
+use std::ops::ControlFlow;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
@@ -332,6 +333,26 @@ impl Sandbox {
         spec: &QuerySpec,
         cancel: &Cancel,
     ) -> Result<Outcome, SandboxError> {
+        let mut items = Vec::new();
+        let mut outcome = self.run_each(pool, spec, cancel, |found| {
+            items.push(found);
+            ControlFlow::Continue(())
+        })?;
+        outcome.items = items;
+        Ok(outcome)
+    }
+
+    /// [`Sandbox::run`], handing each item to `each` as it arrives rather than collecting them
+    /// (a live query's stream: an HTTP tail, a binding's iterator); the outcome's `items` is
+    /// empty. `each` breaking stops the query as cancellation does (the evaluator is killed,
+    /// the call returns [`SandboxError::Cancelled`]).
+    pub fn run_each(
+        &self,
+        pool: &Pool,
+        spec: &QuerySpec,
+        cancel: &Cancel,
+        mut each: impl FnMut(Found) -> ControlFlow<()>,
+    ) -> Result<Outcome, SandboxError> {
         let mut ev = match self.acquire(cancel) {
             Some(ev) => ev?,
             None => return Err(SandboxError::Cancelled),
@@ -346,7 +367,7 @@ impl Sandbox {
             .is_ok();
         let mut outcome = Outcome::default();
         let answered = if sent {
-            self.collect(&mut ev, pool, cancel, &mut outcome)
+            collect(&mut ev, pool, cancel, &mut outcome, &mut each)
         } else {
             Answered::Died
         };
@@ -379,57 +400,60 @@ impl Sandbox {
             }
         }
     }
+}
 
-    /// Reads the answer lines of one request into `outcome`.
-    fn collect(
-        &self,
-        ev: &mut Evaluator,
-        pool: &Pool,
-        cancel: &Cancel,
-        outcome: &mut Outcome,
-    ) -> Answered {
-        let mut line = String::new();
-        loop {
-            if !readable(ev, cancel) {
-                return Answered::Cancelled;
+/// Reads the answer lines of one request: items to `each`, the rest into `outcome`.
+fn collect(
+    ev: &mut Evaluator,
+    pool: &Pool,
+    cancel: &Cancel,
+    outcome: &mut Outcome,
+    each: &mut impl FnMut(Found) -> ControlFlow<()>,
+) -> Answered {
+    let mut line = String::new();
+    loop {
+        if !readable(ev, cancel) {
+            return Answered::Cancelled;
+        }
+        line.clear();
+        match ev.stdout.read_line(&mut line) {
+            Ok(n) if n > 0 => {}
+            _ => return Answered::Died,
+        }
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            return Answered::Died;
+        };
+        let found = if let Some(m) = v.get("m").and_then(Value::as_array) {
+            let at = |i: usize| m.get(i).and_then(Value::as_u64).unwrap_or(0);
+            copy(pool, at(0), at(2))
+        } else if let Some(g) = v.get("gap").and_then(Value::as_array) {
+            let at = |i: usize| g.get(i).and_then(Value::as_u64).unwrap_or(0);
+            Found::Gap {
+                first_missing: at(0),
+                count: at(1),
             }
-            line.clear();
-            match ev.stdout.read_line(&mut line) {
-                Ok(n) if n > 0 => {}
-                _ => return Answered::Died,
-            }
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                return Answered::Died;
-            };
-            if let Some(m) = v.get("m").and_then(Value::as_array) {
-                let at = |i: usize| m.get(i).and_then(Value::as_u64).unwrap_or(0);
-                outcome.items.push(copy(pool, at(0), at(2)));
-            } else if let Some(g) = v.get("gap").and_then(Value::as_array) {
-                let at = |i: usize| g.get(i).and_then(Value::as_u64).unwrap_or(0);
-                outcome.items.push(Found::Gap {
-                    first_missing: at(0),
-                    count: at(1),
-                });
-            } else if let Some(d) = v.get("damaged") {
-                let error = spec::error_of(d).with_path(pool.path());
-                outcome.items.push(Found::Damaged(Damage {
-                    seq: error.seq().unwrap_or(0),
-                    offset: error.offset().unwrap_or(0),
-                    error,
-                }));
-            } else if let Some(e) = v.get("error") {
-                let error = spec::error_of(e);
-                // Pool errors name their pool; a compile error is the expression's fault.
-                let where_ = error.kind() == ErrorKind::Usage;
-                return Answered::Failed(error, where_);
-            } else if v.get("end").is_some() {
-                outcome.end = v.get("end").and_then(spec::end_of);
-                outcome.examined = v.get("examined").and_then(Value::as_u64);
-                outcome.history_end = v.get("history_end").and_then(Value::as_u64);
-                return Answered::End;
-            } else {
-                return Answered::Died;
-            }
+        } else if let Some(d) = v.get("damaged") {
+            let error = spec::error_of(d).with_path(pool.path());
+            Found::Damaged(Damage {
+                seq: error.seq().unwrap_or(0),
+                offset: error.offset().unwrap_or(0),
+                error,
+            })
+        } else if let Some(e) = v.get("error") {
+            let error = spec::error_of(e);
+            // A compile error is the expression's fault; pool errors are not.
+            let where_ = error.kind() == ErrorKind::Usage;
+            return Answered::Failed(error, where_);
+        } else if v.get("end").is_some() {
+            outcome.end = v.get("end").and_then(spec::end_of);
+            outcome.examined = v.get("examined").and_then(Value::as_u64);
+            outcome.history_end = v.get("history_end").and_then(Value::as_u64);
+            return Answered::End;
+        } else {
+            return Answered::Died;
+        };
+        if each(found).is_break() {
+            return Answered::Cancelled;
         }
     }
 }

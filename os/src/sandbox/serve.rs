@@ -11,6 +11,7 @@
 //!   parent reads a missing final line as the evaluator's death.
 //! - Predicates run only on the serving thread, inside [`timed`]; the watchdog never touches
 //!   anything but the clock and one atomic word, so exiting from it cannot deadlock.
+//! - An evaluator outlives its parent by at most one watchdog period.
 //! - Output is flushed before the query waits and at the end of each answer.
 //!
 //! Spec: `spec/API.md` §5.4.
@@ -69,8 +70,14 @@ fn enter_budget() {
 fn watchdog() {
     let Some(epoch) = EPOCH.get() else { return };
     let budget = u64::try_from(MESSAGE_BUDGET.as_millis()).unwrap_or(u64::MAX);
+    // `getppid()`: an evaluator whose parent died is re-parented; one waiting on a quiet pool
+    // would otherwise never write, never see its pipe break, and outlive everyone.
+    let parent = rustix::process::getppid();
     loop {
         std::thread::sleep(WATCHDOG_PERIOD);
+        if rustix::process::getppid() != parent {
+            std::process::exit(0);
+        }
         let since = BUSY_SINCE.load(Ordering::Relaxed);
         if since != 0 && (since_epoch_ms(epoch) + 1).saturating_sub(since) > budget {
             // The serving thread is inside a predicate and holds no lock this exit needs.
