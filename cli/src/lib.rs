@@ -21,6 +21,7 @@ mod doctor;
 // applied in these modules yet; remove the allowance with them.
 #[allow(clippy::collapsible_if, clippy::manual_is_multiple_of)]
 mod duplex;
+mod evaluator;
 #[allow(clippy::collapsible_if, clippy::manual_is_multiple_of)]
 mod feed;
 mod fetch;
@@ -51,6 +52,9 @@ pub fn main(name: &str) -> ExitCode {
     let mut args = std::env::args_os();
     args::set_program(args.next().as_deref(), name);
     let argv: Vec<std::ffi::OsString> = args.collect();
+    if argv.len() == 1 && argv[0] == evaluator::ARG {
+        return ExitCode::from(evaluator::run());
+    }
     let (global, invocation) = match args::parse(argv.clone()) {
         Ok(parsed) => parsed,
         Err(e) => {

@@ -4,8 +4,9 @@
 //! Role: composes the `no_std` format core with the operating system behind one [`Pool`]: create,
 //! open (read-write or read-only), append (one or a batch) under the writer lock, get by
 //! sequence, follow with wake-ups, queries (the one selection engine of every front end), the
-//! per-pool wake hub, info; pool references and the pool directory; the error model every front
-//! end prints; time formats.
+//! sandbox that runs queries with untrusted predicates in evaluator processes, the per-pool
+//! wake hub, info; pool references and the pool directory; the error model every front end
+//! prints; time formats.
 //!
 //! # Invariants
 //! - Storage logic lives in `plasmite-core`; this crate only moves bytes and maps errors.
@@ -30,6 +31,7 @@ pub mod message;
 pub mod pool;
 pub mod pool_ref;
 pub mod query;
+pub mod sandbox;
 pub mod time;
 
 pub use append::Batcher;
@@ -41,3 +43,4 @@ pub use plasmite_core as core;
 pub use pool::{Appended, CreateOptions, Durability, Message, Pool, now_ns};
 pub use pool_ref::{PoolName, PoolRef, RemoteRef};
 pub use query::{Cancel, DamagePolicy, Item, Predicate, Query};
+pub use sandbox::{Launcher, QuerySpec, Sandbox};

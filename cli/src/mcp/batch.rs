@@ -1,35 +1,37 @@
 //! Read batches: the messages `plasmite_read`, `plasmite_wait` and resource reads return, with
 //! the cursor an agent passes back to continue.
 //!
-//! Role: turns a [`Query`] (cursor, count, since, tags, jq predicate) into an engine query
+//! Role: turns a [`Query`] (cursor, count, since, tags, `where`) into an engine query
 //! (`plasmite_os::query`) and its items into the batch object — the engine owns start
-//! positions, filters, gaps, damaged payloads and waiting; this module only formats.
+//! positions, filters, gaps, damaged payloads and waiting; this module only formats. A query
+//! with a `where` runs in the server's [`Sandbox`] (an evaluator process), never here.
 //!
 //! # Invariants
 //! - Messages come out in ascending sequence order, at most `count` of them, each matching
 //!   every condition of the query (seq after the cursor, time at or after `since`, every tag,
-//!   the predicate).
+//!   the `where`).
 //! - `next_after_seq` is never below the cursor given and never skips an unreturned match:
-//!   it is the highest sequence examined (delivered, skipped, damaged or reported missing), or the input cursor
-//!   when nothing was examined. Passing it back as `after_seq` continues without loss or
-//!   repetition (short of eviction, which `fell_behind` reports).
+//!   it is the highest sequence examined (delivered, skipped, damaged or reported missing), or
+//!   the input cursor when nothing was examined. Passing it back as `after_seq` continues
+//!   without loss or repetition (short of eviction, which `fell_behind` reports — also for a
+//!   match evicted between its evaluator selecting it and the server copying it).
 //! - A damaged payload (failed CRC, undecodable tags or data) is an entry of `errors` with its
 //!   seq and offset, never a silent non-match, and the batch goes on past it.
-//! - A read examines at most what was committed when it started, so a fast writer cannot keep
-//!   it running; a wait returns at its deadline even while non-matching messages keep arriving.
+//! - A read examines at most what was committed when its query started, so a fast writer
+//!   cannot keep it running; a wait returns at its deadline even while non-matching messages
+//!   keep arriving.
 //!
 //! Spec: `spec/MCP.md` §4 (batches).
 
-use super::evaluator::{self, Cancel};
+use super::arguments::Failure;
 use plasmite_os::core::header::RingState;
-use plasmite_os::filter::Filter;
 use plasmite_os::message::to_value;
-use plasmite_os::query::{self, Item};
-use plasmite_os::{Error, MessageView, Pool, Predicate, Start};
+use plasmite_os::query::Item;
+use plasmite_os::sandbox::{Found, Outcome, SandboxError};
+use plasmite_os::{Cancel, Error, Pool, QuerySpec, Sandbox, Start};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Which messages a batch holds.
 #[derive(Debug)]
@@ -42,17 +44,8 @@ pub(super) struct Query {
     pub since_ns: Option<u64>,
     /// Only messages carrying every one of these tags.
     pub tags: Vec<String>,
-    /// Only messages the predicate accepts.
-    pub filter: Option<Arc<Filter>>,
-}
-
-/// A `where` as a query predicate, evaluated under the evaluator's watchdog.
-struct Where(Arc<Filter>);
-
-impl Predicate for Where {
-    fn matches(&self, msg: &MessageView<'_>) -> Result<bool, Error> {
-        evaluator::timed(|| self.0.matches(&msg.printed()))
-    }
+    /// Only messages this jq predicate accepts (evaluated in the sandbox).
+    pub wheres: Vec<String>,
 }
 
 impl Query {
@@ -63,25 +56,35 @@ impl Query {
             count,
             since_ns: None,
             tags: Vec::new(),
-            filter: None,
+            wheres: Vec::new(),
         }
     }
 
-    /// The engine's query for this batch, from `start`.
-    fn engine(&self, start: Start, live: bool) -> query::Query {
-        query::Query {
+    /// The query for this batch, from `start`, as data.
+    fn spec(&self, start: Start, live: bool) -> QuerySpec {
+        QuerySpec {
             start,
             tags: self.tags.clone(),
             since_ns: self.since_ns,
-            predicates: self
-                .filter
-                .iter()
-                .map(|f| Arc::new(Where(Arc::clone(f))) as Arc<dyn Predicate>)
-                .collect(),
+            wheres: self.wheres.clone(),
             limit: Some(self.count as u64),
             live,
-            ..query::Query::default()
+            ..QuerySpec::default()
         }
+    }
+}
+
+/// A sandboxed query's failure as the tool's: the expression's fault is a failure of the
+/// `where` argument.
+fn sandbox_failure(e: SandboxError) -> Failure {
+    match e {
+        SandboxError::Where(e) => Failure::usage_of("where")(e),
+        SandboxError::Other(e) => Failure::Pool(e),
+        // Nobody reads a cancelled call's outcome.
+        SandboxError::Cancelled => Failure::Pool(Error::new(
+            plasmite_os::ErrorKind::Usage,
+            "the call was cancelled",
+        )),
     }
 }
 
@@ -137,6 +140,36 @@ impl Collected {
         }
     }
 
+    /// Looks at one item a sandboxed query found.
+    fn take_found(&mut self, found: Found) {
+        match found {
+            Found::Message(m) => {
+                self.take(Item::Message(m.view()));
+            }
+            Found::Gap {
+                first_missing,
+                count,
+            } => {
+                self.take(Item::Gap {
+                    first_missing,
+                    count,
+                });
+            }
+            Found::Damaged(d) => {
+                self.take(Item::Damaged(d));
+            }
+        }
+    }
+
+    /// [`Collected::finish`] with a sandboxed query's outcome.
+    fn finish_with(mut self, pool: &Pool, cursor: u64, outcome: Outcome) -> Result<Value, Error> {
+        let examined = outcome.examined;
+        for found in outcome.items {
+            self.take_found(found);
+        }
+        self.finish(pool, cursor, examined)
+    }
+
     /// The batch object. `cursor` is where reading started from: the input `after_seq`, else
     /// the newest sequence when the call started; `examined` the highest sequence examined.
     fn finish(self, pool: &Pool, cursor: u64, examined: Option<u64>) -> Result<Value, Error> {
@@ -173,19 +206,50 @@ fn error_entry(e: &Error, seq: u64, offset: u64) -> Value {
 }
 
 /// `plasmite_read`: with `after_seq`, the first `count` matches after it; without, the last
-/// `count` matches. Never waits; reads only what was committed when it started.
-pub(super) fn read(pool: &Pool, q: &Query) -> Result<Value, Error> {
+/// `count` matches. Never waits; reads only what was committed when its query started.
+pub(super) fn read(
+    pool: &Pool,
+    q: &Query,
+    sandbox: &Sandbox,
+    cancel: &Cancel,
+) -> Result<Value, Failure> {
+    if q.wheres.is_empty() {
+        return Ok(read_here(pool, q)?);
+    }
     let state = pool.state()?;
+    let (start, cursor) = start_of(q, &state);
+    let got = Collected::new(q, &state);
+    let outcome = sandbox
+        .run(pool, &q.spec(start, false), cancel)
+        .map_err(sandbox_failure)?;
+    Ok(got.finish_with(pool, cursor, outcome)?)
+}
+
+/// [`read`] for a query without `where`, in this process (resource reads); Internal for one
+/// with `where`, which only an evaluator may run.
+pub(super) fn read_here(pool: &Pool, q: &Query) -> Result<Value, Error> {
+    if !q.wheres.is_empty() {
+        return Err(Error::new(
+            plasmite_os::ErrorKind::Internal,
+            "a where expression was about to run in the server",
+        ));
+    }
+    let state = pool.state()?;
+    let (start, cursor) = start_of(q, &state);
     let mut got = Collected::new(q, &state);
-    let (start, cursor) = match q.after_seq {
-        Some(after) => (Start::After(after), after),
-        None => (Start::Last(q.count as u64), state.newest),
-    };
-    let mut s = q.engine(start, false).run(pool)?;
+    let mut s = q.spec(start, false).query(Vec::new()).run(pool)?;
     while let Some(item) = s.poll()? {
         got.take(item);
     }
     got.finish(pool, cursor, s.examined())
+}
+
+/// Where a read starts, and the cursor it reports from.
+fn start_of(q: &Query, state: &RingState) -> (Start, u64) {
+    match q.after_seq {
+        Some(after) => (Start::After(after), after),
+        None => (Start::Last(q.count as u64), state.newest),
+    }
 }
 
 /// How often a wait looks whether it was cancelled.
@@ -193,42 +257,55 @@ const CANCEL_CHECK: Duration = Duration::from_millis(50);
 
 /// `plasmite_wait`: the matches after `after_seq` (default: the newest message now) as soon
 /// as there is at least one, up to `count`; at `timeout`, an empty batch with `timed_out`.
-/// Cancelled, it returns what it has within [`CANCEL_CHECK`] (the caller discards it).
+/// Cancelled, it returns within [`CANCEL_CHECK`] (the caller discards what it returns).
 pub(super) fn wait(
     pool: &Pool,
     q: &Query,
     timeout: Duration,
+    sandbox: &Sandbox,
     cancel: &Cancel,
-) -> Result<Value, Error> {
+) -> Result<Value, Failure> {
     let state = pool.state()?;
     let cursor = q.after_seq.unwrap_or(state.newest);
     // `After(cursor)` rather than the live edge: a message appended between reading the state
     // and starting the query is still delivered, so `next_after_seq` never skips it.
-    let mut eq = q.engine(Start::After(cursor), true);
-    eq.deadline = Instant::now().checked_add(timeout);
-    let mut s = eq.run(pool)?;
+    let mut spec = q.spec(Start::After(cursor), true);
+    spec.timeout = Some(timeout);
+    spec.first_batch = true;
     let mut got = Collected::new(q, &state);
-    loop {
-        // Once something is kept, only what is available now is added.
-        let item = if got.messages.is_empty() {
-            s.next(Some(CANCEL_CHECK))?
-        } else {
-            s.poll()?
-        };
-        match item {
-            Some(item) => {
-                got.take(item);
-            }
-            None => {
-                let done = !got.messages.is_empty() || s.ended().is_some() || cancel.is_cancelled();
-                if done {
-                    break;
+    let examined = if spec.wheres.is_empty() {
+        // The deadline counts from here, as it does in an evaluator.
+        let mut s = spec.query(Vec::new()).run(pool)?;
+        loop {
+            // Once something is kept, only what is available now is added.
+            let item = if got.messages.is_empty() {
+                s.next(Some(CANCEL_CHECK))?
+            } else {
+                s.poll()?
+            };
+            match item {
+                Some(item) => {
+                    got.take(item);
+                }
+                None => {
+                    let done =
+                        !got.messages.is_empty() || s.ended().is_some() || cancel.is_cancelled();
+                    if done {
+                        break;
+                    }
                 }
             }
         }
-    }
+        s.examined()
+    } else {
+        let outcome = sandbox.run(pool, &spec, cancel).map_err(sandbox_failure)?;
+        let examined = outcome.examined;
+        for found in outcome.items {
+            got.take_found(found);
+        }
+        examined
+    };
     let timed_out = got.messages.is_empty();
-    let examined = s.examined();
     let mut batch = got.finish(pool, cursor, examined)?;
     batch["timed_out"] = json!(timed_out);
     Ok(batch)

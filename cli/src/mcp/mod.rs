@@ -4,8 +4,9 @@
 //! Role: the JSON-RPC 2.0 layer — one request per stdin line, one compact response line per
 //! request on stdout — and the MCP methods around the tools ([`tools`]) and resources
 //! ([`resources`]). Tool arguments are checked by [`arguments`]; reading goes through
-//! [`batch`], which sits on `plasmite_os::query`; `where` expressions run in [`evaluator`]
-//! processes. Calls that may take long (waits, `where`) run on their own threads, beside the
+//! [`batch`], which sits on `plasmite_os::query`; queries with a `where` expression run in
+//! evaluator processes of a [`Sandbox`] (`plasmite_os::sandbox`), started as this program's
+//! hidden evaluator invocation. Calls that may take long (waits, `where`) run on their own threads, beside the
 //! requests read after them, and can be cancelled.
 //!
 //! # Invariants
@@ -25,14 +26,12 @@
 
 mod arguments;
 mod batch;
-mod evaluator;
 mod resources;
 mod tools;
 
 use crate::args::Matches;
 use crate::ui::Ui;
-use evaluator::{Cancel, Evaluators};
-use plasmite_os::{Error, ErrorKind};
+use plasmite_os::{Cancel, Error, ErrorKind, Sandbox};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -74,15 +73,9 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
     let dir = m
         .value("dir")
         .map_or_else(|| dir.to_path_buf(), PathBuf::from);
-    let evaluators = if evaluator::is_evaluator() {
-        evaluator::enter();
-        None
-    } else {
-        Some(Evaluators::new(dir.clone()))
-    };
     let server = Arc::new(Server {
         dir,
-        evaluators,
+        sandbox: Sandbox::new(crate::evaluator::launcher()),
         in_flight: Mutex::new(HashMap::new()),
     });
     let mut running: Vec<JoinHandle<()>> = Vec::new();
@@ -265,15 +258,15 @@ enum Reply {
 #[derive(Debug)]
 struct Server {
     dir: PathBuf,
-    /// `None` in an evaluator, which evaluates `where` itself and runs every call in turn.
-    evaluators: Option<Evaluators>,
+    /// Where `where` expressions run: never in this process.
+    sandbox: Sandbox,
     /// Running calls by request id (as JSON text), for `notifications/cancelled`.
     in_flight: Mutex<HashMap<String, Arc<Cancel>>>,
 }
 
 /// Never set: for calls that cannot be cancelled because they answer before the next line is
 /// read.
-static NOT_CANCELLED: std::sync::LazyLock<Cancel> = std::sync::LazyLock::new(Cancel::default);
+static NOT_CANCELLED: std::sync::LazyLock<Cancel> = std::sync::LazyLock::new(Cancel::new);
 
 impl Server {
     /// Starts a call beside the main loop; it writes its own response.
@@ -282,7 +275,7 @@ impl Server {
         id: Value,
         params: Map<String, Value>,
     ) -> Option<JoinHandle<()>> {
-        let cancel = Arc::new(Cancel::default());
+        let cancel = Arc::new(Cancel::new());
         let key = id.to_string();
         server
             .in_flight
@@ -325,12 +318,9 @@ impl Server {
         }
     }
 
-    /// Runs `tools/call` with `params`: in an evaluator when it evaluates `where`.
+    /// Runs `tools/call` with `params` (a `where` in it runs in the sandbox).
     fn call_tool(&self, params: &Map<String, Value>, cancel: &Cancel) -> Result<Value, RpcError> {
-        match &self.evaluators {
-            Some(evaluators) if tools::evaluates_where(params) => evaluators.call(params, cancel),
-            _ => tools::call(&self.dir, Some(params), cancel),
-        }
+        tools::call(&self.dir, Some(params), &self.sandbox, cancel)
     }
 
     /// Cancels every running call.
@@ -445,7 +435,6 @@ impl Server {
         };
         if let Some(p) = params
             && method == "tools/call"
-            && self.evaluators.is_some()
             && tools::is_slow(p)
         {
             let mut params = p.clone();
@@ -461,7 +450,7 @@ impl Server {
             "initialize" => Ok(initialize()),
             "ping" => Ok(json!({})),
             "tools/list" => Ok(tools::list()),
-            "tools/call" => tools::call(&self.dir, params, &NOT_CANCELLED),
+            "tools/call" => tools::call(&self.dir, params, &self.sandbox, &NOT_CANCELLED),
             "resources/list" => resources::list(&self.dir),
             "resources/templates/list" => Ok(resources::templates()),
             "resources/read" => resources::read(&self.dir, params),
@@ -496,7 +485,7 @@ mod tests {
     fn server() -> Server {
         let dir = std::env::temp_dir().join("pls-mcp-unit-no-such-dir");
         Server {
-            evaluators: Some(Evaluators::new(dir.clone())),
+            sandbox: Sandbox::new(plasmite_os::Launcher::new(dir.join("no-such-program"))),
             dir,
             in_flight: Mutex::new(HashMap::new()),
         }

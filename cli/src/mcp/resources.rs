@@ -96,7 +96,7 @@ pub(super) fn read(
                 e
             }
         })
-        .and_then(|pool| batch::read(&pool, &Query::latest(LATEST)))
+        .and_then(|pool| batch::read_here(&pool, &Query::latest(LATEST)))
         .map_err(|e| RpcError::pool(&e))?;
     let text = serde_json::to_string(&batch).unwrap_or_default();
     Ok(json!({ "contents": [{"mimeType": "application/json", "text": text, "uri": uri}] }))

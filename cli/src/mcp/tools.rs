@@ -18,17 +18,15 @@
 
 use super::arguments::{Args, Failure};
 use super::batch::{self, Query};
-use super::evaluator::Cancel;
 use super::{RpcError, hint_of};
 use crate::{pool, values};
 use plasmite_os::core::layout::DEFAULT_POOL_SIZE;
-use plasmite_os::filter::{Filter, FilterError};
 use plasmite_os::message::{Printed, encode, to_value};
-use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind, Pool, dir, now_ns};
+use plasmite_os::{
+    Batcher, Cancel, CreateOptions, Durability, Error, ErrorKind, Pool, Sandbox, dir, now_ns,
+};
 use serde_json::{Map, Value, json};
-use std::cell::RefCell;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Most messages one read or wait returns.
@@ -60,7 +58,9 @@ struct Tool {
 struct Call<'a> {
     /// The pool directory.
     dir: &'a Path,
-    /// Set when the client cancels the call; only waiting looks at it.
+    /// Where `where` expressions are evaluated.
+    sandbox: &'a Sandbox,
+    /// Set when the client cancels the call; waiting and the sandbox look at it.
     cancel: &'a Cancel,
 }
 
@@ -274,6 +274,7 @@ pub(super) fn list() -> Value {
 pub(super) fn call(
     pool_dir: &Path,
     params: Option<&Map<String, Value>>,
+    sandbox: &Sandbox,
     cancel: &Cancel,
 ) -> Result<Value, RpcError> {
     let hint = "Pass {\"name\": <tool name>, \"arguments\": {…}}; tools/list shows the tools.";
@@ -301,6 +302,7 @@ pub(super) fn call(
     };
     let call = Call {
         dir: pool_dir,
+        sandbox,
         cancel,
     };
     let outcome = check_names(tool, args).and_then(|()| (tool.run)(&call, &Args(args)));
@@ -392,32 +394,6 @@ fn check_names(tool: &Tool, args: &Map<String, Value>) -> Result<(), Failure> {
     }
 }
 
-/// Expressions compiled recently, newest last: agents poll with the same `where`, and compiling
-/// one (with jaq's standard library) costs about ten times what reading a batch does.
-const RECENT_FILTERS: usize = 16;
-
-thread_local! {
-    static FILTERS: RefCell<Vec<(String, Arc<Filter>)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// `expr` compiled, from the recent ones when it is there.
-fn compiled(expr: &str) -> Result<Arc<Filter>, FilterError> {
-    FILTERS.with_borrow_mut(|recent| {
-        if let Some(i) = recent.iter().position(|(e, _)| e == expr) {
-            let hit = recent.remove(i);
-            let filter = Arc::clone(&hit.1);
-            recent.push(hit);
-            return Ok(filter);
-        }
-        let filter = Arc::new(Filter::compile(&[expr.to_owned()])?);
-        if recent.len() >= RECENT_FILTERS {
-            recent.remove(0);
-        }
-        recent.push((expr.to_owned(), Arc::clone(&filter)));
-        Ok(filter)
-    })
-}
-
 /// `count`, `after_seq`, `since`, `tags` and `where` as a query.
 fn query(args: &Args<'_>) -> Result<Query, Failure> {
     let count = args
@@ -430,27 +406,18 @@ fn query(args: &Args<'_>) -> Result<Query, Failure> {
         })?),
         None => None,
     };
-    let filter = match args.string("where")? {
-        Some(expr) => Some(compiled(expr).map_err(|e| {
-            let what = e.labelled("");
-            let what = what.trim_end_matches('.');
-            Failure::arg(
-                "where",
-                FilterError::MESSAGE,
-                format!(
-                    "{what}. Write a jq predicate over {{seq, time, meta: {{tags}}, data}}, \
-                     e.g. .data.level == \"error\"."
-                ),
-            )
-        })?),
-        None => None,
-    };
+    // Compiled and run in an evaluator: even compiling an expression is not done here.
+    let wheres = args
+        .string("where")?
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
     Ok(Query {
         after_seq: args.integer("after_seq", 0, u64::MAX)?,
         count: usize::try_from(count).unwrap_or(usize::MAX),
         since_ns,
         tags: args.tags("tags")?,
-        filter,
+        wheres,
     })
 }
 
@@ -606,7 +573,7 @@ fn read(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let name = args.pool("pool")?;
     let query = query(args)?;
     let pool = open(c.dir, name, None)?;
-    Ok(batch::read(&pool, &query)?)
+    batch::read(&pool, &query, c.sandbox, c.cancel)
 }
 
 fn wait(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
@@ -616,12 +583,13 @@ fn wait(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
         .integer("timeout_ms", 0, TIMEOUT_MS_MAX)?
         .unwrap_or(TIMEOUT_MS_DEFAULT);
     let pool = open(c.dir, name, None)?;
-    Ok(batch::wait(
+    batch::wait(
         &pool,
         &query,
         Duration::from_millis(timeout_ms),
+        c.sandbox,
         c.cancel,
-    )?)
+    )
 }
 
 #[cfg(test)]
@@ -629,22 +597,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recent_filters_are_reused_and_at_most_sixteen_are_kept() {
-        let first = compiled(".seq > 1").unwrap();
-        assert!(Arc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
-        for i in 0..RECENT_FILTERS {
-            compiled(&format!(".seq > {}", i + 100)).unwrap();
-        }
-        FILTERS.with_borrow(|recent| assert_eq!(recent.len(), RECENT_FILTERS));
-        assert!(!Arc::ptr_eq(&first, &compiled(".seq > 1").unwrap()));
-        assert!(compiled(".seq >").is_err());
-    }
-
-    #[test]
     fn the_where_description_states_the_evaluators_budget() {
         let budget = format!(
             "within {} s",
-            super::super::evaluator::MESSAGE_BUDGET.as_secs()
+            plasmite_os::sandbox::MESSAGE_BUDGET.as_secs()
         );
         let d = filter_schema()["where"]["description"].clone();
         assert!(d.as_str().is_some_and(|d| d.contains(&budget)), "{d}");
@@ -699,6 +655,8 @@ mod tests {
     #[test]
     fn no_argument_value_makes_a_tool_panic_or_escape_its_result() {
         let dir = std::env::temp_dir().join(format!("pls-mcp-args-{}", std::process::id()));
+        // No evaluator can start: a `where` that gets that far fails like any pool failure.
+        let sandbox = Sandbox::new(plasmite_os::Launcher::new(dir.join("no-such-program")));
         let _ = std::fs::remove_dir_all(&dir);
         let odd = [
             json!(null),
@@ -737,8 +695,8 @@ mod tests {
                     }
                     let saved = args.insert(key.clone(), v.clone());
                     let params = json!({"name": tool.name, "arguments": args});
-                    let r =
-                        call(&dir, params.as_object(), &Cancel::default()).expect("a tool result");
+                    let r = call(&dir, params.as_object(), &sandbox, &Cancel::default())
+                        .expect("a tool result");
                     assert!(r["structuredContent"].is_object(), "{}: {r}", tool.name);
                     if r["isError"] == true {
                         let s = &r["structuredContent"];
