@@ -14,7 +14,7 @@
 //!
 //! Spec: `spec/CLI.md` §2.5.
 
-use crate::pool::human_bytes;
+use crate::cmd::pool::human_bytes;
 use std::cell::Cell;
 use std::io::Write;
 use std::rc::Rc;

@@ -16,7 +16,7 @@
 
 use super::RpcError;
 use super::batch::{self, Query};
-use crate::pool::human_bytes;
+use crate::cmd::pool::human_bytes;
 use plasmite_os::{Error, ErrorKind, Pool, dir};
 use serde_json::{Map, Value, json};
 use std::path::Path;

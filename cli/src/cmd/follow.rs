@@ -17,8 +17,9 @@
 //! Spec: `spec/CLI.md` §2.7.
 
 use crate::args::{Matches, usage};
+use crate::cmd::pool;
 use crate::ui::{Ui, closed};
-use crate::{pool, values};
+use crate::values;
 use plasmite_os::filter::{Filter, FilterError};
 use plasmite_os::message::{Printed, Style, print, print_data, to_value};
 use plasmite_os::query::Damage;
@@ -372,7 +373,7 @@ pub fn follow(
 }
 
 fn human_duration(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())

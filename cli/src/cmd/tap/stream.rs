@@ -105,10 +105,10 @@ fn read(
             }
         };
         let chunk = buf.get(..n).unwrap_or_default();
-        if let Some(w) = pass.as_mut() {
-            if w.write_all(chunk).and_then(|()| w.flush()).is_err() {
-                pass = None;
-            }
+        if let Some(w) = pass.as_mut()
+            && w.write_all(chunk).and_then(|()| w.flush()).is_err()
+        {
+            pass = None;
         }
         let mut lines = Lines::default();
         let mut rest = chunk;

@@ -14,9 +14,10 @@
 //! Spec: `spec/CLI.md` §2.5.
 
 use crate::args::{Matches, usage};
+use crate::cmd::pool;
 use crate::progress::Progress;
 use crate::ui::{Ui, closed};
-use crate::{pool, values};
+use crate::values;
 use plasmite_os::append::{Retry, Sink};
 use plasmite_os::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use plasmite_os::message::{encode, rfc3339};
@@ -340,10 +341,11 @@ impl Read for Gate<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         // The loop holds the feeder only between items, never while the parser reads.
         if let Ok(mut f) = self.feeder.try_borrow_mut() {
-            if f.error.is_none() && self.may_wait {
-                if let Err(e) = f.flush_batch() {
-                    f.error = Some(e);
-                }
+            if f.error.is_none()
+                && self.may_wait
+                && let Err(e) = f.flush_batch()
+            {
+                f.error = Some(e);
             }
             if f.error.is_some() {
                 return Err(std::io::Error::other("append failed"));

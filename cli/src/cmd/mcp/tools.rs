@@ -19,7 +19,8 @@
 use super::arguments::{Args, Failure};
 use super::batch::{self, Query};
 use super::{RpcError, hint_of};
-use crate::{pool, values};
+use crate::cmd::pool;
+use crate::values;
 use plasmite_os::core::layout::DEFAULT_POOL_SIZE;
 use plasmite_os::message::{Printed, encode, to_value};
 use plasmite_os::{
@@ -559,13 +560,13 @@ fn fetch(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     args.required("seq")?;
     let seq = args.integer("seq", 0, u64::MAX)?.unwrap_or_default();
     let pool = open(c.dir, name, None)?;
-    let msg = crate::fetch::get(
+    let msg = crate::cmd::fetch::get(
         &pool,
         seq,
         "plasmite_pool_info shows the retained range; plasmite_read the latest messages.",
     )?;
     let message = to_value(&msg.printed())
-        .map_err(|e| crate::fetch::located(e, &pool, msg.seq, msg.offset))?;
+        .map_err(|e| crate::cmd::fetch::located(e, &pool, msg.seq, msg.offset))?;
     Ok(json!({ "message": message }))
 }
 

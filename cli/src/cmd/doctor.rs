@@ -11,7 +11,7 @@
 //! Spec: `spec/CLI.md` §2.8; `spec/FORMAT.md` §8.
 
 use crate::args::{Matches, program, usage};
-use crate::pool::{check_local, table};
+use crate::cmd::pool::{check_local, table};
 use crate::ui::Ui;
 use plasmite_os::core::validate::index_spot_check;
 use plasmite_os::error::HINT_CORRUPT;

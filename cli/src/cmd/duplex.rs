@@ -2,9 +2,9 @@
 //! terminals, or a program's JSON in and the pool's messages out.
 //!
 //! Role: composes the two halves that already exist: the follower of `follow`
-//! ([`crate::follow::follow`], with duplex's subset of its flags) on this thread, and a sender
+//! ([`crate::cmd::follow::follow`], with duplex's subset of its flags) on this thread, and a sender
 //! on another — terminal lines as `{"from":ME,"msg":LINE}`, or piped input through `feed`'s
-//! ingestion ([`crate::feed::stream`]) without receipts.
+//! ingestion ([`crate::cmd::feed::stream`]) without receipts.
 //!
 //! # Invariants
 //! - The process ends when either side ends, with that side's exit code: EOF on the input
@@ -16,9 +16,9 @@
 //! Spec: `spec/CLI.md` §2.10.
 
 use crate::args::{Matches, usage};
-use crate::feed;
-use crate::follow::{self, Matcher};
-use crate::pool;
+use crate::cmd::feed;
+use crate::cmd::follow::{self, Matcher};
+use crate::cmd::pool;
 use crate::ui::Ui;
 use plasmite_os::append::Sink;
 use plasmite_os::core::lite3::envelope;
@@ -111,12 +111,11 @@ impl Predicate for Hide {
         if self.sent.lock().take_up_to(msg.seq) {
             return Ok(false);
         }
-        if let Some(me) = &self.me {
-            if let Ok(Some(ValueRef::Str(from))) = envelope::field(msg.payload, "from") {
-                if from == me {
-                    return Ok(false);
-                }
-            }
+        if let Some(me) = &self.me
+            && let Ok(Some(ValueRef::Str(from))) = envelope::field(msg.payload, "from")
+            && from == me
+        {
+            return Ok(false);
         }
         Ok(true)
     }
@@ -183,10 +182,10 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
                 .with_hint("The system is out of threads or memory; retry.")
         })?;
     let followed = follow::follow(ui, &pool, &a, &matcher, None, Some(&stop));
-    if stop.is_cancelled() {
-        if let Ok(sent) = done_rx.try_recv() {
-            return sent;
-        }
+    if stop.is_cancelled()
+        && let Ok(sent) = done_rx.try_recv()
+    {
+        return sent;
     }
     followed
 }

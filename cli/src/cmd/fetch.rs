@@ -10,8 +10,9 @@
 //! Spec: `spec/CLI.md` §2.6.
 
 use crate::args::Matches;
+use crate::cmd::pool;
 use crate::ui::Ui;
-use crate::{pool, values};
+use crate::values;
 use plasmite_os::message::{Style, print, to_value};
 use plasmite_os::{Error, ErrorKind, Message, Pool};
 use std::path::Path;

@@ -423,7 +423,7 @@ fn delete(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     }
     let code = failed
         .first()
-        .map_or(0, |(_, _, e)| crate::exit_code(e.kind()));
+        .map_or(0, |(_, _, e)| crate::run::exit_code(e.kind()));
     if m.has("json") {
         let d: Vec<Value> = deleted
             .iter()

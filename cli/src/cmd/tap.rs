@@ -25,8 +25,10 @@ mod lines;
 mod stream;
 
 use crate::args::{Matches, usage};
+use crate::cmd::pool;
+use crate::run::exit_code;
 use crate::ui::Ui;
-use crate::{exit_code, pool, values};
+use crate::values;
 use plasmite_os::message::encode;
 use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind};
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process, waitid};

@@ -1,0 +1,359 @@
+//! The one table of the command line: every command, its positionals, flags, examples and
+//! aliases, and the global flags. The parser, the help text and the completion scripts all read
+//! it, so a flag cannot exist in one place and be missing from another.
+//!
+//! Spec: `spec/CLI.md` §2 (commands).
+
+use super::{Command, Flag, Positional};
+
+/// The defaults of the fields most commands leave empty.
+const PLAIN: Command = Command {
+    path: &[],
+    about: "",
+    positionals: &[],
+    flags: &[],
+    example: "",
+    aliases: &[],
+    parsed_with: &[],
+};
+
+const fn flag(long: &'static str, help: &'static str) -> Flag {
+    Flag {
+        long,
+        short: None,
+        value: None,
+        choices: &[],
+        help,
+        repeat: false,
+    }
+}
+
+const fn opt(long: &'static str, value: &'static str, help: &'static str) -> Flag {
+    Flag {
+        long,
+        short: None,
+        value: Some(value),
+        choices: &[],
+        help,
+        repeat: false,
+    }
+}
+
+const fn short(mut f: Flag, c: char) -> Flag {
+    f.short = Some(c);
+    f
+}
+
+const fn repeat(mut f: Flag) -> Flag {
+    f.repeat = true;
+    f
+}
+
+const fn choices(mut f: Flag, c: &'static [&'static str]) -> Flag {
+    f.choices = c;
+    f
+}
+
+const fn pos(name: &'static str) -> Positional {
+    Positional {
+        name,
+        required: true,
+        many: false,
+        trailing: false,
+        choices: &[],
+    }
+}
+
+const fn pos_opt(name: &'static str) -> Positional {
+    Positional {
+        required: false,
+        ..pos(name)
+    }
+}
+
+const fn pos_many(name: &'static str) -> Positional {
+    Positional {
+        many: true,
+        ..pos(name)
+    }
+}
+
+const HELP: Flag = short(flag("help", "print help"), 'h');
+const JSON: Flag = flag("json", "print JSON");
+const DURABILITY: Flag = choices(
+    opt(
+        "durability",
+        "fast|flush",
+        "fast: return once written; flush: msync before returning",
+    ),
+    &["fast", "flush"],
+);
+
+/// Flags accepted before the command.
+pub static GLOBAL_FLAGS: &[Flag] = &[
+    opt(
+        "dir",
+        "DIR",
+        "pool directory for named pools (default ~/.plasmite/pools)",
+    ),
+    choices(
+        opt("color", "auto|always|never", "color output (default auto)"),
+        &["auto", "always", "never"],
+    ),
+    HELP,
+    short(flag("version", "print the version"), 'V'),
+];
+
+/// Every command.
+pub static COMMANDS: &[Command] = &[
+    Command {
+        path: &["pool", "create"],
+        about: "create pools",
+        positionals: &[pos_many("NAME")],
+        flags: &[
+            opt(
+                "size",
+                "SIZE",
+                "file size: bytes or 64K, 1M, 2G (default 1M)",
+            ),
+            opt(
+                "index-capacity",
+                "N",
+                "index slots (default: automatic; 0 disables)",
+            ),
+            JSON,
+            HELP,
+        ],
+        example: "pool create chat --size 8M",
+        ..PLAIN
+    },
+    Command {
+        path: &["pool", "info"],
+        about: "show a pool's bounds, size and utilization",
+        positionals: &[pos("NAME")],
+        flags: &[JSON, HELP],
+        example: "pool info chat --json",
+        ..PLAIN
+    },
+    Command {
+        path: &["pool", "list"],
+        about: "list the pools in the pool directory",
+        positionals: &[],
+        flags: &[JSON, HELP],
+        example: "pool list",
+        ..PLAIN
+    },
+    Command {
+        path: &["pool", "delete"],
+        about: "delete pools",
+        positionals: &[pos_many("NAME")],
+        flags: &[JSON, HELP],
+        example: "pool delete chat",
+        ..PLAIN
+    },
+    Command {
+        path: &["feed"],
+        aliases: &["poke"],
+        about: "append JSON messages to a pool",
+        positionals: &[pos("POOL"), pos_opt("DATA")],
+        flags: &[
+            repeat(opt("tag", "TAG", "tag the messages (repeatable)")),
+            short(
+                opt("file", "PATH", "read records from a file (- for stdin)"),
+                'f',
+            ),
+            short(
+                choices(
+                    opt("in", "MODE", "input format: auto, jsonl, json, seq, jq"),
+                    &["auto", "jsonl", "json", "seq", "jq"],
+                ),
+                'i',
+            ),
+            short(
+                choices(
+                    opt(
+                        "errors",
+                        "stop|skip",
+                        "on a bad record: stop (default) or skip it",
+                    ),
+                    &["stop", "skip"],
+                ),
+                'e',
+            ),
+            DURABILITY,
+            flag("create", "create the pool if it is missing"),
+            opt("create-size", "SIZE", "size of a pool made by --create"),
+            opt("retry", "N", "retry a busy or interrupted append N times"),
+            opt("retry-delay", "DUR", "delay between retries (default 50ms)"),
+            opt("token", "TOKEN", "remote pools only"),
+            opt("token-file", "PATH", "remote pools only"),
+            opt("tls-ca", "PATH", "remote pools only"),
+            flag("tls-skip-verify", "remote pools only"),
+            HELP,
+        ],
+        example: "feed chat '{\"from\":\"alice\",\"msg\":\"hi\"}'",
+        ..PLAIN
+    },
+    Command {
+        path: &["fetch"],
+        aliases: &["get"],
+        about: "print one message by sequence number",
+        positionals: &[pos("POOL"), pos("SEQ")],
+        flags: &[HELP],
+        example: "fetch chat 1",
+        ..PLAIN
+    },
+    Command {
+        path: &["follow"],
+        aliases: &["peek"],
+        about: "print new messages as they arrive",
+        positionals: &[pos("POOL")],
+        flags: &[
+            short(
+                opt("tail", "N", "first print the last N matching messages"),
+                'n',
+            ),
+            opt(
+                "since",
+                "WHEN",
+                "start at messages since 5m, 2h, 1d or an RFC 3339 time",
+            ),
+            flag("one", "exit after one message"),
+            repeat(opt(
+                "where",
+                "EXPR",
+                "jq predicate on the message (repeatable, all must hold)",
+            )),
+            repeat(opt(
+                "tag",
+                "TAG",
+                "only messages with this tag (repeatable)",
+            )),
+            choices(
+                opt("format", "pretty|jsonl", "output format (default pretty)"),
+                &["pretty", "jsonl"],
+            ),
+            flag("jsonl", "one compact JSON message per line"),
+            flag("data-only", "print only the data"),
+            opt(
+                "template",
+                "TPL",
+                "print each message through a template, e.g. '{{ seq }} {{ data.msg }}'",
+            ),
+            opt(
+                "timeout",
+                "DUR",
+                "exit 124 when nothing arrives for DUR (e.g. 500ms, 5s)",
+            ),
+            opt(
+                "replay",
+                "SPEED",
+                "replay history with its timing (with --tail or --since)",
+            ),
+            flag("create", "create the pool if it is missing"),
+            flag("quiet-drops", "do not report dropped messages"),
+            flag("no-notify", "poll instead of waiting for wake-ups"),
+            opt("token", "TOKEN", "remote pools only"),
+            opt("token-file", "PATH", "remote pools only"),
+            opt("tls-ca", "PATH", "remote pools only"),
+            flag("tls-skip-verify", "remote pools only"),
+            HELP,
+        ],
+        example: "follow chat --tail 10",
+        ..PLAIN
+    },
+    Command {
+        path: &["duplex"],
+        parsed_with: &["follow"],
+        about: "follow a pool and send to it from one terminal",
+        positionals: &[pos("POOL")],
+        flags: &[
+            opt(
+                "me",
+                "NAME",
+                "your name: terminal lines are sent as {\"from\":NAME,\"msg\":LINE}",
+            ),
+            flag("echo-self", "also show your own messages"),
+            flag("create", "create the pool if it is missing"),
+            short(opt("tail", "N", "first print the last N messages"), 'n'),
+            opt(
+                "since",
+                "WHEN",
+                "start at messages since 5m, 2h, 1d or an RFC 3339 time",
+            ),
+            choices(
+                opt("format", "pretty|jsonl", "output format (default pretty)"),
+                &["pretty", "jsonl"],
+            ),
+            flag("jsonl", "one compact JSON message per line"),
+            opt(
+                "timeout",
+                "DUR",
+                "exit 124 when nothing arrives for DUR (e.g. 500ms, 5s)",
+            ),
+            HELP,
+        ],
+        example: "duplex chat --me alice",
+        ..PLAIN
+    },
+    Command {
+        path: &["tap"],
+        about: "run a command and capture its output lines into a pool",
+        positionals: &[
+            pos("POOL"),
+            Positional {
+                many: true,
+                trailing: true,
+                ..pos("COMMAND")
+            },
+        ],
+        flags: &[
+            flag("create", "create the pool if it is missing"),
+            opt("create-size", "SIZE", "size of a pool made by --create"),
+            repeat(opt("tag", "TAG", "tag the captured lines (repeatable)")),
+            short(flag("quiet", "do not pass the output through"), 'q'),
+            DURABILITY,
+            HELP,
+        ],
+        example: "tap build --create -- make test",
+        ..PLAIN
+    },
+    Command {
+        path: &["doctor"],
+        about: "check pools for damage",
+        positionals: &[pos_opt("POOL")],
+        flags: &[flag("all", "check every pool in the directory"), JSON, HELP],
+        example: "doctor chat",
+        ..PLAIN
+    },
+    Command {
+        path: &["completion"],
+        about: "print a shell completion script",
+        positionals: &[Positional {
+            choices: &["bash", "zsh", "fish", "elvish", "powershell"],
+            ..pos("SHELL")
+        }],
+        flags: &[HELP],
+        example: "completion bash > ~/.local/share/bash-completion/completions/pls",
+        ..PLAIN
+    },
+    Command {
+        path: &["mcp"],
+        about: "serve pools to AI agents over MCP (JSON-RPC on stdin/stdout)",
+        positionals: &[],
+        flags: &[
+            opt("dir", "DIR", "pool directory (overrides the global --dir)"),
+            HELP,
+        ],
+        example: "mcp --dir ./pools",
+        ..PLAIN
+    },
+    Command {
+        path: &["version"],
+        about: "print the version",
+        positionals: &[],
+        flags: &[HELP],
+        example: "version",
+        ..PLAIN
+    },
+];
