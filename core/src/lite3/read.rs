@@ -623,8 +623,9 @@ impl<'a> Iter<'a, '_> {
                 frame.step = frame.step.saturating_add(1);
                 if !node.is_leaf() {
                     self.push(child(node, j, at)?)?;
+                    continue;
                 }
-                continue;
+                // A leaf has no child j: on to key j in this same round.
             }
             if j >= node.kc() {
                 self.depth = top;
