@@ -8,9 +8,11 @@
 //! them.
 //!
 //! # Invariants
-//! - The walk that prints a payload checks everything it prints as [`Doc::validate`] would
-//!   (order, probe chains, counts, UTF-8) and is bounded by the payload's size through one node
-//!   budget shared by nested containers; on any error nothing is left in the output.
+//! - The walk that prints a payload checks the whole document as [`Doc::validate`] does (order,
+//!   probe chains, counts, UTF-8), the members it does not print included, and is bounded by the
+//!   payload's size through one node budget shared by nested containers; on any error nothing
+//!   is left in the output. A front end that prints every message it reads can therefore take
+//!   the query's damage check over (`PayloadCheck::Consumer`).
 //! - Numbers map as the reference maps them: integers that fit i64 stay integers, larger ones and
 //!   anything written with a fraction or exponent become f64 (`1.0` stays a float).
 //! - Keys containing NUL are refused (the reference silently truncates them and loses data).
@@ -228,8 +230,9 @@ pub enum Style {
 /// A damaged payload is a Corrupt error (the caller adds the frame's offset) and leaves `out` as
 /// it was.
 ///
-/// One pass: the walk that prints also checks every node, key and value it prints (order, probe
-/// chains, counts, UTF-8) and is bounded by the payload's size.
+/// One pass: the walk that prints also checks every node, key and value of the payload —
+/// printed or not — as [`Doc::validate`] does (order, probe chains, counts, UTF-8), and is
+/// bounded by the payload's size.
 pub fn print(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
     print_part(out, msg, style, false)
 }
@@ -447,27 +450,40 @@ fn render<F: Formatter>(
     data_only: bool,
 ) -> Result<(), Fail> {
     let doc = Doc::new(msg.payload)?;
+    // The envelope's shape, and which containers are `data` and `meta.tags`.
     let env = Envelope::parse(msg.payload)?;
     let mut budget = doc.node_budget();
     let mut scratch = Scratch::new();
-    if data_only {
-        return write_container(
-            out,
-            f,
-            &env.data,
-            &mut env.data.iter_budgeted(&mut budget),
-            &mut scratch,
-        );
+    if !data_only {
+        f.begin_object(out)?;
+        key(out, f, "data", true)?;
     }
-    f.begin_object(out)?;
-    key(out, f, "data", true)?;
-    write_container(
-        out,
-        f,
-        &env.data,
-        &mut env.data.iter_budgeted(&mut budget),
-        &mut scratch,
-    )?;
+    // One walk of the whole document, as `Doc::validate` makes it: `data` is printed where the
+    // root walk meets it, every other member is checked without printing anything, so a
+    // payload damaged anywhere fails here (the query may leave this check to the printer).
+    let mut root = doc.root().iter_budgeted(&mut budget);
+    let mut printed = false;
+    while let Some(e) = root.next() {
+        let (_, v) = e?;
+        let (ValueRef::Object(c) | ValueRef::Array(c)) = v else {
+            continue;
+        };
+        if !printed && c == env.data {
+            printed = true;
+            write_container(out, f, &c, &mut root.nested(&c), &mut scratch)?;
+        } else {
+            check_container(&mut root.nested(&c))?;
+        }
+    }
+    if !printed {
+        return Err(Fail::Doc(Lite3Error {
+            kind: Lite3ErrorKind::BadIndex,
+            offset: env.data.offset(),
+        }));
+    }
+    if data_only {
+        return Ok(());
+    }
     f.end_object_value(out)?;
     key(out, f, "meta", false)?;
     f.begin_object(out)?;
@@ -491,6 +507,17 @@ fn render<F: Formatter>(
     f.end_string(out)?;
     f.end_object_value(out)?;
     f.end_object(out)?;
+    Ok(())
+}
+
+/// Walks a container that is not printed, checking it as `Doc::validate` does (the iterator
+/// checks order, probe chains, counts, UTF-8 and the shared node budget).
+fn check_container(it: &mut Iter<'_, '_>) -> Result<(), Lite3Error> {
+    while let Some(e) = it.next() {
+        if let (_, ValueRef::Object(c) | ValueRef::Array(c)) = e? {
+            check_container(&mut it.nested(&c))?;
+        }
+    }
     Ok(())
 }
 

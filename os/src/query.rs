@@ -78,6 +78,24 @@ pub enum DamagePolicy {
     Stop,
 }
 
+/// Who decodes a selected message's whole payload to find damage (the filters read only what
+/// they need: the tags, the fields a predicate looks at).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PayloadCheck {
+    /// The query decodes every selected payload in full before yielding it: a damaged one is
+    /// an [`Item::Damaged`] whatever the front end then does with messages.
+    #[default]
+    Query,
+    /// The front end decodes in full every message it is given, at once — it prints each with
+    /// [`crate::message::print`] or builds it with [`crate::message::to_value`], whose walks
+    /// make the checks [`Doc::validate`] makes — and hands a payload that fails there to
+    /// [`Stream::damage`], keeping nothing of it. Each payload is then decoded once rather than
+    /// twice. Messages that predicates examine are still checked by the query first: a
+    /// predicate may read only part of a payload, and a damaged payload never silently counts
+    /// as a non-match.
+    Consumer,
+}
+
 /// Which messages to read, from where, and for how long.
 #[derive(Clone)]
 pub struct Query {
@@ -106,6 +124,8 @@ pub struct Query {
     pub notify: bool,
     /// Wait through this wake hub (of the same pool) rather than parking a thread per query.
     pub hub: Option<Hub>,
+    /// Who decodes selected payloads in full.
+    pub check: PayloadCheck,
 }
 
 impl Default for Query {
@@ -123,6 +143,7 @@ impl Default for Query {
             cancel: None,
             notify: true,
             hub: None,
+            check: PayloadCheck::Query,
         }
     }
 }
@@ -142,6 +163,7 @@ impl fmt::Debug for Query {
             .field("cancel", &self.cancel)
             .field("notify", &self.notify)
             .field("hub", &self.hub.is_some())
+            .field("check", &self.check)
             .finish()
     }
 }
@@ -603,8 +625,22 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         }
     }
 
-    fn damaged(&mut self, e: Error, seq: u64, offset: u64) -> Result<Step, Error> {
-        let error = if e.hint().is_some() {
+    /// Under [`PayloadCheck::Consumer`]: the message `seq` (frame at `offset`) just yielded
+    /// does not decode, with `e` (Corrupt). Returns the damage notice to report in its place —
+    /// the notice the query would have yielded — or, under [`DamagePolicy::Stop`], fails with
+    /// it. The message no longer counts towards the limit.
+    pub fn damage(&mut self, seq: u64, offset: u64, e: Error) -> Result<Damage, Error> {
+        self.delivered = self.delivered.saturating_sub(1);
+        let error = self.damage_error(e, seq, offset);
+        if self.q.damage == DamagePolicy::Stop {
+            return Err(error);
+        }
+        Ok(Damage { seq, offset, error })
+    }
+
+    /// `e` as the Corrupt error of a damaged payload: a hint, where it is.
+    fn damage_error(&self, e: Error, seq: u64, offset: u64) -> Error {
+        if e.hint().is_some() {
             e
         } else {
             e.with_hint(
@@ -614,7 +650,11 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         }
         .with_seq(seq)
         .with_offset(offset)
-        .with_path(self.follower.pool().path());
+        .with_path(self.follower.pool().path())
+    }
+
+    fn damaged(&mut self, e: Error, seq: u64, offset: u64) -> Result<Step, Error> {
+        let error = self.damage_error(e, seq, offset);
         if self.q.damage == DamagePolicy::Stop {
             return Err(error);
         }
@@ -623,7 +663,8 @@ impl<P: Deref<Target = Pool>> Stream<P> {
     }
 
     /// Whether the message in the follower's buffer passes: time, then tags on the raw bytes,
-    /// then the whole document is checked, then the predicates. Corrupt: it does not decode.
+    /// then the whole document is checked (unless the front end checks it, see
+    /// [`PayloadCheck::Consumer`]), then the predicates. Corrupt: it does not decode.
     fn select(&self, seq: u64, timestamp_ns: u64, offset: u64) -> Result<bool, Error> {
         if self.q.since_ns.is_some_and(|t| timestamp_ns < t) {
             return Ok(false);
@@ -638,10 +679,12 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         // Everything a front end may do with a selected message (print it, build a value)
         // decodes the whole document; checking it here makes damage a notice in every front end
         // rather than a failure in some.
-        Doc::new(payload)
-            .and_then(|d| d.validate())
-            .and_then(|()| Envelope::parse(payload).map(|_| ()))
-            .map_err(corrupt)?;
+        if self.q.check == PayloadCheck::Query || !self.q.predicates.is_empty() {
+            Doc::new(payload)
+                .and_then(|d| d.validate())
+                .and_then(|()| Envelope::parse(payload).map(|_| ()))
+                .map_err(corrupt)?;
+        }
         let view = MessageView {
             seq,
             timestamp_ns,

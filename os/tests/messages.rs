@@ -303,3 +303,40 @@ fn a_tag_that_is_not_utf8_is_refused_by_the_envelope_whatever_the_tag_count() {
         assert!(Envelope::parse(&payload).is_err(), "{n} tags");
     }
 }
+
+#[test]
+fn printing_checks_the_members_it_does_not_print() {
+    use plasmite_core::lite3::envelope;
+    use plasmite_core::lite3::read::Doc;
+    use plasmite_core::lite3::write::{Key, Value as Lv};
+    let mut buf = vec![0u8; 4096];
+    let (mut w, data) = envelope::begin(&mut buf, ["t"]).unwrap();
+    w.insert(data, Key::Name("k"), Lv::I64(1)).unwrap();
+    let extra = w.insert(0, Key::Name("extra"), Lv::Object).unwrap();
+    w.insert(extra, Key::Name("s"), Lv::Str("hello")).unwrap();
+    let len = w.len() as usize;
+    let mut p = buf[..len].to_vec();
+    let msg = |p: &[u8]| {
+        to_json_string(&Printed {
+            seq: 1,
+            timestamp_ns: 0,
+            payload: p,
+        })
+    };
+    assert!(msg(&p).unwrap().starts_with(r#"{"data":{"k":1},"meta":{"tags":["t"]}"#));
+    // Damage only the unprinted member: not UTF-8 any more.
+    let at = p.windows(6).position(|w| w == b"hello\0").unwrap();
+    p[at] = 0xff;
+    assert!(Doc::new(&p).unwrap().validate().is_err());
+    let err = msg(&p).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{}", err.message());
+    use plasmite_os::message::{Style, print_data};
+    let mut out = b"kept".to_vec();
+    let printed = Printed {
+        seq: 1,
+        timestamp_ns: 0,
+        payload: &p,
+    };
+    assert!(print_data(&mut out, &printed, Style::Compact).is_err());
+    assert_eq!(out, b"kept");
+}
