@@ -556,6 +556,13 @@ impl<'a> Iter<'a, '_> {
         Ok(())
     }
 
+    /// The stored hash of the entry yielded last (`None` before the first): for an object
+    /// member, the probe hash it is stored under — equal to the djb2 of its key exactly when a
+    /// lookup of that key finds it at the first probe, before any other entry with that key.
+    pub fn last_hash(&self) -> Option<u32> {
+        self.last
+    }
+
     /// An iterator over a container found while walking this one, charged to the same node
     /// budget (so a whole-document walk stays bounded however containers nest).
     pub fn nested(&mut self, c: &Container<'a>) -> Iter<'a, '_> {
