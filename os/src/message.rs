@@ -504,6 +504,36 @@ fn find_envelope<'a>(root: &mut Iter<'a, '_>) -> Result<Option<Found<'a>>, Lite3
     Ok(Some(Found { data, tags }))
 }
 
+/// Checks a whole payload as [`Doc::validate`] and [`Envelope::parse`] do together, in one
+/// walk: what a printer of the message would find damaged (the query's damage check).
+pub fn check(payload: &[u8]) -> Result<(), Lite3Error> {
+    let doc = Doc::new(payload)?;
+    let root = doc.root();
+    if !root.is_object() {
+        return Err(Lite3Error {
+            kind: Lite3ErrorKind::NotAContainer,
+            offset: 0,
+        });
+    }
+    let mut budget = doc.node_budget();
+    let mut walk = root.iter_budgeted(&mut budget);
+    let Some(found) = find_envelope(&mut walk)? else {
+        doc.validate()?;
+        return Envelope::parse(payload).map(|_| ());
+    };
+    check_container(&mut walk.nested(&found.data))?;
+    let mut tags = walk.nested(&found.tags);
+    while let Some(e) = tags.next() {
+        if !matches!(e?, (_, ValueRef::Str(_))) {
+            return Err(Lite3Error {
+                kind: Lite3ErrorKind::BadType,
+                offset: found.tags.offset(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn render<F: Formatter>(
     out: &mut Vec<u8>,
     f: &mut F,

@@ -27,8 +27,7 @@ use crate::error::{Error, ErrorKind};
 use crate::follow::{Event, FollowOptions, Follower, GapPolicy, MessageView, Start};
 use crate::hub::{Arrival, Hub};
 use crate::pool::{Message, Pool};
-use plasmite_core::lite3::envelope::{self, Envelope};
-use plasmite_core::lite3::read::Doc;
+use plasmite_core::lite3::envelope;
 use std::collections::VecDeque;
 use std::fmt;
 use std::ops::Deref;
@@ -87,8 +86,8 @@ pub enum PayloadCheck {
     #[default]
     Query,
     /// The front end decodes in full every message it is given, at once — it prints each with
-    /// [`crate::message::print`] or builds it with [`crate::message::to_value`], whose walks
-    /// make the checks [`Doc::validate`] makes — and hands a payload that fails there to
+    /// [`crate::message::print`] or [`crate::message::print_data`], whose walks make the
+    /// checks [`crate::message::check`] makes — and hands a payload that fails there to
     /// [`Stream::damage`], keeping nothing of it. Each payload is then decoded once rather than
     /// twice. Messages that predicates examine are still checked by the query first: a
     /// predicate may read only part of a payload, and a damaged payload never silently counts
@@ -680,10 +679,7 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         // decodes the whole document; checking it here makes damage a notice in every front end
         // rather than a failure in some.
         if self.q.check == PayloadCheck::Query || !self.q.predicates.is_empty() {
-            Doc::new(payload)
-                .and_then(|d| d.validate())
-                .and_then(|()| Envelope::parse(payload).map(|_| ()))
-                .map_err(corrupt)?;
+            crate::message::check(payload).map_err(corrupt)?;
         }
         let view = MessageView {
             seq,

@@ -340,3 +340,36 @@ fn printing_checks_the_members_it_does_not_print() {
     assert!(print_data(&mut out, &printed, Style::Compact).is_err());
     assert_eq!(out, b"kept");
 }
+
+#[test]
+fn check_agrees_with_validate_and_envelope_parse_on_every_bit_flip_and_truncation() {
+    use plasmite_core::lite3::envelope::Envelope;
+    use plasmite_core::lite3::read::Doc;
+    use plasmite_os::message::{Style, check, print};
+    let data = json!({"id": 7, "host": "web-07", "nested": {"a": [1, "two", null]}, "ok": true});
+    let p = encode(&data, &["x", "y"], MAX).unwrap();
+    let reference = |p: &[u8]| {
+        Doc::new(p).and_then(|d| d.validate()).is_ok() && Envelope::parse(p).is_ok()
+    };
+    let printable = |p: &[u8]| {
+        let msg = Printed {
+            seq: 1,
+            timestamp_ns: 0,
+            payload: p,
+        };
+        print(&mut Vec::new(), &msg, Style::Compact).is_ok()
+    };
+    let mut cases: Vec<Vec<u8>> = (0..p.len()).map(|n| p[..n].to_vec()).collect();
+    for i in 0..p.len() {
+        for bit in 0..8 {
+            let mut q = p.clone();
+            q[i] ^= 1 << bit;
+            cases.push(q);
+        }
+    }
+    for q in &cases {
+        let want = reference(q);
+        assert_eq!(check(q).is_ok(), want, "{q:?}");
+        assert_eq!(printable(q), want, "{q:?}");
+    }
+}
