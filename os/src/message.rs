@@ -522,8 +522,7 @@ pub fn check(payload: &[u8]) -> Result<(), Lite3Error> {
         return Envelope::parse(payload).map(|_| ());
     };
     check_container(&mut walk.nested(&found.data))?;
-    let mut tags = walk.nested(&found.tags);
-    while let Some(e) = tags.next() {
+    for e in walk.nested(&found.tags) {
         if !matches!(e?, (_, ValueRef::Str(_))) {
             return Err(Lite3Error {
                 kind: Lite3ErrorKind::BadType,
@@ -561,7 +560,13 @@ fn render<F: Formatter>(
         f.begin_object(out)?;
         key(out, f, "data", true)?;
     }
-    write_container(out, f, &found.data, &mut walk.nested(&found.data), &mut scratch)?;
+    write_container(
+        out,
+        f,
+        &found.data,
+        &mut walk.nested(&found.data),
+        &mut scratch,
+    )?;
     if !data_only {
         f.end_object_value(out)?;
         key(out, f, "meta", false)?;
@@ -570,9 +575,8 @@ fn render<F: Formatter>(
         f.begin_array(out)?;
     }
     // Every tag must be a string, also when the tags are not printed.
-    let mut tags = walk.nested(&found.tags);
     let mut first = true;
-    while let Some(e) = tags.next() {
+    for e in walk.nested(&found.tags) {
         let (_, ValueRef::Str(tag)) = e? else {
             return Err(Fail::Doc(Lite3Error {
                 kind: Lite3ErrorKind::BadType,

@@ -323,7 +323,11 @@ fn printing_checks_the_members_it_does_not_print() {
             payload: p,
         })
     };
-    assert!(msg(&p).unwrap().starts_with(r#"{"data":{"k":1},"meta":{"tags":["t"]}"#));
+    assert!(
+        msg(&p)
+            .unwrap()
+            .starts_with(r#"{"data":{"k":1},"meta":{"tags":["t"]}"#)
+    );
     // Damage only the unprinted member: not UTF-8 any more.
     let at = p.windows(6).position(|w| w == b"hello\0").unwrap();
     p[at] = 0xff;
@@ -348,9 +352,8 @@ fn check_agrees_with_validate_and_envelope_parse_on_every_bit_flip_and_truncatio
     use plasmite_os::message::{Style, check, print};
     let data = json!({"id": 7, "host": "web-07", "nested": {"a": [1, "two", null]}, "ok": true});
     let p = encode(&data, &["x", "y"], MAX).unwrap();
-    let reference = |p: &[u8]| {
-        Doc::new(p).and_then(|d| d.validate()).is_ok() && Envelope::parse(p).is_ok()
-    };
+    let reference =
+        |p: &[u8]| Doc::new(p).and_then(|d| d.validate()).is_ok() && Envelope::parse(p).is_ok();
     let printable = |p: &[u8]| {
         let msg = Printed {
             seq: 1,
