@@ -13,7 +13,9 @@
 //!   its tags, or — for a message that passed the cheap filters — the whole document), or that a
 //!   predicate finds undecodable, is reported as [`Item::Damaged`] with its sequence and frame
 //!   offset, and the stream goes on with the next message; [`DamagePolicy::Stop`] fails with that
-//!   Corrupt error instead. A damaged payload never silently counts as a non-match.
+//!   Corrupt error instead. A damaged payload never silently counts as a non-match. Under
+//!   [`PayloadCheck::Consumer`] the whole-document check of a message that passes every filter
+//!   is the front end's decode, which hands a failure to [`Stream::damage`] for the same notice.
 //! - History — what was committed when the stream was made — is delivered in full whatever the
 //!   deadline or the wait bounds (it is bounded); only cancellation cuts it. The deadline and the
 //!   wait bounds count while waiting for, and reading, later messages.
@@ -89,9 +91,10 @@ pub enum PayloadCheck {
     /// [`crate::message::print`] or [`crate::message::print_data`], whose walks make the
     /// checks [`crate::message::check`] makes — and hands a payload that fails there to
     /// [`Stream::damage`], keeping nothing of it. Each payload is then decoded once rather than
-    /// twice. Messages that predicates examine are still checked by the query first: a
-    /// predicate may read only part of a payload, and a damaged payload never silently counts
-    /// as a non-match.
+    /// twice. The query still checks the messages a predicate rejects: a predicate may read
+    /// only part of a payload, and a damaged payload never silently counts as a non-match.
+    /// Predicates then see payloads not checked yet; like every reader of payloads they must
+    /// report what they cannot decode as Corrupt (which the query reports as damage).
     Consumer,
 }
 
@@ -662,8 +665,9 @@ impl<P: Deref<Target = Pool>> Stream<P> {
     }
 
     /// Whether the message in the follower's buffer passes: time, then tags on the raw bytes,
-    /// then the whole document is checked (unless the front end checks it, see
-    /// [`PayloadCheck::Consumer`]), then the predicates. Corrupt: it does not decode.
+    /// then the whole document is checked, then the predicates (under
+    /// [`PayloadCheck::Consumer`]: the predicates, then the check if one rejects it). Corrupt:
+    /// it does not decode.
     fn select(&self, seq: u64, timestamp_ns: u64, offset: u64) -> Result<bool, Error> {
         if self.q.since_ns.is_some_and(|t| timestamp_ns < t) {
             return Ok(false);
@@ -677,8 +681,12 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         }
         // Everything a front end may do with a selected message (print it, build a value)
         // decodes the whole document; checking it here makes damage a notice in every front end
-        // rather than a failure in some.
-        if self.q.check == PayloadCheck::Query || !self.q.predicates.is_empty() {
+        // rather than a failure in some. Under `PayloadCheck::Consumer` the front end checks
+        // what it is given, and the query checks only what the predicates reject: a predicate
+        // reads what it needs, possibly not the damaged part, and a damaged payload must not
+        // pass for a non-match. Either way each payload is checked once.
+        let deferred = self.q.check == PayloadCheck::Consumer;
+        if !deferred {
             crate::message::check(payload).map_err(corrupt)?;
         }
         let view = MessageView {
@@ -689,6 +697,9 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         };
         for p in &self.q.predicates {
             if !p.matches(&view)? {
+                if deferred {
+                    crate::message::check(payload).map_err(corrupt)?;
+                }
                 return Ok(false);
             }
         }
