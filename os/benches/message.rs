@@ -1,5 +1,5 @@
 //! Timings of the message codec on a small (~100-byte JSON) message: encode, render, tag check,
-//! field lookup, validation.
+//! field lookup, validation (alone, with the envelope's, and as `message::check` makes both).
 //!
 //! Targets for small messages: encode ≤ 500 ns, render ≤ 500 ns, tag check and field lookup
 //! ≤ 50 ns. This prints the figures; it never asserts them (benchmarks measure, tests assert).
@@ -11,7 +11,7 @@
 
 use plasmite_core::lite3::envelope::{self, Envelope};
 use plasmite_core::lite3::read::Doc;
-use plasmite_os::message::{Printed, Style, encode, print};
+use plasmite_os::message::{Printed, Style, check, encode, print};
 use serde_json::Value;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -88,6 +88,12 @@ fn main() {
     b.run("doc_validate", || {
         Doc::new(black_box(p)).and_then(|d| d.validate())
     });
+    b.run("validate_and_parse", || {
+        Doc::new(black_box(p))
+            .and_then(|d| d.validate())
+            .and_then(|()| Envelope::parse(black_box(p)).map(|_| ()))
+    });
+    b.run("message_check", || check(black_box(p)));
 }
 
 /// Runs the cases whose name contains the filter (all without one).

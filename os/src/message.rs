@@ -8,9 +8,11 @@
 //! them.
 //!
 //! # Invariants
-//! - The walk that prints a payload checks everything it prints as [`Doc::validate`] would
-//!   (order, probe chains, counts, UTF-8) and is bounded by the payload's size through one node
-//!   budget shared by nested containers; on any error nothing is left in the output.
+//! - The walk that prints a payload checks the whole document as [`Doc::validate`] does (order,
+//!   probe chains, counts, UTF-8), the members it does not print included, and is bounded by the
+//!   payload's size through one node budget shared by nested containers; on any error nothing
+//!   is left in the output. A front end that prints every message it reads can therefore take
+//!   the query's damage check over (`PayloadCheck::Consumer`).
 //! - Numbers map as the reference maps them: integers that fit i64 stay integers, larger ones and
 //!   anything written with a fraction or exponent become f64 (`1.0` stays a float).
 //! - Keys containing NUL are refused (the reference silently truncates them and loses data).
@@ -22,7 +24,7 @@ use crate::time::write_rfc3339;
 use plasmite_core::lite3::envelope::{self, Envelope};
 use plasmite_core::lite3::read::{Container, Doc, Iter, ValueRef};
 use plasmite_core::lite3::write::{Key, Value as Lv, Writer};
-use plasmite_core::lite3::{Lite3Error, Lite3ErrorKind};
+use plasmite_core::lite3::{Lite3Error, Lite3ErrorKind, djb2};
 use plasmite_core::{FrameRef, PoolView};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::{Map, Value};
@@ -228,8 +230,9 @@ pub enum Style {
 /// A damaged payload is a Corrupt error (the caller adds the frame's offset) and leaves `out` as
 /// it was.
 ///
-/// One pass: the walk that prints also checks every node, key and value it prints (order, probe
-/// chains, counts, UTF-8) and is bounded by the payload's size.
+/// One pass: the walk that prints also checks every node, key and value of the payload —
+/// printed or not — as [`Doc::validate`] does (order, probe chains, counts, UTF-8), and is
+/// bounded by the payload's size.
 pub fn print(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
     print_part(out, msg, style, false)
 }
@@ -440,7 +443,185 @@ impl From<Lite3Error> for Fail {
 /// Entries of the objects being printed, sorted per object (one buffer for the whole message).
 type Scratch<'a> = Vec<(&'a str, ValueRef<'a>)>;
 
+/// The probe hashes the envelope's members are found under (see [`Iter::last_hash`]).
+const DATA_HASH: u32 = djb2(b"data");
+const META_HASH: u32 = djb2(b"meta");
+const TAGS_HASH: u32 = djb2(b"tags");
+
+/// Where a payload's `data` and `meta.tags` are, found while walking the root and `meta`.
+struct Found<'a> {
+    data: Container<'a>,
+    tags: Container<'a>,
+}
+
+/// A walk of the root and `meta` that checks every member except `data` and `meta.tags` (the
+/// printer walks those) and finds those two as [`Envelope::parse`] finds them, with its shape
+/// rules and errors. `Ok(None)`: a key `data`, `meta` or `tags` stored off its first probe, so
+/// which entry a lookup picks takes the lookups themselves ([`render_looked_up`] does that).
+fn find_envelope<'a>(root: &mut Iter<'a, '_>) -> Result<Option<Found<'a>>, Lite3Error> {
+    let shape = |offset| Lite3Error {
+        kind: Lite3ErrorKind::NotAContainer,
+        offset,
+    };
+    let (mut data, mut tags, mut meta_at) = (None, None, None);
+    while let Some(e) = root.next() {
+        let (k, v) = e?;
+        let first_probe = |h| root.last_hash() == Some(h);
+        match (k, v) {
+            (Some("data"), v) if first_probe(DATA_HASH) => match v {
+                ValueRef::Object(c) | ValueRef::Array(c) => data = Some(c),
+                _ => return Err(shape(0)),
+            },
+            (Some("meta"), v) if first_probe(META_HASH) => {
+                let ValueRef::Object(meta) = v else {
+                    return Err(shape(0));
+                };
+                meta_at = Some(meta.offset());
+                let mut it = root.nested(&meta);
+                while let Some(e) = it.next() {
+                    let (k, v) = e?;
+                    let first_probe = it.last_hash() == Some(TAGS_HASH);
+                    match (k, v) {
+                        (Some("tags"), ValueRef::Array(c)) if first_probe => tags = Some(c),
+                        (Some("tags"), _) if first_probe => return Err(shape(meta.offset())),
+                        (Some("tags"), _) => return Ok(None),
+                        (_, ValueRef::Object(c) | ValueRef::Array(c)) => {
+                            check_container(&mut it.nested(&c))?;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            (Some("data" | "meta"), _) => return Ok(None),
+            (_, ValueRef::Object(c) | ValueRef::Array(c)) => check_container(&mut root.nested(&c))?,
+            _ => {}
+        }
+    }
+    // Envelope::parse looks `meta` and `tags` up before `data`, and names the same offsets.
+    let meta_at = meta_at.ok_or(shape(0))?;
+    let tags = tags.ok_or(shape(meta_at))?;
+    let data = data.ok_or(shape(0))?;
+    Ok(Some(Found { data, tags }))
+}
+
+/// Checks a whole payload as [`Doc::validate`] and [`Envelope::parse`] do together, in one
+/// walk: what a printer of the message would find damaged (the query's damage check).
+pub fn check(payload: &[u8]) -> Result<(), Lite3Error> {
+    let doc = Doc::new(payload)?;
+    let root = doc.root();
+    if !root.is_object() {
+        return Err(Lite3Error {
+            kind: Lite3ErrorKind::NotAContainer,
+            offset: 0,
+        });
+    }
+    let mut budget = doc.node_budget();
+    let mut walk = root.iter_budgeted(&mut budget);
+    let Some(found) = find_envelope(&mut walk)? else {
+        doc.validate()?;
+        return Envelope::parse(payload).map(|_| ());
+    };
+    check_container(&mut walk.nested(&found.data))?;
+    for e in walk.nested(&found.tags) {
+        if !matches!(e?, (_, ValueRef::Str(_))) {
+            return Err(Lite3Error {
+                kind: Lite3ErrorKind::BadType,
+                offset: found.tags.offset(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn render<F: Formatter>(
+    out: &mut Vec<u8>,
+    f: &mut F,
+    msg: &Printed<'_>,
+    data_only: bool,
+) -> Result<(), Fail> {
+    let doc = Doc::new(msg.payload)?;
+    let root = doc.root();
+    if !root.is_object() {
+        return Err(Fail::Doc(Lite3Error {
+            kind: Lite3ErrorKind::NotAContainer,
+            offset: 0,
+        }));
+    }
+    // One walk of the whole document, as `Doc::validate` makes it: the root and `meta` first,
+    // checking what is not printed, then `data` and the tags as they print — so a payload
+    // damaged anywhere fails here (the query may leave its damage check to the printer).
+    let mut budget = doc.node_budget();
+    let mut walk = root.iter_budgeted(&mut budget);
+    let Some(found) = find_envelope(&mut walk)? else {
+        return render_looked_up(out, f, msg, data_only);
+    };
+    let mut scratch = Scratch::new();
+    if !data_only {
+        f.begin_object(out)?;
+        key(out, f, "data", true)?;
+    }
+    write_container(
+        out,
+        f,
+        &found.data,
+        &mut walk.nested(&found.data),
+        &mut scratch,
+    )?;
+    if !data_only {
+        f.end_object_value(out)?;
+        key(out, f, "meta", false)?;
+        f.begin_object(out)?;
+        key(out, f, "tags", true)?;
+        f.begin_array(out)?;
+    }
+    // Every tag must be a string, also when the tags are not printed.
+    let mut first = true;
+    for e in walk.nested(&found.tags) {
+        let (_, ValueRef::Str(tag)) = e? else {
+            return Err(Fail::Doc(Lite3Error {
+                kind: Lite3ErrorKind::BadType,
+                offset: found.tags.offset(),
+            }));
+        };
+        if !data_only {
+            f.begin_array_value(out, first)?;
+            first = false;
+            string(out, f, tag)?;
+            f.end_array_value(out)?;
+        }
+    }
+    if data_only {
+        return Ok(());
+    }
+    f.end_array(out)?;
+    f.end_object_value(out)?;
+    f.end_object(out)?;
+    f.end_object_value(out)?;
+    write_seq_time(out, f, msg)
+}
+
+/// `,"seq":…,"time":"…"}`: the end of a printed message.
+fn write_seq_time<F: Formatter>(
+    out: &mut Vec<u8>,
+    f: &mut F,
+    msg: &Printed<'_>,
+) -> Result<(), Fail> {
+    key(out, f, "seq", false)?;
+    f.write_u64(out, msg.seq)?;
+    f.end_object_value(out)?;
+    key(out, f, "time", false)?;
+    f.begin_string(out)?;
+    write_rfc3339(out, msg.timestamp_ns);
+    f.end_string(out)?;
+    f.end_object_value(out)?;
+    f.end_object(out)?;
+    Ok(())
+}
+
+/// [`render`] for a payload whose envelope keys also sit off their first probe: `data` and the
+/// tags are the entries [`Envelope::parse`]'s lookups pick; the root walk prints `data` where
+/// it meets it and checks every other member.
+fn render_looked_up<F: Formatter>(
     out: &mut Vec<u8>,
     f: &mut F,
     msg: &Printed<'_>,
@@ -450,24 +631,33 @@ fn render<F: Formatter>(
     let env = Envelope::parse(msg.payload)?;
     let mut budget = doc.node_budget();
     let mut scratch = Scratch::new();
-    if data_only {
-        return write_container(
-            out,
-            f,
-            &env.data,
-            &mut env.data.iter_budgeted(&mut budget),
-            &mut scratch,
-        );
+    if !data_only {
+        f.begin_object(out)?;
+        key(out, f, "data", true)?;
     }
-    f.begin_object(out)?;
-    key(out, f, "data", true)?;
-    write_container(
-        out,
-        f,
-        &env.data,
-        &mut env.data.iter_budgeted(&mut budget),
-        &mut scratch,
-    )?;
+    let mut root = doc.root().iter_budgeted(&mut budget);
+    let mut printed = false;
+    while let Some(e) = root.next() {
+        let (_, v) = e?;
+        let (ValueRef::Object(c) | ValueRef::Array(c)) = v else {
+            continue;
+        };
+        if !printed && c == env.data {
+            printed = true;
+            write_container(out, f, &c, &mut root.nested(&c), &mut scratch)?;
+        } else {
+            check_container(&mut root.nested(&c))?;
+        }
+    }
+    if !printed {
+        return Err(Fail::Doc(Lite3Error {
+            kind: Lite3ErrorKind::BadIndex,
+            offset: env.data.offset(),
+        }));
+    }
+    if data_only {
+        return Ok(());
+    }
     f.end_object_value(out)?;
     key(out, f, "meta", false)?;
     f.begin_object(out)?;
@@ -482,15 +672,17 @@ fn render<F: Formatter>(
     f.end_object_value(out)?;
     f.end_object(out)?;
     f.end_object_value(out)?;
-    key(out, f, "seq", false)?;
-    f.write_u64(out, msg.seq)?;
-    f.end_object_value(out)?;
-    key(out, f, "time", false)?;
-    f.begin_string(out)?;
-    write_rfc3339(out, msg.timestamp_ns);
-    f.end_string(out)?;
-    f.end_object_value(out)?;
-    f.end_object(out)?;
+    write_seq_time(out, f, msg)
+}
+
+/// Walks a container that is not printed, checking it as `Doc::validate` does (the iterator
+/// checks order, probe chains, counts, UTF-8 and the shared node budget).
+fn check_container(it: &mut Iter<'_, '_>) -> Result<(), Lite3Error> {
+    while let Some(e) = it.next() {
+        if let (_, ValueRef::Object(c) | ValueRef::Array(c)) = e? {
+            check_container(&mut it.nested(&c))?;
+        }
+    }
     Ok(())
 }
 

@@ -13,7 +13,9 @@
 //!   its tags, or — for a message that passed the cheap filters — the whole document), or that a
 //!   predicate finds undecodable, is reported as [`Item::Damaged`] with its sequence and frame
 //!   offset, and the stream goes on with the next message; [`DamagePolicy::Stop`] fails with that
-//!   Corrupt error instead. A damaged payload never silently counts as a non-match.
+//!   Corrupt error instead. A damaged payload never silently counts as a non-match. Under
+//!   [`PayloadCheck::Consumer`] the whole-document check of a message that passes every filter
+//!   is the front end's decode, which hands a failure to [`Stream::damage`] for the same notice.
 //! - History — what was committed when the stream was made — is delivered in full whatever the
 //!   deadline or the wait bounds (it is bounded); only cancellation cuts it. The deadline and the
 //!   wait bounds count while waiting for, and reading, later messages.
@@ -27,8 +29,7 @@ use crate::error::{Error, ErrorKind};
 use crate::follow::{Event, FollowOptions, Follower, GapPolicy, MessageView, Start};
 use crate::hub::{Arrival, Hub};
 use crate::pool::{Message, Pool};
-use plasmite_core::lite3::envelope::{self, Envelope};
-use plasmite_core::lite3::read::Doc;
+use plasmite_core::lite3::envelope;
 use std::collections::VecDeque;
 use std::fmt;
 use std::ops::Deref;
@@ -78,6 +79,25 @@ pub enum DamagePolicy {
     Stop,
 }
 
+/// Who decodes a selected message's whole payload to find damage (the filters read only what
+/// they need: the tags, the fields a predicate looks at).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PayloadCheck {
+    /// The query decodes every selected payload in full before yielding it: a damaged one is
+    /// an [`Item::Damaged`] whatever the front end then does with messages.
+    #[default]
+    Query,
+    /// The front end decodes in full every message it is given, at once — it prints each with
+    /// [`crate::message::print`] or [`crate::message::print_data`], whose walks make the
+    /// checks [`crate::message::check`] makes — and hands a payload that fails there to
+    /// [`Stream::damage`], keeping nothing of it. Each payload is then decoded once rather than
+    /// twice. The query still checks the messages a predicate rejects: a predicate may read
+    /// only part of a payload, and a damaged payload never silently counts as a non-match.
+    /// Predicates then see payloads not checked yet; like every reader of payloads they must
+    /// report what they cannot decode as Corrupt (which the query reports as damage).
+    Consumer,
+}
+
 /// Which messages to read, from where, and for how long.
 #[derive(Clone)]
 pub struct Query {
@@ -106,6 +126,8 @@ pub struct Query {
     pub notify: bool,
     /// Wait through this wake hub (of the same pool) rather than parking a thread per query.
     pub hub: Option<Hub>,
+    /// Who decodes selected payloads in full.
+    pub check: PayloadCheck,
 }
 
 impl Default for Query {
@@ -123,6 +145,7 @@ impl Default for Query {
             cancel: None,
             notify: true,
             hub: None,
+            check: PayloadCheck::Query,
         }
     }
 }
@@ -142,6 +165,7 @@ impl fmt::Debug for Query {
             .field("cancel", &self.cancel)
             .field("notify", &self.notify)
             .field("hub", &self.hub.is_some())
+            .field("check", &self.check)
             .finish()
     }
 }
@@ -603,8 +627,22 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         }
     }
 
-    fn damaged(&mut self, e: Error, seq: u64, offset: u64) -> Result<Step, Error> {
-        let error = if e.hint().is_some() {
+    /// Under [`PayloadCheck::Consumer`]: the message `seq` (frame at `offset`) just yielded
+    /// does not decode, with `e` (Corrupt). Returns the damage notice to report in its place —
+    /// the notice the query would have yielded — or, under [`DamagePolicy::Stop`], fails with
+    /// it. The message no longer counts towards the limit.
+    pub fn damage(&mut self, seq: u64, offset: u64, e: Error) -> Result<Damage, Error> {
+        self.delivered = self.delivered.saturating_sub(1);
+        let error = self.damage_error(e, seq, offset);
+        if self.q.damage == DamagePolicy::Stop {
+            return Err(error);
+        }
+        Ok(Damage { seq, offset, error })
+    }
+
+    /// `e` as the Corrupt error of a damaged payload: a hint, where it is.
+    fn damage_error(&self, e: Error, seq: u64, offset: u64) -> Error {
+        if e.hint().is_some() {
             e
         } else {
             e.with_hint(
@@ -614,7 +652,11 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         }
         .with_seq(seq)
         .with_offset(offset)
-        .with_path(self.follower.pool().path());
+        .with_path(self.follower.pool().path())
+    }
+
+    fn damaged(&mut self, e: Error, seq: u64, offset: u64) -> Result<Step, Error> {
+        let error = self.damage_error(e, seq, offset);
         if self.q.damage == DamagePolicy::Stop {
             return Err(error);
         }
@@ -623,7 +665,9 @@ impl<P: Deref<Target = Pool>> Stream<P> {
     }
 
     /// Whether the message in the follower's buffer passes: time, then tags on the raw bytes,
-    /// then the whole document is checked, then the predicates. Corrupt: it does not decode.
+    /// then the whole document is checked, then the predicates (under
+    /// [`PayloadCheck::Consumer`]: the predicates, then the check if one rejects it). Corrupt:
+    /// it does not decode.
     fn select(&self, seq: u64, timestamp_ns: u64, offset: u64) -> Result<bool, Error> {
         if self.q.since_ns.is_some_and(|t| timestamp_ns < t) {
             return Ok(false);
@@ -637,11 +681,14 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         }
         // Everything a front end may do with a selected message (print it, build a value)
         // decodes the whole document; checking it here makes damage a notice in every front end
-        // rather than a failure in some.
-        Doc::new(payload)
-            .and_then(|d| d.validate())
-            .and_then(|()| Envelope::parse(payload).map(|_| ()))
-            .map_err(corrupt)?;
+        // rather than a failure in some. Under `PayloadCheck::Consumer` the front end checks
+        // what it is given, and the query checks only what the predicates reject: a predicate
+        // reads what it needs, possibly not the damaged part, and a damaged payload must not
+        // pass for a non-match. Either way each payload is checked once.
+        let deferred = self.q.check == PayloadCheck::Consumer;
+        if !deferred {
+            crate::message::check(payload).map_err(corrupt)?;
+        }
         let view = MessageView {
             seq,
             timestamp_ns,
@@ -650,6 +697,9 @@ impl<P: Deref<Target = Pool>> Stream<P> {
         };
         for p in &self.q.predicates {
             if !p.matches(&view)? {
+                if deferred {
+                    crate::message::check(payload).map_err(corrupt)?;
+                }
                 return Ok(false);
             }
         }

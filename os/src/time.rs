@@ -17,6 +17,7 @@
 //! Spec: `spec/API.md` §7; `spec/CLI.md` §1.6 (parsers).
 
 use crate::error::{Error, ErrorKind};
+use std::cell::Cell;
 use std::time::Duration;
 
 /// Nanoseconds per second.
@@ -37,18 +38,59 @@ pub fn rfc3339(ns: u64) -> String {
 }
 
 /// Appends [`rfc3339`]'s text to `out` without formatting machinery.
+///
+/// Messages printed in a row mostly share their second: the date and time of day
+/// (`YYYY-MM-DDThh:mm:ss`, the calendar arithmetic) are kept per thread for the last second
+/// written, and only the fraction is formatted for each call.
 pub fn write_rfc3339(out: &mut Vec<u8>, ns: u64) {
+    thread_local! {
+        /// The last second written and its text (`u64::MAX`: none yet — no stamp falls in
+        /// that second, nanoseconds / 10^9 stay far below it).
+        static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+    }
+    let secs = ns / 1_000_000_000;
+    let frac = ns % 1_000_000_000;
+    let second = SECOND.with(|c| {
+        let (cached, text) = c.get();
+        if cached == secs {
+            text
+        } else {
+            let text = second_text(secs);
+            c.set((secs, text));
+            text
+        }
+    });
+    let mut b = [0u8; 11];
+    let mut n = 0;
+    if frac != 0 {
+        b[0] = b'.';
+        let mut f = frac;
+        for i in (1..10).rev() {
+            b[i] = b'0' + (f % 10) as u8;
+            f /= 10;
+        }
+        n = 10;
+        while b[n - 1] == b'0' {
+            n -= 1;
+        }
+    }
+    b[n] = b'Z';
+    out.reserve(second.len() + n + 1);
+    out.extend_from_slice(&second);
+    out.extend_from_slice(&b[..=n]);
+}
+
+/// `YYYY-MM-DDThh:mm:ss` for `secs` seconds since 1970.
+fn second_text(secs: u64) -> [u8; 19] {
     /// Two decimal digits of `v` (< 100).
     fn two(v: u64) -> [u8; 2] {
         [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]
     }
-    let secs = ns / 1_000_000_000;
-    let frac = ns % 1_000_000_000;
     let rem = secs % 86_400;
     // u64 seconds / 86 400 < 2^48: fits an i64, and the year (< 600 000) fits a u64.
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let y = y as u64;
-    let mut b = [0u8; 30];
+    let mut b = [0u8; 19];
     b[..2].copy_from_slice(&two(y / 100));
     b[2..4].copy_from_slice(&two(y % 100));
     b[4] = b'-';
@@ -61,21 +103,7 @@ pub fn write_rfc3339(out: &mut Vec<u8>, ns: u64) {
     b[14..16].copy_from_slice(&two(rem / 60 % 60));
     b[16] = b':';
     b[17..19].copy_from_slice(&two(rem % 60));
-    let mut n = 19;
-    if frac != 0 {
-        b[19] = b'.';
-        let mut f = frac;
-        for i in (20..29).rev() {
-            b[i] = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
-        n = 29;
-        while b[n - 1] == b'0' {
-            n -= 1;
-        }
-    }
-    b[n] = b'Z';
-    out.extend_from_slice(&b[..=n]);
+    b
 }
 
 /// Parses an RFC 3339 instant (`2026-01-15T10:00:00Z`; `t` or a space for `T`, `z` for `Z`,
@@ -246,6 +274,22 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formatting_the_same_second_again_or_another_one_gives_each_its_own_text() {
+        let day = 1_768_471_200 * 1_000_000_000u64;
+        let cases = [
+            (day + 5, "2026-01-15T10:00:00.000000005Z"),
+            (day + 120_000_000, "2026-01-15T10:00:00.12Z"),
+            (day + 1_000_000_000, "2026-01-15T10:00:01Z"),
+            (day, "2026-01-15T10:00:00Z"),
+            (day - 1, "2026-01-15T09:59:59.999999999Z"),
+            (day + 5, "2026-01-15T10:00:00.000000005Z"),
+        ];
+        for (ns, text) in cases {
+            assert_eq!(rfc3339(ns), text, "{ns}");
+        }
+    }
 
     const S: u64 = 1_000_000_000;
 

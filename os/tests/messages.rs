@@ -303,3 +303,76 @@ fn a_tag_that_is_not_utf8_is_refused_by_the_envelope_whatever_the_tag_count() {
         assert!(Envelope::parse(&payload).is_err(), "{n} tags");
     }
 }
+
+#[test]
+fn printing_checks_the_members_it_does_not_print() {
+    use plasmite_core::lite3::envelope;
+    use plasmite_core::lite3::read::Doc;
+    use plasmite_core::lite3::write::{Key, Value as Lv};
+    let mut buf = vec![0u8; 4096];
+    let (mut w, data) = envelope::begin(&mut buf, ["t"]).unwrap();
+    w.insert(data, Key::Name("k"), Lv::I64(1)).unwrap();
+    let extra = w.insert(0, Key::Name("extra"), Lv::Object).unwrap();
+    w.insert(extra, Key::Name("s"), Lv::Str("hello")).unwrap();
+    let len = w.len() as usize;
+    let mut p = buf[..len].to_vec();
+    let msg = |p: &[u8]| {
+        to_json_string(&Printed {
+            seq: 1,
+            timestamp_ns: 0,
+            payload: p,
+        })
+    };
+    assert!(
+        msg(&p)
+            .unwrap()
+            .starts_with(r#"{"data":{"k":1},"meta":{"tags":["t"]}"#)
+    );
+    // Damage only the unprinted member: not UTF-8 any more.
+    let at = p.windows(6).position(|w| w == b"hello\0").unwrap();
+    p[at] = 0xff;
+    assert!(Doc::new(&p).unwrap().validate().is_err());
+    let err = msg(&p).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{}", err.message());
+    use plasmite_os::message::{Style, print_data};
+    let mut out = b"kept".to_vec();
+    let printed = Printed {
+        seq: 1,
+        timestamp_ns: 0,
+        payload: &p,
+    };
+    assert!(print_data(&mut out, &printed, Style::Compact).is_err());
+    assert_eq!(out, b"kept");
+}
+
+#[test]
+fn check_agrees_with_validate_and_envelope_parse_on_every_bit_flip_and_truncation() {
+    use plasmite_core::lite3::envelope::Envelope;
+    use plasmite_core::lite3::read::Doc;
+    use plasmite_os::message::{Style, check, print};
+    let data = json!({"id": 7, "host": "web-07", "nested": {"a": [1, "two", null]}, "ok": true});
+    let p = encode(&data, &["x", "y"], MAX).unwrap();
+    let reference =
+        |p: &[u8]| Doc::new(p).and_then(|d| d.validate()).is_ok() && Envelope::parse(p).is_ok();
+    let printable = |p: &[u8]| {
+        let msg = Printed {
+            seq: 1,
+            timestamp_ns: 0,
+            payload: p,
+        };
+        print(&mut Vec::new(), &msg, Style::Compact).is_ok()
+    };
+    let mut cases: Vec<Vec<u8>> = (0..p.len()).map(|n| p[..n].to_vec()).collect();
+    for i in 0..p.len() {
+        for bit in 0..8 {
+            let mut q = p.clone();
+            q[i] ^= 1 << bit;
+            cases.push(q);
+        }
+    }
+    for q in &cases {
+        let want = reference(q);
+        assert_eq!(check(q).is_ok(), want, "{q:?}");
+        assert_eq!(printable(q), want, "{q:?}");
+    }
+}

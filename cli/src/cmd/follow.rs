@@ -22,7 +22,7 @@ use crate::ui::{Ui, closed};
 use crate::values;
 use plasmite_os::filter::{Filter, FilterError};
 use plasmite_os::message::{Printed, Style, print, print_data, to_value};
-use plasmite_os::query::Damage;
+use plasmite_os::query::{Damage, PayloadCheck};
 use plasmite_os::{
     Cancel, CreateOptions, Error, ErrorKind, Item, Message, MessageView, Pool, Predicate, Query,
     Start, now_ns,
@@ -174,6 +174,12 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
+    /// Whether every message goes through `message::print`, whose walk checks the whole
+    /// payload (a template or colored output builds a value first, which checks less).
+    fn prints_directly(&self) -> bool {
+        self.template.is_none() && !(self.format == Format::Pretty && self.ui.color_out)
+    }
+
     fn emit(&mut self, msg: &Printed<'_>) -> Result<(), Error> {
         if let Some(env) = &self.template {
             let value = to_value(msg)?;
@@ -400,7 +406,7 @@ struct Follow<'a> {
 }
 
 impl Follow<'_> {
-    fn query(&self) -> Query {
+    fn query(&self, check: PayloadCheck) -> Query {
         let a = self.a;
         let start = match (a.since, a.tail.unwrap_or(0)) {
             (Some(t), _) => Start::Time(t),
@@ -413,6 +419,7 @@ impl Follow<'_> {
             predicates: self.matcher.predicates(),
             cancel: self.stop.cloned(),
             notify: a.notify,
+            check,
             ..Query::default()
         }
     }
@@ -427,10 +434,18 @@ impl Follow<'_> {
     ) -> Result<u8, Error> {
         let a = self.a;
         let tail = a.tail.unwrap_or(0);
-        let mut s = self.query().run(self.pool)?;
-        let history_end = s.history_end();
         // --replay and --one decide what to print once history is complete.
         let hold = a.replay.is_some() || a.one;
+        // Printing a message at once decodes all of it: the printer's walk is the damage check,
+        // and a message it finds damaged becomes the query's damage notice (nothing of it is
+        // printed). Held messages are checked by the query, before they are kept.
+        let check = if !hold && emitter.prints_directly() {
+            PayloadCheck::Consumer
+        } else {
+            PayloadCheck::Query
+        };
+        let mut s = self.query(check).run(self.pool)?;
+        let history_end = s.history_end();
         let mut kept: VecDeque<Message> = VecDeque::new();
         let mut matched = 0u64;
         let mut history = history_end.is_some();
@@ -507,7 +522,16 @@ impl Follow<'_> {
             if a.one && !is_history && matched < tail {
                 continue;
             }
-            self.emit(&msg, emitter, out)?;
+            let (seq, offset) = (msg.seq, msg.offset);
+            match self.emit(&msg, emitter, out) {
+                Ok(()) => {}
+                Err(e) if check == PayloadCheck::Consumer && e.kind() == ErrorKind::Corrupt => {
+                    let d = s.damage(seq, offset, e)?;
+                    damaged(emitter.ui, a.pool, &d);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             if !is_history {
                 last_emit = Instant::now();
             }

@@ -115,7 +115,7 @@ impl<'a> Doc<'a> {
 
 fn validate_container(it: &mut Iter<'_, '_>) -> Result<(), Lite3Error> {
     // The iterator checks order, probe chains, the budget and, at its end, the count.
-    while let Some((_, _, value)) = it.next_entry()? {
+    while let Some((_, value)) = it.next_entry()? {
         if let ValueRef::Object(inner) | ValueRef::Array(inner) = value {
             validate_container(&mut it.nested(&inner))?;
         }
@@ -130,6 +130,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Is `hash` one of the probe hashes `h0 + i²` (i < 128) of a key whose djb2 is `h0`?
+#[inline]
 fn on_probe_chain(hash: u32, h0: u32) -> bool {
     let d = u64::from(hash.wrapping_sub(h0));
     d == 0 || (1..LITE3_HASH_PROBES).any(|i| i.saturating_mul(i) == d)
@@ -361,6 +362,7 @@ impl<'a> Container<'a> {
     }
 
     /// Decodes the value whose type byte is at `at`.
+    #[inline(always)]
     fn value_at(&self, at: u32) -> Result<ValueRef<'a>, Lite3Error> {
         decode_value(self.buf, at, self.level)
     }
@@ -374,6 +376,7 @@ fn decimal_index(step: &str) -> Option<u32> {
 }
 
 /// Reads the node at `at`, checking its key count (1..=7 below a container root).
+#[inline]
 fn checked_node(buf: &[u8], at: u32, is_root: bool) -> Result<&RawLite3Node, Lite3Error> {
     let node = node_ref(buf, at)?;
     if !is_root && node.kc() == 0 {
@@ -383,6 +386,7 @@ fn checked_node(buf: &[u8], at: u32, is_root: bool) -> Result<&RawLite3Node, Lit
 }
 
 /// Child `i` of an internal node: must be non-zero (0 is the document root).
+#[inline]
 fn child(node: &RawLite3Node, i: usize, at: u32) -> Result<u32, Lite3Error> {
     match node.child_ofs.get(i).map(|c| c.get()) {
         Some(c) if c != 0 => Ok(c),
@@ -392,6 +396,7 @@ fn child(node: &RawLite3Node, i: usize, at: u32) -> Result<u32, Lite3Error> {
 
 /// The key at `kv` (NUL-terminated, no interior NUL, minimal tag, UTF-8), the offset of its
 /// value, and the key's djb2, computed in the same pass that checks for NUL bytes.
+#[inline]
 fn read_key_hashed(buf: &[u8], kv: u32) -> Result<(&str, u32, u32), Lite3Error> {
     let (tag_len, size) = read_key_tag(buf, kv)?;
     if size == 0 || key_tag_len(size) != Some(tag_len) {
@@ -415,12 +420,14 @@ fn read_key_hashed(buf: &[u8], kv: u32) -> Result<(&str, u32, u32), Lite3Error> 
     Ok((key, value_at, h))
 }
 
+#[inline]
 fn slice(buf: &[u8], start: u64, end: u64, at: u32) -> Result<&[u8], Lite3Error> {
     let s = usize::try_from(start).map_err(|_| err(K::OutOfBounds, at))?;
     let e = usize::try_from(end).map_err(|_| err(K::OutOfBounds, at))?;
     buf.get(s..e).ok_or(err(K::OutOfBounds, at))
 }
 
+#[inline(always)]
 fn decode_value(buf: &[u8], at: u32, level: u8) -> Result<ValueRef<'_>, Lite3Error> {
     let oob = err(K::OutOfBounds, at);
     let rest = buf.get(at as usize..).ok_or(oob)?;
@@ -468,6 +475,7 @@ fn decode_value(buf: &[u8], at: u32, level: u8) -> Result<ValueRef<'_>, Lite3Err
 }
 
 /// The bytes of a length-prefixed payload (`u32` length, then the bytes).
+#[inline]
 fn sized(payload: &[u8], at: u32) -> Result<&[u8], Lite3Error> {
     let oob = err(K::OutOfBounds, at);
     let (len, body) = payload.split_first_chunk::<4>().ok_or(oob)?;
@@ -475,6 +483,7 @@ fn sized(payload: &[u8], at: u32) -> Result<&[u8], Lite3Error> {
 }
 
 /// A string payload without its NUL (size ≥ 1, last byte NUL); not checked for UTF-8.
+#[inline]
 fn string_bytes(payload: &[u8], at: u32) -> Result<&[u8], Lite3Error> {
     match sized(payload, at)?.split_last() {
         Some((0, s)) => Ok(s),
@@ -521,9 +530,6 @@ pub struct Iter<'a, 'b> {
     size: u32,
 }
 
-/// One entry: its hash, key (objects) and value.
-type Entry<'a> = (u32, Option<&'a str>, ValueRef<'a>);
-
 impl<'a> Iter<'a, '_> {
     fn push(&mut self, at: u32) -> Result<(), Lite3Error> {
         if let Some(b) = self.budget.as_deref_mut() {
@@ -550,6 +556,13 @@ impl<'a> Iter<'a, '_> {
         Ok(())
     }
 
+    /// The stored hash of the entry yielded last (`None` before the first): for an object
+    /// member, the probe hash it is stored under — equal to the djb2 of its key exactly when a
+    /// lookup of that key finds it at the first probe, before any other entry with that key.
+    pub fn last_hash(&self) -> Option<u32> {
+        self.last
+    }
+
     /// An iterator over a container found while walking this one, charged to the same node
     /// budget (so a whole-document walk stays bounded however containers nest).
     pub fn nested(&mut self, c: &Container<'a>) -> Iter<'a, '_> {
@@ -566,7 +579,7 @@ impl<'a> Iter<'a, '_> {
     }
 
     /// The end of the walk: every entry the container counts must have come out.
-    fn finish(&self) -> Result<Option<Entry<'a>>, Lite3Error> {
+    fn finish(&self) -> Result<Option<Slot<'a>>, Lite3Error> {
         if self.count == self.size {
             Ok(None)
         } else {
@@ -574,9 +587,18 @@ impl<'a> Iter<'a, '_> {
         }
     }
 
-    /// The next entry with its hash, or `None` at the end. Stops for good after an error.
-    fn next_entry(&mut self) -> Result<Option<Entry<'a>>, Lite3Error> {
-        let r = self.step();
+    /// The next entry, or `None` at the end. Stops for good after an error.
+    ///
+    /// Inlined into each walk: the decoded [`ValueRef`] is then built in the caller's frame.
+    /// Returned from a call it travels through memory as an enum whose payload sits at an odd
+    /// offset, and the copy stalls on store forwarding (it cost more than the checks).
+    #[inline(always)]
+    fn next_entry(&mut self) -> Result<Option<(Option<&'a str>, ValueRef<'a>)>, Lite3Error> {
+        let r = match self.step() {
+            Ok(Some(slot)) => self.c.value_at(slot.value_at).map(|v| Some((slot.key, v))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
         if r.is_err() {
             self.depth = 0;
             self.started = true;
@@ -584,7 +606,9 @@ impl<'a> Iter<'a, '_> {
         r
     }
 
-    fn step(&mut self) -> Result<Option<Entry<'a>>, Lite3Error> {
+    /// Advances to the next entry: checks its place (order, count) and its key, and says where
+    /// its value is; the value is decoded by the caller.
+    fn step(&mut self) -> Result<Option<Slot<'a>>, Lite3Error> {
         if !self.started {
             self.started = true;
             self.push(self.c.ofs)?;
@@ -606,8 +630,9 @@ impl<'a> Iter<'a, '_> {
                 frame.step = frame.step.saturating_add(1);
                 if !node.is_leaf() {
                     self.push(child(node, j, at)?)?;
+                    continue;
                 }
-                continue;
+                // A leaf has no child j: on to key j in this same round.
             }
             if j >= node.kc() {
                 self.depth = top;
@@ -641,21 +666,33 @@ impl<'a> Iter<'a, '_> {
                 if !on_probe_chain(hash, h0) {
                     return Err(err(K::HashOrder, kv));
                 }
-                Ok(Some((hash, Some(key), self.c.value_at(value_at)?)))
+                Ok(Some(Slot {
+                    key: Some(key),
+                    value_at,
+                }))
             } else {
-                Ok(Some((hash, None, self.c.value_at(kv)?)))
+                Ok(Some(Slot {
+                    key: None,
+                    value_at: kv,
+                }))
             };
         }
     }
 }
 
+/// An entry whose place and key are checked and whose value is not decoded yet.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    key: Option<&'a str>,
+    value_at: u32,
+}
+
 impl<'a> Iterator for Iter<'a, '_> {
     type Item = Result<(Option<&'a str>, ValueRef<'a>), Lite3Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_entry()
-            .transpose()
-            .map(|r| r.map(|(_, k, v)| (k, v)))
+        self.next_entry().transpose()
     }
 }
 
