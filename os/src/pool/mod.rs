@@ -4,6 +4,9 @@
 //! writer lock (`flock`), the file's creation and validation — behind one `Pool` every interface
 //! uses.
 //!
+//! The file's creation and mapping, the live view and the lock live here; appending is in
+//! `append`, copying messages out and reporting on the pool in `read`.
+//!
 //! # Invariants
 //! - An append holds `flock(LOCK_EX)` from reading the state to its last store, and performs
 //!   exactly the core's ordered stores; nothing else writes the ring or the header.
@@ -14,19 +17,16 @@
 //!
 //! Spec: `spec/FORMAT.md` §5.3 (append), §6 (readers), §7 (creation).
 
+mod append;
+mod read;
+
 use crate::error::{Cause, Error, ErrorKind};
-use crate::info::Info;
-use crate::map::{SharedMap, acquire_fence, release_fence};
-use plasmite_core::frame::payload_crc;
+use crate::map::{SharedMap, acquire_fence};
 use plasmite_core::header::RingState;
 use plasmite_core::layout::{
     HEADER_LEN, JOURNAL_OFFSET, NEWEST_IN_STATE, RING_STATE_OFFSET, STATE_GEN_OFFSET,
-    WAITERS_OFFSET, WAKE_OFFSET,
 };
-use plasmite_core::{
-    AppendWrite, Corrupt, FrameRef, Geometry, Header, Order, PoolView, Published, Store, locate,
-    plan_append,
-};
+use plasmite_core::{Corrupt, Geometry, Header, PoolView, Published};
 use rustix::fs::{FlockOperation, flock};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -378,308 +378,6 @@ impl Pool {
         Ok(self.view().published().map_err(|c| self.corrupt(c))?.state)
     }
 
-    /// Appends one payload (a Lite³ envelope), stamped with the current time under the lock.
-    pub fn append(&self, payload: &[u8], durability: Durability) -> Result<Appended, Error> {
-        self.append_with(payload, None, durability)
-    }
-
-    /// Appends one payload with an explicit time (imports, replays, tests).
-    pub fn append_at(
-        &self,
-        payload: &[u8],
-        timestamp_ns: u64,
-        durability: Durability,
-    ) -> Result<Appended, Error> {
-        self.append_with(payload, Some(timestamp_ns), durability)
-    }
-
-    fn append_with(
-        &self,
-        payload: &[u8],
-        timestamp_ns: Option<u64>,
-        durability: Durability,
-    ) -> Result<Appended, Error> {
-        self.check_writable()?;
-        // The CRC is computed before taking the lock: it is held only for the stores.
-        let crc = payload_crc(payload);
-        let mut synced = (durability == Durability::Flush).then(Vec::new);
-        let appended = {
-            let _lock = FileLock::exclusive(self)?;
-            let time = timestamp_ns.unwrap_or_else(now_ns);
-            self.append_locked(payload, crc, time, synced.as_mut())
-                .map(|seq| Appended {
-                    seq,
-                    timestamp_ns: time,
-                })
-        };
-        let last = appended.as_ref().ok().map(|a| a.seq);
-        self.finish(last, synced, appended)
-    }
-
-    fn check_writable(&self) -> Result<(), Error> {
-        if self.writable() {
-            return Ok(());
-        }
-        Err(Error::new(ErrorKind::Permission, "pool is open read-only")
-            .with_path(&self.path)
-            .with_hint("Check the pool file's permissions: appending needs write access."))
-    }
-
-    /// Appends `payloads` in order under one acquisition of the writer lock, each stamped with
-    /// the current time. Each message is published as it is written, so followers see the
-    /// batch arrive. Payloads too large for the pool are refused before anything is written.
-    /// On an error the messages appended before it stay appended and are listed in `out`.
-    pub fn append_batch<P: AsRef<[u8]>>(
-        &self,
-        payloads: &[P],
-        durability: Durability,
-        out: &mut Vec<Appended>,
-    ) -> Result<(), Error> {
-        self.check_writable()?;
-        let max = self.geometry.max_payload();
-        if let Some((i, p)) = payloads
-            .iter()
-            .enumerate()
-            .find(|(_, p)| p.as_ref().len() as u64 > max)
-        {
-            let len = p.as_ref().len();
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!(
-                    "message {} of the batch is {len} bytes; the pool holds at most {max}",
-                    i + 1
-                ),
-            )
-            .with_path(&self.path)
-            .with_hint(format!(
-                "Send messages of at most {max} bytes, or create a larger pool."
-            )));
-        }
-        // CRCs are computed before taking the lock: it is held only for the stores.
-        let crcs: Vec<u32> = payloads.iter().map(|p| payload_crc(p.as_ref())).collect();
-        let mut synced = (durability == Durability::Flush).then(Vec::new);
-        let result = {
-            let _lock = FileLock::exclusive(self)?;
-            let mut result = Ok(());
-            for (payload, &crc) in payloads.iter().zip(&crcs) {
-                let time = now_ns();
-                match self.append_locked(payload.as_ref(), crc, time, synced.as_mut()) {
-                    Ok(seq) => out.push(Appended {
-                        seq,
-                        timestamp_ns: time,
-                    }),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
-            }
-            result
-        };
-        let last = out.last().map(|a| a.seq);
-        self.finish(last, synced, result)
-    }
-
-    /// After the lock is released: wake followers and sync when anything was appended (up to
-    /// `last`). An append error wins over a sync error; a sync error names the last sequence
-    /// appended, so nobody appends it again.
-    fn finish<T>(
-        &self,
-        last: Option<u64>,
-        synced: Option<Vec<(u64, u64)>>,
-        result: Result<T, Error>,
-    ) -> Result<T, Error> {
-        let Some(last) = last else {
-            return result;
-        };
-        self.wake_followers();
-        let flushed = synced.map_or(Ok(()), |ranges| self.sync(ranges));
-        let value = match (result, &flushed) {
-            (Ok(v), _) => v,
-            (Err(e), Ok(())) => return Err(e),
-            // The append error wins, but the messages before it were not flushed either.
-            (Err(e), Err(_)) => {
-                let hint = e.hint().map_or_else(String::new, |h| format!("{h} "));
-                return Err(e.with_hint(format!(
-                    "{hint}Messages up to seq {last} were appended but may not be on disk \
-                     (the flush failed too); do not append them again."
-                )));
-            }
-        };
-        flushed.map_err(|e| {
-            e.with_seq(last).with_hint(format!(
-                "Messages up to seq {last} were appended but may not be on disk; do not append them again."
-            ))
-        })?;
-        Ok(value)
-    }
-
-    /// One append with the writer lock held: plan on the published state, perform the stores.
-    /// Records the touched file ranges in `touched` when durability asks for a sync.
-    fn append_locked(
-        &self,
-        payload: &[u8],
-        crc: u32,
-        timestamp_ns: u64,
-        mut touched: Option<&mut Vec<(u64, u64)>>,
-    ) -> Result<u64, Error> {
-        let view = self.view();
-        let before = view.published().map_err(|c| self.corrupt(c))?;
-        let plan = plan_append(&view, before, payload.len() as u64)
-            .map_err(|e| Error::from(e).with_path(&self.path))?;
-        let write =
-            AppendWrite::new(&view, &plan, timestamp_ns, payload, crc).ok_or_else(|| {
-                Error::new(ErrorKind::Internal, "payload length changed while planning")
-            })?;
-        let (stores, n) = write.stores();
-        for store in stores.iter().take(n).flatten() {
-            self.perform(store)?;
-            if let Some(t) = touched.as_deref_mut() {
-                t.push(match *store {
-                    Store::Bytes { at, bytes } => (at, bytes.len() as u64),
-                    Store::Word { at, .. } => (at, 8),
-                });
-            }
-        }
-        Ok(plan.seq)
-    }
-
-    /// Tells followers in any process that something was published: bump `wake`, and make the
-    /// `futex` wake call only when a follower announced it is parked (spec §2.3).
-    fn wake_followers(&self) {
-        if self
-            .map
-            .fetch_add_u32(WAKE_OFFSET, 1, Ordering::SeqCst)
-            .is_none()
-        {
-            return;
-        }
-        if self.map.load_u32(WAITERS_OFFSET, Ordering::SeqCst) != Some(0)
-            && self.map.swap_u32(WAITERS_OFFSET, 0, Ordering::SeqCst) != Some(0)
-        {
-            self.map.futex_wake_all(WAKE_OFFSET);
-        }
-    }
-
-    /// `msync` of the page ranges an append touched: ring and index first, the header last, so
-    /// the header never reaches the disk claiming frames that are not there.
-    fn sync(&self, ranges: Vec<(u64, u64)>) -> Result<(), Error> {
-        // msync works on whole pages of the system's size; the header is flushed with
-        // whatever shares its pages, and that group goes last.
-        let page = rustix::param::page_size() as u64;
-        let header_pages = (HEADER_LEN as u64).div_ceil(page);
-        let mut header = false;
-        let mut pages: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
-        for (at, len) in ranges {
-            let (start, end) = (at / page, (at + len).div_ceil(page));
-            if start < header_pages {
-                header = true;
-            }
-            if end > header_pages {
-                pages.push((start.max(header_pages), end));
-            }
-        }
-        pages.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(pages.len() + 1);
-        for (start, end) in pages {
-            match merged.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
-            }
-        }
-        if header {
-            merged.push((0, header_pages));
-        }
-        for (start, end) in merged {
-            let off = start * page;
-            let len = ((end - start) * page).min(self.geometry.file_size.saturating_sub(off));
-            self.map
-                .flush(off as usize, len as usize)
-                .map_err(|e| Error::io(e, "failed to flush pool", &self.path))?;
-        }
-        Ok(())
-    }
-
-    /// Performs one store of the append protocol with its ordering.
-    fn perform(&self, store: &Store<'_>) -> Result<(), Error> {
-        let done = match *store {
-            Store::Bytes { at, bytes } => self.map.copy_in(at, bytes),
-            Store::Word {
-                at,
-                value,
-                order: Order::Relaxed,
-            } => self.map.store_u64(at, value, Ordering::Relaxed),
-            Store::Word {
-                at,
-                value,
-                order: Order::Release,
-            } => self.map.store_u64(at, value, Ordering::Release),
-            Store::Word {
-                at,
-                value,
-                order: Order::Announce,
-            } => {
-                let r = self.map.store_u64(at, value, Ordering::Release);
-                release_fence();
-                r
-            }
-        };
-        done.ok_or_else(|| {
-            Error::new(ErrorKind::Internal, "store outside the pool mapping").with_path(&self.path)
-        })
-    }
-
-    /// The message with sequence `seq`: NotFound (naming the retained range) when it is not
-    /// retained; Corrupt with the frame's offset when its frame or payload is damaged.
-    pub fn get(&self, seq: u64) -> Result<Message, Error> {
-        match self.try_get(seq) {
-            Err(e) if e.kind() == ErrorKind::Corrupt => {
-                // Without the lock a writer may have been overwriting what we read; under it the
-                // ring cannot move, so a second failure is real damage.
-                let _lock = FileLock::shared(self)?;
-                self.try_get(seq)
-            }
-            other => other,
-        }
-    }
-
-    fn try_get(&self, seq: u64) -> Result<Message, Error> {
-        let view = self.view();
-        let found = locate(&view, seq).map_err(|c| self.corrupt(c).with_seq(seq))?;
-        let Some(frame) = found else {
-            return Err(self.not_found(seq));
-        };
-        // Copied with atomic loads; if the message was evicted meanwhile, the copy may be torn
-        // (and its CRC fail): re-read the state (which fences) before judging the copy.
-        let copied = self.copy_message(&frame);
-        if !self.state_now()?.retains(seq) {
-            return Err(self.not_found(seq));
-        }
-        copied
-    }
-
-    /// Copies a frame's payload out and checks its CRC.
-    pub fn copy_message(&self, frame: &FrameRef) -> Result<Message, Error> {
-        let mut payload = Vec::new();
-        self.read_into(frame, &mut payload)?;
-        Ok(Message {
-            seq: frame.seq(),
-            timestamp_ns: frame.head.timestamp_ns,
-            payload,
-            offset: frame.offset,
-        })
-    }
-
-    /// Copies a frame's payload into `buf` (replacing its contents) and checks its CRC. The
-    /// caller re-checks retention afterwards.
-    pub fn read_into(&self, frame: &FrameRef, buf: &mut Vec<u8>) -> Result<(), Error> {
-        // Only growth is zero-filled; the copy overwrites every byte.
-        buf.resize(frame.head.payload_len as usize, 0);
-        frame
-            .read_payload(&self.view(), buf)
-            .map_err(|c| self.corrupt(c).with_seq(frame.seq()))
-    }
-
     /// A Corrupt error for this pool.
     pub(crate) fn corrupt(&self, c: Corrupt) -> Error {
         Error::from(c).with_path(&self.path)
@@ -693,52 +391,5 @@ impl Pool {
     /// Holds the lock shared: no writer moves the ring until the guard drops.
     pub(crate) fn lock_shared(&self) -> Result<FileLock<'_>, Error> {
         FileLock::shared(self)
-    }
-
-    /// Layout, bounds, utilization and the times of the oldest and newest messages.
-    /// A damaged oldest or newest frame is Corrupt (confirmed under the lock).
-    pub fn info(&self) -> Result<Info, Error> {
-        match self.info_now() {
-            Err(e) if e.kind() == ErrorKind::Corrupt => {
-                let _lock = FileLock::shared(self)?;
-                self.info_now()
-            }
-            other => other,
-        }
-    }
-
-    fn info_now(&self) -> Result<Info, Error> {
-        let view = self.view();
-        let state = self.state_now()?;
-        let time_of = |seq: u64| -> Result<Option<u64>, Error> {
-            Ok(locate(&view, seq)
-                .map_err(|c| self.corrupt(c).with_seq(seq))?
-                .map(|f| f.head.timestamp_ns))
-        };
-        let (oldest_time_ns, newest_time_ns) = if state.is_empty() {
-            (None, None)
-        } else {
-            (time_of(state.oldest)?, time_of(state.newest)?)
-        };
-        Ok(Info {
-            path: self.path.clone(),
-            geometry: self.geometry,
-            state,
-            oldest_time_ns,
-            newest_time_ns,
-        })
-    }
-
-    fn not_found(&self, seq: u64) -> Error {
-        let hint = match self.state_now() {
-            Ok(s) if !s.is_empty() => {
-                format!("The pool holds messages {} to {}.", s.oldest, s.newest)
-            }
-            _ => "The pool holds no messages.".to_owned(),
-        };
-        Error::new(ErrorKind::NotFound, "message not found")
-            .with_seq(seq)
-            .with_path(&self.path)
-            .with_hint(hint)
     }
 }
