@@ -187,6 +187,10 @@ impl<'a> Iter<'a, '_> {
 
     /// Advances to the next entry: checks its place (order, count) and its key, and says where
     /// its value is; the value is decoded by the caller.
+    ///
+    /// Inlined into each walk, as `next_entry` is: called, it returns its slot through memory and
+    /// pays a call per entry, about 6 % of a whole-document check.
+    #[inline(always)]
     fn step(&mut self) -> Result<Option<Slot<'a>>, Lite3Error> {
         if !self.started {
             self.started = true;
