@@ -36,31 +36,26 @@
 //!
 //! Spec: `spec/API.md` (the library), `spec/CLI.md` (the command line).
 #![forbid(unsafe_code)]
+// The command line's modules use `pub` to mark each one's interface to the others, not an
+// exported API; only `main` is reachable from outside, for the two binaries.
+#![allow(unreachable_pub)]
 
 pub use plasmite_os::*;
 
-// The command line: `pub` inside marks each module's interface to the others, not an exported
-// API; only `main` is reachable from outside, for the two binaries.
+// The command line (the `cli` feature).
 #[cfg(feature = "cli")]
-#[allow(unreachable_pub)]
 mod args;
 #[cfg(feature = "cli")]
-#[allow(unreachable_pub)]
 mod cmd;
 #[cfg(feature = "cli")]
-#[allow(unreachable_pub)]
 mod evaluator;
 #[cfg(feature = "cli")]
-#[allow(unreachable_pub)]
 mod progress;
 #[cfg(feature = "cli")]
-#[allow(unreachable_pub)]
 mod run;
 #[cfg(feature = "cli")]
-#[allow(unreachable_pub)]
 mod ui;
 #[cfg(feature = "cli")]
-#[allow(unreachable_pub)]
 mod values;
 
 #[cfg(feature = "cli")]
