@@ -186,7 +186,10 @@ pub fn own_hint(err: &Error) -> Option<String> {
     match err.cause() {
         Some(Cause::UnsupportedVersion { .. }) => add(
             plasmite_os::error::HINT_VERSION,
-            format!("Run `{} doctor <pool>` for guidance.", program()),
+            format!(
+                "Run `{} doctor <pool>` for guidance.",
+                crate::args::program()
+            ),
         ),
         // The reference's wording, which names the flag that picks the directory.
         Some(Cause::PoolNotFound) => Some("Create the pool first or check --dir.".to_owned()),
@@ -200,23 +203,13 @@ pub fn own_hint(err: &Error) -> Option<String> {
         ),
         Some(Cause::DamagedPayload) => add(
             plasmite_os::error::HINT_CORRUPT,
-            format!("Run `{} doctor <pool>` to see the damage.", program()),
+            format!(
+                "Run `{} doctor <pool>` to see the damage.",
+                crate::args::program()
+            ),
         ),
         _ => own.map(str::to_owned),
     }
-}
-
-/// The name this program was started as (`pls` or `plasmite`), for hints that show a command.
-pub fn program() -> String {
-    std::env::args_os()
-        .next()
-        .and_then(|a| {
-            std::path::Path::new(&a)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .filter(|n| n == "pls" || n == "plasmite")
-        .unwrap_or_else(|| "pls".to_owned())
 }
 
 fn default_hint(kind: ErrorKind) -> Option<String> {

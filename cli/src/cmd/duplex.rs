@@ -181,13 +181,14 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
                 .with_source(e)
                 .with_hint("The system is out of threads or memory; retry.")
         })?;
-    let followed = follow::follow(ui, &pool, &a, &matcher, None, Some(&stop));
+    // A failure of the follow side is never hidden behind the sender's result.
+    let followed = follow::follow(ui, &pool, &a, &matcher, None, Some(&stop))?;
     if stop.is_cancelled()
         && let Ok(sent) = done_rx.try_recv()
     {
         return sent;
     }
-    followed
+    Ok(followed)
 }
 
 /// The sending half.

@@ -333,7 +333,7 @@ fn list(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
                     json!({"bounds": bounds, "file_size": size, "mtime": mtime,
                            "name": r.name, "path": r.path.display().to_string()})
                 }
-                Err(e) => json!({"error": error_json(e), "name": r.name,
+                Err(e) => json!({"error": crate::ui::error_json(e), "name": r.name,
                                  "path": r.path.display().to_string()}),
             })
             .collect();
@@ -431,7 +431,7 @@ fn delete(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
             .collect();
         let f: Vec<Value> = failed
             .iter()
-            .map(|(n, _, e)| json!({"error": error_json(e), "pool": n}))
+            .map(|(n, _, e)| json!({"error": crate::ui::error_json(e), "pool": n}))
             .collect();
         ui.print(&ui.json(&json!({"deleted": d, "failed": f})))?;
         return Ok(code);
@@ -490,11 +490,6 @@ fn delete(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
 /// A table cell: line breaks are shown as `\n`/`\r`, so every row stays one line.
 fn cell(s: &str) -> String {
     s.replace('\n', "\\n").replace('\r', "\\r")
-}
-
-/// An error as the inner object of an error envelope (the CLI's one error shape).
-pub fn error_json(e: &Error) -> Value {
-    crate::ui::error_json(e)
 }
 
 /// Columns separated by two spaces, padded to the widest cell.

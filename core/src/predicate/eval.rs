@@ -7,7 +7,7 @@
 //! - See the parent module: one output per sub-expression, jq's (jaq's) value semantics, and
 //!   `Undecided` rather than a guess.
 //!
-//! Spec: `spec/API.md` §7 (filters, the fast path's grammar).
+//! Spec: `spec/API.md` §10 (filters, the fast path's grammar).
 
 use core::cmp::Ordering;
 

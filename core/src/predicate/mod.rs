@@ -40,7 +40,7 @@
 //! - No allocation, no panic, bounded work: the value and input stacks are fixed arrays, a
 //!   program holds at most [`OPS_MAX`] operations, and the walk of `data` is budgeted.
 //!
-//! Spec: `spec/API.md` §7 (filters, the fast path's grammar).
+//! Spec: `spec/API.md` §10 (filters, the fast path's grammar).
 
 mod eval;
 mod time;

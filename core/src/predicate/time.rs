@@ -10,7 +10,7 @@
 //! - No arithmetic can overflow: every step is checked or saturating on values far below the
 //!   limits (days < 2^18).
 //!
-//! Spec: `spec/API.md` §7 (filters), `spec/CLI.md` (message JSON).
+//! Spec: `spec/API.md` §10 (filters), `spec/CLI.md` (message JSON).
 
 /// Longest text: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
 pub(super) const TIME_LEN: usize = 30;

@@ -270,6 +270,12 @@ impl Build for Jaq {
     }
 
     fn int(n: i128) -> Jaq {
+        // jaq's machine integers overflow in `length` and negation at `isize::MIN` (a panic
+        // with overflow checks, a wrong answer without): that one value goes in as a big
+        // integer, which jaq computes exactly.
+        if isize::try_from(n) == Ok(isize::MIN) {
+            return Jaq(Val::Num(Num::big_int(num_bigint::BigInt::from(n))));
+        }
         Jaq(Val::Num(Num::from_integral(n)))
     }
 

@@ -572,3 +572,21 @@ fn damaged_payload_read_by_either_engine_is_corrupt_with_its_seq() {
     }
     assert!(compile(&[".data.value > 25"]).is_fast());
 }
+
+#[test]
+fn the_smallest_integer_in_a_payload_has_its_exact_length_and_negation_on_jaq() {
+    let payload = crate::message::encode(&json!({"x": i64::MIN}), &[], 1 << 16).unwrap();
+    let msg = Printed {
+        seq: 1,
+        timestamp_ns: 0,
+        payload: &payload,
+    };
+    // `length` of i64::MIN is undecided on the fast path, so jaq answers; `-x` runs on jaq.
+    for expr in [
+        ".data.x | length > 0",
+        "(-.data.x) > 0",
+        "select(.data.x | length > 0)",
+    ] {
+        assert!(compile(&[expr]).matches(&msg).unwrap(), "{expr}");
+    }
+}

@@ -275,7 +275,6 @@ impl<R: BufRead> Ingest<R> {
             }
             Err(e) => {
                 self.done = true;
-                self.pending = None;
                 Some(Item::Io(e))
             }
         }

@@ -204,17 +204,11 @@ pub(super) fn error_json(e: &Error) -> Value {
 
 /// [`error_json`] read back; an unknown kind is Internal.
 pub(super) fn error_of(v: &Value) -> Error {
-    let kind = match v.get("kind").and_then(Value::as_str).unwrap_or("") {
-        "Usage" => ErrorKind::Usage,
-        "NotFound" => ErrorKind::NotFound,
-        "AlreadyExists" => ErrorKind::AlreadyExists,
-        "Busy" => ErrorKind::Busy,
-        "Permission" => ErrorKind::Permission,
-        "Corrupt" => ErrorKind::Corrupt,
-        "Io" => ErrorKind::Io,
-        "RetentionGap" => ErrorKind::RetentionGap,
-        _ => ErrorKind::Internal,
-    };
+    let name = v.get("kind").and_then(Value::as_str).unwrap_or("");
+    let kind = ErrorKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == name)
+        .unwrap_or(ErrorKind::Internal);
     let message = v
         .get("message")
         .and_then(Value::as_str)

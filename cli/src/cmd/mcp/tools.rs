@@ -24,7 +24,7 @@ use crate::values;
 use plasmite_os::core::layout::DEFAULT_POOL_SIZE;
 use plasmite_os::message::{Printed, encode, to_value};
 use plasmite_os::{
-    Batcher, Cancel, CreateOptions, Durability, Error, ErrorKind, Pool, Sandbox, dir, now_ns,
+    Cancel, CreateOptions, Durability, Error, ErrorKind, Pool, Sandbox, dir, now_ns,
 };
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -540,13 +540,7 @@ fn feed(c: &Call<'_>, args: &Args<'_>) -> Result<Value, Failure> {
     let max = pool.max_payload_len();
     let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
     let payload = encode(data, &tag_refs, max).map_err(Failure::usage_of("data"))?;
-    let mut batcher = Batcher::new(&pool, Durability::Fast);
-    batcher.push(payload.clone())?;
-    batcher.flush()?;
-    let appended = batcher.receipts().next().ok_or_else(|| {
-        Error::new(ErrorKind::Internal, "the append returned no receipt")
-            .with_hint("Retry the call; report the problem if it persists.")
-    })?;
+    let appended = pool.append(&payload, Durability::Fast)?;
     let message = to_value(&Printed {
         seq: appended.seq,
         timestamp_ns: appended.timestamp_ns,

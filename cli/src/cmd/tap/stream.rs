@@ -94,13 +94,14 @@ fn read(
     let send = |event: Event| {
         let _ = tx.send(event);
     };
+    let mut failed = None;
     loop {
         let n = match pipe.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => {
-                send(Event::Failed(stream, e));
+                failed = Some(e);
                 break;
             }
         };
@@ -132,6 +133,10 @@ fn read(
         last.end_line();
         send(Event::Lines(stream, last));
     }
+    // After the partial line: what was read before a failure is stored, not dropped with it.
+    if let Some(e) = failed {
+        send(Event::Failed(stream, e));
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +156,38 @@ mod tests {
             buf[..c.len()].copy_from_slice(c);
             Ok(c.len())
         }
+    }
+
+    /// A pipe that returns one chunk, then fails.
+    struct Breaks(Option<&'static [u8]>);
+
+    impl Read for Breaks {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.take() {
+                Some(c) => {
+                    buf[..c.len()].copy_from_slice(c);
+                    Ok(c.len())
+                }
+                None => Err(std::io::Error::other("broken")),
+            }
+        }
+    }
+
+    #[test]
+    fn a_partial_line_read_before_a_failure_is_sent_before_the_failure() {
+        let (tx, rx) = sync_channel(64);
+        read(Breaks(Some(b"one\ntw")), Stream::Stdout, None, &tx);
+        drop(tx);
+        let events: Vec<_> = rx
+            .iter()
+            .map(|e| match e {
+                Event::Lines(_, l) => {
+                    format!("{:?}", l.iter().map(<[u8]>::to_vec).collect::<Vec<_>>())
+                }
+                Event::Failed(..) => "failed".to_owned(),
+            })
+            .collect();
+        assert_eq!(events, ["[[111, 110, 101]]", "[[116, 119]]", "failed"]);
     }
 
     fn lines_read(chunks: Vec<&'static [u8]>) -> Vec<Vec<u8>> {
