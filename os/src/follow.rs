@@ -195,6 +195,8 @@ pub struct Follower<P: Deref<Target = Pool>> {
     /// `(time, last seq)`: retained messages up to `last seq` stamped before `time` are skipped.
     skip_before: Option<(u64, u64)>,
     buf: Vec<u8>,
+    /// Why the last [`Event::Damaged`] was damaged (taken by [`Follower::take_damage`]).
+    damage: Option<Error>,
     /// A message was delivered since the last park: spin before parking again.
     active: bool,
     backoff: Duration,
@@ -229,6 +231,7 @@ impl<P: Deref<Target = Pool>> Follower<P> {
             opts,
             skip_before,
             buf: Vec::new(),
+            damage: None,
             active: false,
             backoff: Duration::from_millis(1),
             hub: None,
@@ -304,6 +307,12 @@ impl<P: Deref<Target = Pool>> Follower<P> {
         &self.buf
     }
 
+    /// The error behind the last [`Event::Damaged`] (its CRC failed, or it is cut short),
+    /// once: the event itself stays `Copy`.
+    pub fn take_damage(&mut self) -> Option<Error> {
+        self.damage.take()
+    }
+
     /// The sequence the follower expects next.
     pub fn expected_seq(&self) -> u64 {
         self.cursor.expected_seq()
@@ -371,6 +380,7 @@ impl<P: Deref<Target = Pool>> Follower<P> {
                         // the next one, so the cursor (already past it) goes on.
                         Err(e) if e.kind() == ErrorKind::Corrupt => {
                             self.buf.clear();
+                            self.damage = Some(e);
                             self.active = true;
                             return Ok(Some(Got::Damaged {
                                 seq: frame.seq(),

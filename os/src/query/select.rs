@@ -51,7 +51,9 @@ impl<P: Deref<Target = Pool>> Stream<P> {
                 if self.q.since_ns.is_some_and(|t| timestamp_ns < t) {
                     return Ok(Step::Skipped);
                 }
-                let e = Error::new(ErrorKind::Corrupt, "payload fails its checksum");
+                let e = self.follower.take_damage().unwrap_or_else(|| {
+                    Error::new(ErrorKind::Corrupt, "payload fails its checksum")
+                });
                 return self.damaged(e, seq, offset);
             }
             Some(Event::Message(m)) => (m.seq, m.timestamp_ns, m.offset),
