@@ -33,7 +33,16 @@ impl<P: Deref<Target = Pool>> Stream<P> {
             Start::Last(n) => n > 0 && q.filtered() && history_end.is_some(),
             _ => false,
         };
-        let start = if buffered { Start::Oldest } else { q.start };
+        // Unbuffered, the last N are placed from the same state as `history_end`: a follower
+        // reading the state again after a writer appended would start past the history and
+        // deliver fewer than N.
+        let start = match q.start {
+            _ if buffered => Start::Oldest,
+            Start::Last(n) if n > 0 && history_end.is_some() => {
+                Start::Seq(state.newest.saturating_sub(n - 1).max(state.oldest))
+            }
+            other => other,
+        };
         let mut follower = Follower::new(
             pool,
             FollowOptions {
