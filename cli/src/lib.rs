@@ -53,6 +53,8 @@ mod evaluator;
 mod progress;
 #[cfg(feature = "cli")]
 mod run;
+#[cfg(feature = "serve")]
+mod serve;
 #[cfg(feature = "cli")]
 mod ui;
 #[cfg(feature = "cli")]

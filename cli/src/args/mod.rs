@@ -156,6 +156,9 @@ pub struct Matches {
     flags: Vec<(&'static str, Option<String>)>,
     /// Positionals, in order.
     pub positionals: Vec<String>,
+    /// How many flags came before the first positional (a subcommand word such as
+    /// `serve check`); `None` without positionals.
+    pub flags_before_positional: Option<usize>,
 }
 
 impl Matches {
@@ -183,6 +186,13 @@ impl Matches {
             .filter(|(f, _)| *f == long)
             .filter_map(|(_, v)| v.as_deref())
             .collect()
+    }
+
+    /// The flags given before the first positional, and those given after it.
+    pub fn flags_around_positional(&self) -> (Vec<&'static str>, Vec<&'static str>) {
+        let split = self.flags_before_positional.unwrap_or(self.flags.len());
+        let names = |fs: &[(&'static str, Option<String>)]| fs.iter().map(|(f, _)| *f).collect();
+        (names(&self.flags[..split]), names(&self.flags[split..]))
     }
 
     /// Positional `i`.
@@ -330,6 +340,7 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
         command,
         flags: Vec::new(),
         positionals: Vec::new(),
+        flags_before_positional: None,
     };
     while let Some(arg) = p.next().map_err(|e| lex(e, c))? {
         let found = match &arg {
@@ -346,6 +357,9 @@ pub fn parse(args: Vec<OsString>) -> Result<(Global, Invocation), Error> {
                     .positionals
                     .get(m.positionals.len())
                     .is_some_and(|p| p.trailing);
+                if m.positionals.is_empty() {
+                    m.flags_before_positional = Some(m.flags.len());
+                }
                 m.positionals.push(text(v, c)?);
                 if trailing {
                     // The wrapped command's own flags are its business.
@@ -462,6 +476,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             positionals,
+            flags_before_positional: None,
         }
     }
 

@@ -349,6 +349,81 @@ pub static COMMANDS: &[Command] = &[
         ..PLAIN
     },
     Command {
+        path: &["serve"],
+        about: "serve pools over HTTP (and MCP over HTTP); `serve check` validates, `serve init` \
+                creates a token and a TLS certificate",
+        positionals: &[Positional {
+            choices: &["check", "init"],
+            ..pos_opt("ACTION")
+        }],
+        flags: &[
+            opt(
+                "bind",
+                "ADDR",
+                "socket address (default 127.0.0.1:9700; init: 0.0.0.0:9700)",
+            ),
+            choices(
+                opt(
+                    "access",
+                    "MODE",
+                    "read-only, write-only or read-write (default)",
+                ),
+                &["read-only", "write-only", "read-write"],
+            ),
+            repeat(opt(
+                "cors-origin",
+                "ORIGIN",
+                "allow this browser origin (repeatable)",
+            )),
+            opt("token", "TOKEN", "require this bearer token (development)"),
+            opt(
+                "token-file",
+                "PATH",
+                "require the bearer token in this file",
+            ),
+            opt("tls-cert", "PEM", "TLS certificate chain"),
+            opt("tls-key", "PEM", "TLS private key"),
+            flag(
+                "tls-self-signed",
+                "TLS with a certificate generated at start",
+            ),
+            flag(
+                "allow-non-loopback",
+                "allow binding addresses other than loopback",
+            ),
+            flag(
+                "insecure-no-tls",
+                "allow writes beyond loopback without TLS",
+            ),
+            opt(
+                "max-body-bytes",
+                "N",
+                "request body limit (default 1048576)",
+            ),
+            opt(
+                "max-tail-timeout-ms",
+                "N",
+                "longest and default tail (default 30000)",
+            ),
+            opt(
+                "max-tail-concurrency",
+                "N",
+                "concurrent tails, MCP waits and storage operations (default 64)",
+            ),
+            opt("dir", "DIR", "pool directory (overrides the global --dir)"),
+            JSON,
+            opt(
+                "output-dir",
+                "DIR",
+                "init: where to write the files (default .)",
+            ),
+            flag("force", "init: overwrite existing files"),
+            HELP,
+        ],
+        example: "serve --bind 127.0.0.1:9700",
+        ..PLAIN
+    },
+    Command {
         path: &["version"],
         about: "print the version",
         positionals: &[],

@@ -30,6 +30,14 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path, argv: &[String]) -> Result<u8, Erro
         ["doctor"] => doctor::run(m, ui, dir),
         ["completion"] => completion::run(m, ui),
         ["mcp"] => mcp::run(m, ui, dir),
+        #[cfg(feature = "serve")]
+        ["serve"] => crate::serve::run(m, ui, dir),
+        #[cfg(not(feature = "serve"))]
+        ["serve"] => Err(Error::new(
+            ErrorKind::Usage,
+            "this pls was built without the HTTP server",
+        )
+        .with_hint("Install a build with the `serve` feature (the default).")),
         ["version"] => version(ui),
         other => Err(Error::new(
             ErrorKind::Internal,

@@ -5,6 +5,8 @@
 #[path = "../../../core/tests/support/mod.rs"]
 pub mod support;
 
+pub mod serve;
+
 use serde_json::{Map, Value, json};
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -39,6 +39,49 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+/// Which operations a server allows (`serve --access`); the MCP tools and the HTTP routes
+/// are gated by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only.
+    ReadOnly,
+    /// Writes only.
+    WriteOnly,
+    /// Both.
+    ReadWrite,
+}
+
+impl Access {
+    /// The mode a flag value names.
+    pub fn parse(s: &str) -> Option<Access> {
+        match s {
+            "read-only" => Some(Access::ReadOnly),
+            "write-only" => Some(Access::WriteOnly),
+            "read-write" => Some(Access::ReadWrite),
+            _ => None,
+        }
+    }
+
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::ReadOnly => "read-only",
+            Access::WriteOnly => "write-only",
+            Access::ReadWrite => "read-write",
+        }
+    }
+
+    /// Whether reads are allowed.
+    pub fn can_read(self) -> bool {
+        self != Access::WriteOnly
+    }
+
+    /// Whether writes are allowed.
+    pub fn can_write(self) -> bool {
+        self != Access::ReadOnly
+    }
+}
+
 /// The MCP protocol revision this server speaks.
 pub const PROTOCOL_VERSION: &str = "2025-11-25";
 
