@@ -464,7 +464,9 @@ impl<P: Deref<Target = Pool>> Follower<P> {
     }
 }
 
-fn retention_gap(pool: &Pool, first_missing: u64, count: u64) -> Error {
+/// The error of a gap under [`GapPolicy::Stop`]: messages `first_missing` and the `count - 1`
+/// after it were evicted before they were read.
+pub fn retention_gap(pool: &Pool, first_missing: u64, count: u64) -> Error {
     let last = first_missing.saturating_add(count).saturating_sub(1);
     Error::new(
         ErrorKind::RetentionGap,

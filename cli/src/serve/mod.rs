@@ -10,6 +10,7 @@
 //! Spec: `spec/HTTP.md`, `spec/openapi.json`.
 
 pub mod config;
+pub mod feed;
 pub mod http;
 pub mod log;
 pub mod mcp;

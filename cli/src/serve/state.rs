@@ -12,6 +12,7 @@
 //! Spec: `spec/HTTP.md` §5 (limits).
 
 use super::config::Config;
+use super::feed::Feeds;
 use plasmite_os::{Error, ErrorKind, Pool, PoolName, Sandbox};
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -34,6 +35,8 @@ pub struct State {
     pub sandbox: Arc<Sandbox>,
     /// Raised once the server is stopping.
     pub shutdown: Shutdown,
+    /// The shared chunks of unfiltered tails.
+    pub feeds: Feeds,
 }
 
 impl State {
@@ -46,6 +49,7 @@ impl State {
             storage: Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS))),
             sandbox: Arc::new(sandbox),
             shutdown: Shutdown::default(),
+            feeds: Feeds::default(),
             config,
         }
     }

@@ -23,6 +23,7 @@
 //!
 //! Spec: `spec/HTTP.md` §4.3.
 
+use super::feed::{Feed, Taken};
 use super::http::{self, Body, BodyError, Rejection, usage};
 use super::router::{Captures, Handler, bad_request, pool_name};
 use super::state::{self, State};
@@ -39,6 +40,7 @@ use plasmite_os::{
     Cancel, Error, GapPolicy, Hub, Item, MessageView, Pool, Query, QuerySpec, Start,
 };
 use serde_json::json;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
@@ -55,7 +57,7 @@ const FRAME_BYTES: usize = 64 * 1024;
 const SANDBOX_AHEAD: usize = 256;
 
 /// The wire form of a tail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
     /// One compact envelope per line.
     Jsonl,
@@ -214,7 +216,19 @@ pub async fn handle(
     };
     let start = params.start(resume_after);
     let deadline = Instant::now().checked_add(params.timeout);
-    let source = if params.wheres.is_empty() {
+    let source = if params.wheres.is_empty() && params.tags.is_empty() {
+        let feed = state.feeds.of(&pool, format);
+        let next = {
+            let feed = Arc::clone(&feed);
+            state::blocking(move || feed.first_seq(start)).await?
+        };
+        Source::Shared {
+            feed,
+            next,
+            remaining: params.max,
+            gap_error: params.gap_error,
+        }
+    } else if params.wheres.is_empty() {
         local(&pool, &params, start, deadline, format).await?
     } else {
         sandboxed(state, &pool, &params, start).await?
@@ -223,6 +237,7 @@ pub async fn handle(
         source,
         format,
         buf: Vec::new(),
+        out: VecDeque::new(),
         permit: Some(permit),
         state: Arc::clone(state),
         shutdown: None,
@@ -344,6 +359,13 @@ async fn sandboxed(
 
 /// Where a tail's items come from.
 enum Source {
+    /// Unfiltered: the pool's shared chunks in this format.
+    Shared {
+        feed: Arc<Feed>,
+        next: u64,
+        remaining: Option<u64>,
+        gap_error: bool,
+    },
     Local(Box<Stream<Arc<Pool>>>),
     Sandboxed {
         rx: mpsc::Receiver<Event>,
@@ -356,6 +378,8 @@ struct TailBody {
     source: Source,
     format: Format,
     buf: Vec<u8>,
+    /// Frames ready to send, in order.
+    out: VecDeque<Bytes>,
     /// The tail's place among the running tails, released with the body.
     permit: Option<OwnedSemaphorePermit>,
     state: Arc<State>,
@@ -440,6 +464,51 @@ impl TailBody {
                 return Next::Go;
             }
             match &mut self.source {
+                Source::Shared {
+                    feed,
+                    next,
+                    remaining,
+                    gap_error,
+                } => {
+                    if *remaining == Some(0) {
+                        return Next::End;
+                    }
+                    match feed.take(*next, *remaining) {
+                        Ok(Taken::Idle) => return Next::Go,
+                        Ok(Taken::Data {
+                            bytes,
+                            next: n,
+                            delivered,
+                            gap,
+                        }) => {
+                            let gap_error = *gap_error;
+                            *next = n;
+                            if let Some(r) = remaining {
+                                *r = r.saturating_sub(delivered);
+                            }
+                            if let Some((first_missing, count)) = gap {
+                                if gap_error {
+                                    let e = plasmite_os::follow::retention_gap(
+                                        feed.pool(),
+                                        first_missing,
+                                        count,
+                                    );
+                                    return self.terminal(&e);
+                                }
+                                self.gap(first_missing, count);
+                            }
+                            if !bytes.is_empty() {
+                                if !self.buf.is_empty() {
+                                    self.out
+                                        .push_back(Bytes::from(std::mem::take(&mut self.buf)));
+                                }
+                                self.out.push_back(bytes);
+                                return Next::Go;
+                            }
+                        }
+                        Err(e) => return self.terminal(&e),
+                    }
+                }
                 Source::Local(stream) => {
                     let got = match stream.poll() {
                         Ok(Some(Item::Message(m))) => {
@@ -516,7 +585,8 @@ enum Step {
     Idle,
 }
 
-fn print_into(buf: &mut Vec<u8>, format: Format, m: &MessageView<'_>) -> Result<(), Error> {
+/// Appends message `m` in `format` to `buf` (nothing when it does not decode).
+pub fn print_into(buf: &mut Vec<u8>, format: Format, m: &MessageView<'_>) -> Result<(), Error> {
     let at = buf.len();
     let out = match format {
         Format::Jsonl => print(buf, &m.printed(), Style::Compact).map(|()| buf.push(b'\n')),
@@ -550,6 +620,9 @@ impl hyper::body::Body for TailBody {
         let this = &mut *self;
         loop {
             if this.done {
+                if let Some(bytes) = this.out.pop_front() {
+                    return Poll::Ready(Some(Ok(Frame::data(bytes))));
+                }
                 this.permit.take();
                 return Poll::Ready(None);
             }
@@ -573,10 +646,13 @@ impl hyper::body::Body for TailBody {
                 Next::Go => {}
             }
             if !this.buf.is_empty() {
+                this.out
+                    .push_back(Bytes::from(std::mem::take(&mut this.buf)));
+            }
+            if let Some(bytes) = this.out.pop_front() {
                 if let Some(h) = &mut this.heartbeat {
                     h.as_mut().reset(tokio::time::Instant::now() + HEARTBEAT);
                 }
-                let bytes = Bytes::from(std::mem::take(&mut this.buf));
                 return Poll::Ready(Some(Ok(Frame::data(bytes))));
             }
             if this.done {
@@ -589,12 +665,18 @@ impl hyper::body::Body for TailBody {
                 this.done = true;
                 continue;
             }
-            if let Source::Local(stream) = &this.source {
-                // The hub keeps the waker registered only while the future lives: it is kept
-                // until it resolves (a resolved one is replaced, its cursor being stale).
-                if this.arrival.is_none() {
-                    this.arrival = stream.arrival(None);
-                }
+            // The hub keeps the waker registered only while the future lives: it is kept
+            // until it resolves (a resolved one is replaced, its cursor being stale).
+            if this.arrival.is_none() {
+                this.arrival = match &this.source {
+                    Source::Local(stream) => stream.arrival(None),
+                    Source::Shared { feed, next, .. } => {
+                        Some(feed.hub().arrival(next.saturating_sub(1), None))
+                    }
+                    Source::Sandboxed { .. } => None,
+                };
+            }
+            {
                 if let Some(a) = &mut this.arrival
                     && Pin::new(a).poll(cx).is_ready()
                 {
@@ -614,7 +696,7 @@ impl hyper::body::Body for TailBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done && self.buf.is_empty()
+        self.done && self.buf.is_empty() && self.out.is_empty()
     }
 }
 
