@@ -36,7 +36,7 @@ const PROTOCOL_HEADER: &str = "mcp-protocol-version";
 
 /// `POST /mcp`.
 pub async fn post(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> {
-    if let Err(refused) = check_headers(req.headers()) {
+    if let Some(refused) = check_headers(req.headers()) {
         return refused;
     }
     let body = match http::read_body(req, state.config.max_body_bytes).await {
@@ -118,12 +118,12 @@ fn accepted() -> Response<Body> {
     r
 }
 
-/// The protocol version and origin checks; the refusal when one fails.
-fn check_headers(headers: &HeaderMap) -> Result<(), Response<Body>> {
+/// The protocol version and origin checks: the refusal when one fails.
+fn check_headers(headers: &HeaderMap) -> Option<Response<Body>> {
     if let Some(v) = headers.get(PROTOCOL_HEADER) {
         let given = v.to_str().unwrap_or("").trim();
         if given != PROTOCOL_VERSION {
-            return Err(http::error_with_status(
+            return Some(http::error_with_status(
                 StatusCode::BAD_REQUEST,
                 &usage(
                     format!("unsupported MCP-Protocol-Version '{given}'"),
@@ -138,14 +138,14 @@ fn check_headers(headers: &HeaderMap) -> Result<(), Response<Body>> {
     if let Some(v) = headers.get(header::ORIGIN) {
         let origin = v.to_str().unwrap_or("");
         if config::parse_origin(origin).is_err() {
-            return Err(http::error_with_status(
+            return Some(http::error_with_status(
                 StatusCode::FORBIDDEN,
                 &Error::new(ErrorKind::Permission, format!("invalid Origin '{origin}'"))
                     .with_hint("Send MCP requests from an http(s) origin, or without an Origin."),
             ));
         }
     }
-    Ok(())
+    None
 }
 
 /// `GET /mcp`: 405, empty body (no server-initiated stream).
@@ -172,22 +172,22 @@ mod tests {
         h
     }
 
+    fn status(pairs: &[(&'static str, &str)]) -> Option<StatusCode> {
+        check_headers(&headers(pairs)).map(|r| r.status())
+    }
+
     #[test]
     fn only_this_protocol_version_and_http_origins_pass() {
-        assert!(check_headers(&headers(&[])).is_ok());
-        assert!(check_headers(&headers(&[(PROTOCOL_HEADER, PROTOCOL_VERSION)])).is_ok());
-        let old = check_headers(&headers(&[(PROTOCOL_HEADER, "2024-11-05")]));
-        assert_eq!(old.map_err(|r| r.status()), Err(StatusCode::BAD_REQUEST));
+        assert_eq!(status(&[]), None);
+        assert_eq!(status(&[(PROTOCOL_HEADER, PROTOCOL_VERSION)]), None);
+        let old = status(&[(PROTOCOL_HEADER, "2024-11-05")]);
+        assert_eq!(old, Some(StatusCode::BAD_REQUEST));
         for ok in ["http://localhost:5173", "https://app.example.com"] {
-            assert!(check_headers(&headers(&[("origin", ok)])).is_ok(), "{ok}");
+            assert_eq!(status(&[("origin", ok)]), None, "{ok}");
         }
         for bad in ["null", "file://x", "https://a.example/path", "*", ""] {
-            let r = check_headers(&headers(&[("origin", bad)]));
-            assert_eq!(
-                r.map_err(|r| r.status()),
-                Err(StatusCode::FORBIDDEN),
-                "{bad}"
-            );
+            let refused = status(&[("origin", bad)]);
+            assert_eq!(refused, Some(StatusCode::FORBIDDEN), "{bad}");
         }
     }
 }
