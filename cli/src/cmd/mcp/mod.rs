@@ -9,6 +9,10 @@
 //! hidden evaluator invocation. Calls that may take long (waits, `where`) run on their own threads, beside the
 //! requests read after them, and can be cancelled.
 //!
+//! The dispatcher ([`Server`], [`Server::handle`]) answers one parsed JSON-RPC message for
+//! any transport: this stdin loop, and `POST /mcp` of `pls serve`, which gates the tools by its
+//! [`Access`] mode (the stdin server allows everything).
+//!
 //! # Invariants
 //! - stdout carries responses only: exactly one compact JSON line per request that has an
 //!   `id`, written whole and flushed; notifications, stray JSON-RPC responses and cancelled
@@ -21,10 +25,8 @@
 //!   read stdin or write stdout ends it.
 //! - A tool failure is a tool result with `isError: true` (the agent sees it); a malformed
 //!   request is a JSON-RPC error (the client sees it). Every failure says what to do next.
-//!
-//! The dispatcher ([`Server`], [`Server::handle`]) answers one parsed JSON-RPC message for
-//! any transport: this stdin loop, and `POST /mcp` of `pls serve`, which gates the tools by its
-//! [`Access`] mode (the stdin server allows everything).
+//! - A tool the access mode disallows is neither listed nor run (a call is a Permission tool
+//!   error, before its arguments are looked at); resources need read access.
 //!
 //! Spec: `spec/MCP.md`.
 
