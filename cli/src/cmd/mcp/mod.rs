@@ -9,6 +9,10 @@
 //! hidden evaluator invocation. Calls that may take long (waits, `where`) run on their own threads, beside the
 //! requests read after them, and can be cancelled.
 //!
+//! The dispatcher ([`Server`], [`Server::handle`]) answers one parsed JSON-RPC message for
+//! any transport: this stdin loop, and `POST /mcp` of `pls serve`, which gates the tools by its
+//! [`Access`] mode (the stdin server allows everything).
+//!
 //! # Invariants
 //! - stdout carries responses only: exactly one compact JSON line per request that has an
 //!   `id`, written whole and flushed; notifications, stray JSON-RPC responses and cancelled
@@ -21,6 +25,8 @@
 //!   read stdin or write stdout ends it.
 //! - A tool failure is a tool result with `isError: true` (the agent sees it); a malformed
 //!   request is a JSON-RPC error (the client sees it). Every failure says what to do next.
+//! - A tool the access mode disallows is neither listed nor run (a call is a Permission tool
+//!   error, before its arguments are looked at); resources need read access.
 //!
 //! Spec: `spec/MCP.md`.
 
@@ -116,11 +122,8 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
     let dir = m
         .value("dir")
         .map_or_else(|| dir.to_path_buf(), PathBuf::from);
-    let server = Arc::new(Server {
-        dir,
-        sandbox: Sandbox::new(crate::evaluator::launcher()),
-        in_flight: Mutex::new(HashMap::new()),
-    });
+    let sandbox = Arc::new(Sandbox::new(crate::evaluator::launcher()));
+    let server = Arc::new(Server::new(dir, sandbox, Access::ReadWrite));
     let mut running: Vec<JoinHandle<()>> = Vec::new();
     let served = serve(&server, ui, &mut running);
     if served.is_err() {
@@ -151,7 +154,7 @@ fn serve(server: &Arc<Server>, ui: &Ui, running: &mut Vec<JoinHandle<()>>) -> Re
         match server.handle_line(&line) {
             Reply::Nothing => {}
             Reply::Now(response) => ui.print(&response_line(&response))?,
-            Reply::Later { id, params } => {
+            Reply::Later(slow) => {
                 // Back-pressure: a client that starts calls faster than they end is read no
                 // further until one of them — any one — has ended.
                 running.retain(|call| !call.is_finished());
@@ -159,7 +162,7 @@ fn serve(server: &Arc<Server>, ui: &Ui, running: &mut Vec<JoinHandle<()>>) -> Re
                     std::thread::sleep(CALL_POLL);
                     running.retain(|call| !call.is_finished());
                 }
-                running.extend(Server::start(server, id, params));
+                running.extend(Server::start(server, slow));
             }
         }
     }
@@ -281,28 +284,66 @@ pub(crate) fn hint_of(e: &Error) -> String {
     .to_owned()
 }
 
-/// What an input line gets.
+/// What a message (an input line, a request body) gets.
 #[derive(Debug)]
-enum Reply {
+pub enum Reply {
     /// No response: a blank line, a notification or a stray response.
     Nothing,
     /// This response, now.
     Now(Value),
-    /// A `tools/call` that may take long: it runs beside the next requests and answers when
-    /// done (or never, when cancelled).
-    Later {
-        id: Value,
-        params: Map<String, Value>,
-    },
+    /// A `tools/call` that may take long: the caller runs it beside its other work (a thread)
+    /// and answers when done (or never, when cancelled).
+    Later(Slow),
+}
+
+/// A `tools/call` that may take long (`plasmite_wait`, a read with `where`), its arguments
+/// checked for nothing but the tool's name and the server's access mode yet.
+#[derive(Debug)]
+pub struct Slow {
+    id: Value,
+    params: Map<String, Value>,
+}
+
+impl Slow {
+    /// Whether the call is a `plasmite_wait` (it may park until its timeout, where a `where`
+    /// read only computes).
+    pub fn waits(&self) -> bool {
+        tools::named_tool(&self.params) == Some("plasmite_wait")
+    }
+
+    /// Runs the call (blocking) and returns its response; `cancel` stops it early (a wait
+    /// within 50 ms, a `where` evaluator at once).
+    pub fn run(self, server: &Server, cancel: &Cancel) -> Value {
+        let outcome = server.call_tool(&self.params, cancel);
+        respond(self.id, outcome)
+    }
+
+    /// The response refusing the call with `e` (a tool error, as if the tool had failed).
+    pub fn refuse(self, e: Error) -> Value {
+        let tool = tools::named_tool(&self.params).unwrap_or_default();
+        let result = tools::failed(tool, arguments::Failure::Pool(e));
+        respond(self.id, Ok(result))
+    }
+}
+
+/// The response to a message that is not JSON.
+pub fn parse_error() -> Value {
+    json!({
+        "error": {"code": PARSE_ERROR, "message": "invalid JSON"},
+        "id": null,
+        "jsonrpc": "2.0",
+    })
 }
 
 /// The server's state: the pool directory (each request opens what it needs), the evaluators
-/// of `where` expressions, and the calls running beside the main loop.
+/// of `where` expressions, the operations allowed, and the calls running beside the main loop.
 #[derive(Debug)]
-struct Server {
+pub struct Server {
     dir: PathBuf,
     /// Where `where` expressions run: never in this process.
-    sandbox: Sandbox,
+    sandbox: Arc<Sandbox>,
+    /// Which tools and methods may be used.
+    access: Access,
     /// Running calls by request id (as JSON text), for `notifications/cancelled`.
     in_flight: Mutex<HashMap<String, Arc<Cancel>>>,
 }
@@ -312,12 +353,19 @@ struct Server {
 static NOT_CANCELLED: std::sync::LazyLock<Cancel> = std::sync::LazyLock::new(Cancel::new);
 
 impl Server {
+    /// A server on the pools of `dir`, evaluating `where` in `sandbox`, allowing `access`.
+    pub fn new(dir: PathBuf, sandbox: Arc<Sandbox>, access: Access) -> Server {
+        Server {
+            dir,
+            sandbox,
+            access,
+            in_flight: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Starts a call beside the main loop; it writes its own response.
-    fn start(
-        server: &Arc<Server>,
-        id: Value,
-        params: Map<String, Value>,
-    ) -> Option<JoinHandle<()>> {
+    fn start(server: &Arc<Server>, slow: Slow) -> Option<JoinHandle<()>> {
+        let Slow { id, params } = slow;
         let cancel = Arc::new(Cancel::new());
         let key = id.to_string();
         server
@@ -363,7 +411,7 @@ impl Server {
 
     /// Runs `tools/call` with `params` (a `where` in it runs in the sandbox).
     fn call_tool(&self, params: &Map<String, Value>, cancel: &Cancel) -> Result<Value, RpcError> {
-        tools::call(&self.dir, Some(params), &self.sandbox, cancel)
+        tools::call(&self.dir, Some(params), &self.sandbox, self.access, cancel)
     }
 
     /// Cancels every running call.
@@ -403,16 +451,12 @@ impl Server {
         }
         match serde_json::from_slice::<Value>(text) {
             Ok(message) => self.handle(message),
-            Err(_) => Reply::Now(json!({
-                "error": {"code": PARSE_ERROR, "message": "invalid JSON"},
-                "id": null,
-                "jsonrpc": "2.0",
-            })),
+            Err(_) => Reply::Now(parse_error()),
         }
     }
 
-    /// What one JSON-RPC message gets.
-    fn handle(&self, message: Value) -> Reply {
+    /// What one JSON-RPC message gets. A `Now` may have done file I/O; a `Later` has not run.
+    pub fn handle(&self, message: Value) -> Reply {
         let Value::Object(obj) = message else {
             return Reply::Now(
                 RpcError::invalid_request(
@@ -476,24 +520,41 @@ impl Server {
                 );
             }
         };
+        // A tool the access mode refuses is refused at once, whatever it would have done.
         if let Some(p) = params
             && method == "tools/call"
             && tools::is_slow(p)
+            && tools::permitted(p, self.access)
         {
             let mut params = p.clone();
             tools::pin_wait_cursor(&self.dir, &mut params);
-            return Reply::Later { id, params };
+            return Reply::Later(Slow { id, params });
         }
         Reply::Now(respond(id, self.call(method, params)))
     }
 
     /// Runs one request method.
     fn call(&self, method: &str, params: Option<&Map<String, Value>>) -> Result<Value, RpcError> {
+        if method.starts_with("resources/") && !self.access.can_read() {
+            return Err(RpcError::pool(
+                &Error::new(
+                    ErrorKind::Permission,
+                    "forbidden: access mode disallows read operations",
+                )
+                .with_hint("Resources are reads; this server's --access mode allows none."),
+            ));
+        }
         match method {
             "initialize" => Ok(initialize()),
             "ping" => Ok(json!({})),
-            "tools/list" => Ok(tools::list()),
-            "tools/call" => tools::call(&self.dir, params, &self.sandbox, &NOT_CANCELLED),
+            "tools/list" => Ok(tools::list(self.access)),
+            "tools/call" => tools::call(
+                &self.dir,
+                params,
+                &self.sandbox,
+                self.access,
+                &NOT_CANCELLED,
+            ),
             "resources/list" => resources::list(&self.dir),
             "resources/templates/list" => Ok(resources::templates()),
             "resources/read" => resources::read(&self.dir, params),
@@ -526,12 +587,13 @@ mod tests {
     use super::*;
 
     fn server() -> Server {
+        server_with(Access::ReadWrite)
+    }
+
+    fn server_with(access: Access) -> Server {
         let dir = std::env::temp_dir().join("pls-mcp-unit-no-such-dir");
-        Server {
-            sandbox: Sandbox::new(plasmite_os::Launcher::new(dir.join("no-such-program"))),
-            dir,
-            in_flight: Mutex::new(HashMap::new()),
-        }
+        let sandbox = Sandbox::new(plasmite_os::Launcher::new(dir.join("no-such-program")));
+        Server::new(dir, Arc::new(sandbox), access)
     }
 
     fn answer(line: &str) -> Option<Value> {
@@ -614,6 +676,55 @@ mod tests {
         assert!(r.get("result").is_none());
         let r = answer(r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":[]}"#).expect("a");
         assert_eq!(r["error"]["code"], INVALID_PARAMS);
+    }
+
+    fn tool_names(access: Access) -> Vec<String> {
+        let Reply::Now(r) =
+            server_with(access).handle(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        else {
+            panic!("tools/list is answered at once");
+        };
+        let tools = r["result"]["tools"].as_array().expect("tools").clone();
+        tools
+            .iter()
+            .map(|t| t["name"].as_str().expect("name").to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn an_access_mode_lists_only_the_tools_it_allows() {
+        let all = tool_names(Access::ReadWrite);
+        let reads = tool_names(Access::ReadOnly);
+        let writes = tool_names(Access::WriteOnly);
+        assert_eq!(all.len(), reads.len() + writes.len());
+        assert!(reads.contains(&"plasmite_wait".to_owned()), "{reads:?}");
+        assert!(!reads.contains(&"plasmite_feed".to_owned()), "{reads:?}");
+        assert!(writes.contains(&"plasmite_feed".to_owned()), "{writes:?}");
+        assert!(!writes.contains(&"plasmite_read".to_owned()), "{writes:?}");
+    }
+
+    #[test]
+    fn a_refused_tool_is_a_permission_tool_error_even_when_slow() {
+        for (access, tool) in [
+            (Access::ReadOnly, "plasmite_pool_delete"),
+            (Access::WriteOnly, "plasmite_wait"),
+            (Access::WriteOnly, "plasmite_read"),
+        ] {
+            let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                              "params": {"name": tool, "arguments": {"pool": "p", "where": "true"}}});
+            let Reply::Now(r) = server_with(access).handle(call) else {
+                panic!("{tool} should be refused at once");
+            };
+            assert_eq!(r["result"]["isError"], true, "{r}");
+            let s = &r["result"]["structuredContent"];
+            assert_eq!(s["error_kind"], "Permission", "{r}");
+            assert_eq!(s["tool"], tool, "{r}");
+        }
+        let read = json!({"jsonrpc": "2.0", "id": 1, "method": "resources/list"});
+        let Reply::Now(r) = server_with(Access::WriteOnly).handle(read) else {
+            panic!("answered at once");
+        };
+        assert_eq!(r["error"]["data"]["error_kind"], "Permission", "{r}");
     }
 
     #[test]

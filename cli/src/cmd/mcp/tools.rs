@@ -18,7 +18,7 @@
 
 use super::arguments::{Args, Failure};
 use super::batch::{self, Query};
-use super::{RpcError, hint_of};
+use super::{Access, RpcError, hint_of};
 use crate::cmd::pool;
 use crate::values;
 use plasmite_os::core::layout::DEFAULT_POOL_SIZE;
@@ -243,10 +243,45 @@ fn filter_schema() -> Value {
     })
 }
 
-/// `tools/list`.
-pub(super) fn list() -> Value {
+/// Whether `access` allows `tool`: the read-only tools need read access, the others write
+/// access.
+fn allows(access: Access, tool: &Tool) -> bool {
+    if tool.read_only {
+        access.can_read()
+    } else {
+        access.can_write()
+    }
+}
+
+/// Whether `access` allows the tool a `tools/call` names (an unknown or malformed name is the
+/// call's own error, so it is not refused here).
+pub(super) fn permitted(params: &Map<String, Value>, access: Access) -> bool {
+    let name = params.get("name").and_then(Value::as_str);
+    TOOLS
+        .iter()
+        .find(|t| Some(t.name) == name)
+        .is_none_or(|t| allows(access, t))
+}
+
+/// The Permission failure of a tool `access` refuses.
+fn refused(access: Access) -> Failure {
+    Failure::Pool(
+        Error::new(
+            ErrorKind::Permission,
+            format!(
+                "forbidden: the server's access mode ({}) disallows this tool",
+                access.as_str()
+            ),
+        )
+        .with_hint("Use the tools tools/list shows; this server's --access mode hides the others."),
+    )
+}
+
+/// `tools/list`: the tools `access` allows.
+pub(super) fn list(access: Access) -> Value {
     let tools: Vec<Value> = TOOLS
         .iter()
+        .filter(|t| allows(access, t))
         .map(|t| {
             json!({
                 "annotations": {
@@ -276,6 +311,7 @@ pub(super) fn call(
     pool_dir: &Path,
     params: Option<&Map<String, Value>>,
     sandbox: &Sandbox,
+    access: Access,
     cancel: &Cancel,
 ) -> Result<Value, RpcError> {
     let hint = "Pass {\"name\": <tool name>, \"arguments\": {…}}; tools/list shows the tools.";
@@ -290,6 +326,9 @@ pub(super) fn call(
             "Call tools/list for the available tools.",
         )
     })?;
+    if !allows(access, tool) {
+        return Ok(failed(tool.name, refused(access)));
+    }
     let empty = Map::new();
     let args = match params.and_then(|p| p.get("arguments")) {
         None | Some(Value::Null) => &empty,
@@ -323,6 +362,11 @@ fn named(params: &Map<String, Value>) -> Option<(&str, &Map<String, Value>)> {
     let name = params.get("name")?.as_str()?;
     let args = params.get("arguments")?.as_object()?;
     Some((name, args))
+}
+
+/// The tool a `tools/call` names, when the name is a string.
+pub(super) fn named_tool(params: &Map<String, Value>) -> Option<&str> {
+    params.get("name")?.as_str()
 }
 
 /// Whether a `tools/call` evaluates a `where` expression (which only an evaluator does).
@@ -603,7 +647,7 @@ mod tests {
 
     #[test]
     fn every_tool_schema_is_closed_and_requires_only_what_it_lists() {
-        let listed = list();
+        let listed = list(Access::ReadWrite);
         let tools = listed["tools"].as_array().expect("tools");
         assert_eq!(tools.len(), TOOLS.len());
         for t in tools {
@@ -690,8 +734,14 @@ mod tests {
                     }
                     let saved = args.insert(key.clone(), v.clone());
                     let params = json!({"name": tool.name, "arguments": args});
-                    let r = call(&dir, params.as_object(), &sandbox, &Cancel::default())
-                        .expect("a tool result");
+                    let r = call(
+                        &dir,
+                        params.as_object(),
+                        &sandbox,
+                        Access::ReadWrite,
+                        &Cancel::default(),
+                    )
+                    .expect("a tool result");
                     assert!(r["structuredContent"].is_object(), "{}: {r}", tool.name);
                     if r["isError"] == true {
                         let s = &r["structuredContent"];
