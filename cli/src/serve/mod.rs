@@ -4,10 +4,12 @@
 //!
 //! Role: a front end like the others. [`config`] parses the flags, [`server`] owns sockets,
 //! TLS and shutdown, [`router`] the route table, authentication and CORS; [`pools`] and
-//! [`tail`] are the routes, [`mcp`] puts the `pls mcp` dispatcher behind `POST /mcp`. The work
+//! [`tail`] are the routes, [`mcp`] puts the `pls mcp` dispatcher behind `POST /mcp`; [`check`]
+//! describes a configuration (and prints the banner), [`init`] writes a token and a certificate.
+//! This module checks which flags may stand before and after the action word. The work
 //! itself is `plasmite_os`'s: pools, queries, the wake hub, ingestion, the sandbox.
 //!
-//! Spec: `spec/HTTP.md`, `spec/openapi.json`.
+//! Spec: `spec/HTTP.md`, `spec/openapi.json`, `spec/CLI.md` §2.14.
 
 pub mod check;
 pub mod config;
