@@ -177,8 +177,12 @@ pub fn parse_origin(s: &str) -> Result<String, Error> {
     if authority.is_empty() || authority.starts_with(':') {
         return Err(bad("no host"));
     }
-    check_authority(authority).map_err(|why| bad(why))?;
-    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
+    check_authority(authority).map_err(bad)?;
+    let authority = authority.to_ascii_lowercase();
+    // Browsers leave the scheme's default port out of the Origin they send.
+    let default_port = if scheme == "http" { ":80" } else { ":443" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Ok(format!("{scheme}://{authority}"))
 }
 
 fn check_authority(a: &str) -> Result<(), &'static str> {
@@ -200,10 +204,10 @@ fn check_authority(a: &str) -> Result<(), &'static str> {
             return Err("invalid host");
         }
     }
-    if let Some(p) = port {
-        if p.is_empty() || p.parse::<u16>().is_err() {
-            return Err("invalid port");
-        }
+    if let Some(p) = port
+        && (p.is_empty() || p.parse::<u16>().is_err())
+    {
+        return Err("invalid port");
     }
     Ok(())
 }
@@ -390,5 +394,44 @@ impl Config {
             Tls::Files { .. } => "enabled",
             Tls::SelfSigned => "self-signed",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_kept_as_browsers_send_them() {
+        let ok = |s: &str| parse_origin(s).expect(s);
+        assert_eq!(ok("https://App.Example.com/"), "https://app.example.com");
+        assert_eq!(ok("http://localhost:5173"), "http://localhost:5173");
+        assert_eq!(ok("http://host:80"), "http://host");
+        assert_eq!(ok("https://host:443"), "https://host");
+        assert_eq!(ok("https://host:80"), "https://host:80");
+        assert_eq!(ok("http://[::1]:8080"), "http://[::1]:8080");
+        for bad in [
+            "",
+            "*",
+            "ftp://x",
+            "x",
+            "http://",
+            "http://a/b",
+            "http://a?q",
+            "http://u@a",
+            "http://a:99999",
+            "http://a b",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_includes_ipv4_mapped_loopback() {
+        assert!(is_loopback("127.0.0.1".parse().expect("ip")));
+        assert!(is_loopback("::1".parse().expect("ip")));
+        assert!(is_loopback("::ffff:127.0.0.1".parse().expect("ip")));
+        assert!(!is_loopback("0.0.0.0".parse().expect("ip")));
+        assert!(!is_loopback("10.0.0.1".parse().expect("ip")));
     }
 }

@@ -47,6 +47,9 @@ pub struct Chunk {
     marks: Vec<(u64, u32)>,
 }
 
+/// A chunk just read, and the gap `(first_missing, count)` found before it.
+type Made = (Chunk, Option<(u64, u64)>);
+
 /// What a tail gets from [`Feed::take`].
 #[derive(Debug)]
 pub enum Taken {
@@ -203,7 +206,7 @@ impl Feed {
     }
 
     /// Reads the pool from `next`: the chunk, and the gap found before it.
-    fn make(&self, next: u64) -> Result<Option<(Chunk, Option<(u64, u64)>)>, Error> {
+    fn make(&self, next: u64) -> Result<Option<Made>, Error> {
         let q = Query {
             start: Start::Seq(next),
             live: false,

@@ -73,11 +73,6 @@ pub fn log(at: Level, message: &str) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
-/// Logs at error level.
-pub fn error(message: &str) {
-    log(Level::Error, message);
-}
-
 /// Logs at warn level.
 pub fn warn(message: &str) {
     log(Level::Warn, message);

@@ -145,11 +145,7 @@ impl Params {
                         p.tags.push(t.to_owned());
                     }
                 }
-                "where" => {
-                    if !v.trim().is_empty() {
-                        p.wheres.push(v);
-                    }
-                }
+                "where" if !v.trim().is_empty() => p.wheres.push(v),
                 _ => {}
             }
         }
