@@ -83,9 +83,18 @@ pub fn error_object(e: &Error) -> Value {
     json!({ "error": o })
 }
 
-/// `e` as a JSON error answer with its kind's status.
+/// The HTTP status of `e`: its kind's, but 507 for a full disk.
+pub fn status_of_error(e: &Error) -> StatusCode {
+    if e.cause() == Some(plasmite_os::Cause::NoSpace) {
+        StatusCode::INSUFFICIENT_STORAGE
+    } else {
+        status_of(e.kind())
+    }
+}
+
+/// `e` as a JSON error answer with its status.
 pub fn error_response(e: &Error) -> Response<Body> {
-    json_response(status_of(e.kind()), &error_object(e))
+    json_response(status_of_error(e), &error_object(e))
 }
 
 /// `e` as a JSON error answer with `status`.
@@ -111,7 +120,7 @@ impl Rejection {
 
 impl From<Error> for Rejection {
     fn from(e: Error) -> Rejection {
-        Rejection(status_of(e.kind()), e)
+        Rejection(status_of_error(&e), e)
     }
 }
 

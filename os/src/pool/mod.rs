@@ -261,6 +261,19 @@ impl Pool {
                 Err(rustix::io::Errno::OPNOTSUPP) => file
                     .set_len(geometry.file_size)
                     .map_err(|e| Error::io(e, "failed to size pool", path))?,
+                // No file system holds a file this large: the request, not the disk, is at
+                // fault.
+                Err(e @ (rustix::io::Errno::FBIG | rustix::io::Errno::INVAL)) => {
+                    return Err(Error::new(
+                        ErrorKind::Usage,
+                        format!(
+                            "a pool of {} bytes is larger than this file system allows ({e})",
+                            geometry.file_size
+                        ),
+                    )
+                    .with_path(path)
+                    .with_hint("Create a smaller pool."));
+                }
                 Err(e) => {
                     let err = Error::new(
                         ErrorKind::Io,
