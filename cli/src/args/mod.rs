@@ -189,6 +189,7 @@ impl Matches {
     }
 
     /// The flags given before the first positional, and those given after it.
+    #[cfg(feature = "serve")]
     pub fn flags_around_positional(&self) -> (Vec<&'static str>, Vec<&'static str>) {
         let split = self.flags_before_positional.unwrap_or(self.flags.len());
         let names = |fs: &[(&'static str, Option<String>)]| fs.iter().map(|(f, _)| *f).collect();

@@ -59,6 +59,7 @@ pub enum Access {
 
 impl Access {
     /// The mode a flag value names.
+    #[cfg(feature = "serve")]
     pub fn parse(s: &str) -> Option<Access> {
         match s {
             "read-only" => Some(Access::ReadOnly),
@@ -304,6 +305,8 @@ pub struct Slow {
     params: Map<String, Value>,
 }
 
+// The HTTP transport's side of a slow call (stdio runs it on its own thread).
+#[cfg(feature = "serve")]
 impl Slow {
     /// Whether the call is a `plasmite_wait` (it may park until its timeout, where a `where`
     /// read only computes).

@@ -365,6 +365,7 @@ fn named(params: &Map<String, Value>) -> Option<(&str, &Map<String, Value>)> {
 }
 
 /// The tool a `tools/call` names, when the name is a string.
+#[cfg(feature = "serve")]
 pub(super) fn named_tool(params: &Map<String, Value>) -> Option<&str> {
     params.get("name")?.as_str()
 }
