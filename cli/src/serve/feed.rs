@@ -125,7 +125,8 @@ impl Feed {
         &self.hub
     }
 
-    /// The first sequence a tail starting at `start` reads.
+    /// The first sequence a tail starting at `start` reads (a time start, which needs a search
+    /// by time, is not placed here: it reads as the live edge).
     pub fn first_seq(&self, start: Start) -> Result<u64, Error> {
         let st = self.pool.state()?;
         let live = st.newest.saturating_add(1);

@@ -270,10 +270,7 @@ async fn dispatch(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> 
         _ => {}
     }
     let out = match route.handler {
-        Handler::Health => Ok(http::json_response(
-            StatusCode::OK,
-            &serde_json::json!({"ok": true}),
-        )),
+        Handler::Health => Ok(http::json_response(StatusCode::OK, &health(state))),
         Handler::Mcp => Ok(mcp::post(req, state).await),
         Handler::McpGet => Ok(mcp::get()),
         Handler::Tail | Handler::TailLite3 | Handler::UiEvents => {
@@ -283,6 +280,28 @@ async fn dispatch(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> 
     };
     out.unwrap_or_else(|rejection| rejection.response())
 }
+
+/// What `GET /healthz` answers: `ok`, and for clients that adapt to the server, which one it
+/// is, its access mode and what it offers beyond the reference's routes.
+fn health(state: &State) -> serde_json::Value {
+    serde_json::json!({
+        "access": state.config.access.as_str(),
+        "auth": state.config.token.is_some(),
+        "features": FEATURES,
+        "ok": true,
+        "server": "plasmite-rs",
+        "version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// What this server offers beyond the reference's routes, as `GET /healthz` lists it.
+pub const FEATURES: &[&str] = &[
+    "append_jsonl",
+    "tail_last",
+    "tail_since_time",
+    "tail_where",
+    "sse_resume",
+];
 
 /// 403 for an operation the access mode does not allow.
 pub fn forbidden(what: &str) -> Response<Body> {

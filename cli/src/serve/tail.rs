@@ -84,6 +84,9 @@ pub struct Params {
     pub since_seq: Option<u64>,
     /// `last`: the last N matching messages, then live (an extension; 0 is the live edge).
     pub last: Option<u64>,
+    /// `since_time`: the first message appended at or after this time, Unix ns (an
+    /// extension; RFC 3339 or a relative `5m`).
+    pub since_time: Option<u64>,
     /// `max`: stop after this many messages.
     pub max: Option<u64>,
     /// `timeout_ms`.
@@ -111,6 +114,10 @@ impl Params {
         for (k, v) in http::query_pairs(query)? {
             match k.as_str() {
                 "since_seq" => p.since_seq = Some(number(&k, &v)?),
+                "since_time" => {
+                    let now = plasmite_os::now_ns();
+                    p.since_time = Some(plasmite_os::time::since_named("since_time", &v, now)?);
+                }
                 "last" => p.last = Some(number(&k, &v)?),
                 "max" => p.max = Some(number(&k, &v)?),
                 "timeout_ms" => {
@@ -149,21 +156,28 @@ impl Params {
                 _ => {}
             }
         }
-        if p.since_seq.is_some() && p.last.is_some() {
+        let starts = [
+            p.since_seq.is_some(),
+            p.last.is_some(),
+            p.since_time.is_some(),
+        ];
+        if starts.iter().filter(|s| **s).count() > 1 {
             return Err(usage(
-                "since_seq and last cannot be used together",
-                "Use since_seq to start at a sequence, or last=N for the N latest messages.",
+                "since_seq, since_time and last cannot be used together",
+                "Use since_seq to start at a sequence, since_time at a time, or last=N for \
+                 the N latest messages.",
             ));
         }
         Ok(p)
     }
 
     fn start(&self, resume_after: Option<u64>) -> Start {
-        match (resume_after, self.since_seq, self.last) {
-            (Some(s), _, _) => Start::After(s),
-            (None, Some(s), _) => Start::Seq(s),
-            (None, None, Some(n)) => Start::Last(n),
-            (None, None, None) => Start::Oldest,
+        match (resume_after, self.since_seq, self.last, self.since_time) {
+            (Some(s), _, _, _) => Start::After(s),
+            (None, Some(s), _, _) => Start::Seq(s),
+            (None, None, Some(n), _) => Start::Last(n),
+            (None, None, None, Some(t)) => Start::Time(t),
+            (None, None, None, None) => Start::Oldest,
         }
     }
 }
@@ -212,7 +226,10 @@ pub async fn handle(
     };
     let start = params.start(resume_after);
     let deadline = Instant::now().checked_add(params.timeout);
-    let source = if params.wheres.is_empty() && params.tags.is_empty() {
+    // A time start is placed by a query (it searches the pool by time), not by the feed.
+    let shared =
+        params.wheres.is_empty() && params.tags.is_empty() && !matches!(start, Start::Time(_));
+    let source = if shared {
         let feed = state.feeds.of(&pool, format);
         let next = {
             let feed = Arc::clone(&feed);
