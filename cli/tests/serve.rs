@@ -327,6 +327,31 @@ fn list_and_its_ui_alias_show_every_pool_with_its_info() {
 }
 
 #[test]
+fn list_reports_an_unreadable_pool_in_its_place_and_still_lists_the_others() {
+    let e = env("serve-list-corrupt");
+    let s = e.serve(&[]);
+    s.create_pool("good", None);
+    std::fs::write(e.path("bad"), vec![0x5a; 5000]).expect("write");
+    let r = s.get("/v0/pools");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let pools = v["pools"].as_array().expect("array");
+    assert_eq!(pools.len(), 2, "{v}");
+    let bad = pools
+        .iter()
+        .find(|p| p["name"] == "bad")
+        .expect("bad listed");
+    assert_eq!(keys(bad), ["error", "name"], "{bad}");
+    assert_eq!(bad["error"]["kind"], "Corrupt", "{bad}");
+    let good = pools
+        .iter()
+        .find(|p| p["name"] == "good")
+        .expect("good listed");
+    assert_info(good, "good", 0);
+    assert_error(&s.get("/v0/pools/bad/info"), 500, "Corrupt");
+}
+
+#[test]
 fn list_of_a_missing_directory_is_empty() {
     let e = env("serve-list-empty");
     let s = e.serve(&[]);
