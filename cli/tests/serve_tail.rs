@@ -790,43 +790,51 @@ fn a_client_that_never_reads_its_tail_keeps_the_server_small_and_responsive() {
     drop(also);
 }
 
-/// Waits until the only tail place is taken (a tail started elsewhere).
-fn until_the_tail_place_is_taken(s: &Served) {
-    let started = Instant::now();
-    while s.get("/v0/pools/p/tail?timeout_ms=1").status != 423 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the other tail did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// The first line a `curl` child prints (its tail's first message, once the tail is live).
+fn first_line(
+    child: &mut std::process::Child,
+) -> (Value, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    r.read_line(&mut line).expect("curl output");
+    let v: Value = serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("curl's first line is not a message ({e}): {line:?}"));
+    assert!(v["seq"].is_u64(), "curl's tail did not start: {v}");
+    (v, r)
 }
 
 #[test]
 fn an_h2c_tail_is_released_when_its_client_goes_and_ends_cleanly_at_sigterm() {
+    use std::io::Read;
     use std::process::Stdio;
     let e = env("tail-h2c");
     let mut s = e.serve(&["--max-tail-concurrency", "1"]);
     s.create_pool("p", None);
+    let m1 = s.append("p", &json!({"over": "h2", "n": 1}), &[]);
     let url = s.url("/v0/pools/p/tail?timeout_ms=30000");
     let Some(mut c) = common::serve::curl() else {
         eprintln!("curl is missing: skipped");
         return;
     };
+    // (With one place, the tails and the storage operations each admit one at a time: the
+    // requests below are made one after another, never beside curl's.)
     let mut first = c
-        .args(["--http2-prior-knowledge", &url])
-        .stdout(Stdio::null())
+        .args(["--no-buffer", "--http2-prior-knowledge", &url])
+        .stdout(Stdio::piped())
         .spawn()
         .expect("curl starts");
-    until_the_tail_place_is_taken(&s);
+    assert_eq!(first_line(&mut first).0, m1);
+    assert_eq!(s.get("/v0/pools/p/tail?timeout_ms=1").status, 423);
     first.kill().expect("kill curl");
     let _ = first.wait();
     let took = until_a_tail_is_admitted(&s, Duration::from_secs(3));
     eprintln!("h2c: place released {took:?} after the client left");
 
     let mut c = common::serve::curl().expect("curl");
-    let second = c
+    let mut second = c
         .args([
+            "--no-buffer",
             "--http2-prior-knowledge",
             "-w",
             "\n%{http_code} %{http_version}",
@@ -835,20 +843,18 @@ fn an_h2c_tail_is_released_when_its_client_goes_and_ends_cleanly_at_sigterm() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("curl starts");
-    until_the_tail_place_is_taken(&s);
-    let m = s.append("p", &json!({"over": "h2"}), &[]);
+    let (got, mut rest) = first_line(&mut second);
+    assert_eq!(got, m1);
+    let m2 = s.append("p", &json!({"over": "h2", "n": 2}), &[]);
     std::thread::sleep(Duration::from_millis(100));
     s.terminate();
-    let out = second.wait_with_output().expect("curl ends");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "curl saw a clean end: {:?} {text}",
-        out.status
-    );
+    let mut text = String::new();
+    rest.read_to_string(&mut text).expect("curl output");
+    let status = second.wait().expect("curl ends");
+    assert!(status.success(), "curl saw a clean end: {status:?} {text}");
     let mut lines = text.lines().filter(|l| !l.is_empty());
     let got: Value = serde_json::from_str(lines.next().unwrap_or("")).expect("the message");
-    assert_eq!(got, m);
+    assert_eq!(got, m2);
     assert_eq!(lines.next(), Some("200 2"), "{text}");
     let status = s.wait_exit(Duration::from_secs(10)).expect("server exits");
     assert_eq!(status.code(), Some(0), "{}", s.log());
