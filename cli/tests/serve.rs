@@ -504,6 +504,23 @@ fn append_refuses_bad_bodies_with_the_json_error_shape() {
         e413["message"].as_str().unwrap_or("").contains("1024"),
         "{e413}"
     );
+    // A chunked body without a declared length is cut at the limit too.
+    let chunked = |body: &str| {
+        let mut req = String::from(
+            "POST /v0/pools/p/append HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\
+             content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        );
+        for piece in body.as_bytes().chunks(300) {
+            req.push_str(&format!("{:x}\r\n", piece.len()));
+            req.push_str(std::str::from_utf8(piece).expect("ASCII"));
+            req.push_str("\r\n");
+        }
+        req.push_str("0\r\n\r\n");
+        s.raw(req.as_bytes())
+    };
+    assert_error(&chunked(&big), 413, "Usage");
+    let small = json!({"data": {"pad": "z".repeat(500)}}).to_string();
+    assert_eq!(chunked(&small).status, 200);
     // At the limit is fine.
     let pad = 1024 - json!({"data": {"pad": ""}}).to_string().len();
     let exact = json!({"data": {"pad": "y".repeat(pad)}}).to_string();
@@ -522,8 +539,8 @@ fn append_refuses_bad_bodies_with_the_json_error_shape() {
     );
     assert_eq!(
         s.get("/v0/pools/p/info").json()["pool"]["metrics"]["message_count"],
-        2,
-        "only the two good bodies were appended"
+        3,
+        "only the three good bodies were appended"
     );
 }
 

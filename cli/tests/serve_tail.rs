@@ -389,6 +389,47 @@ fn gap_policy_error_ends_an_sse_tail_from_an_evicted_seq_with_an_error_event() {
 }
 
 #[test]
+fn a_tail_with_where_reports_gaps_like_one_without() {
+    let e = env("tail-gap-where");
+    let s = e.serve(&[]);
+    let (oldest, newest) = wrapped(&s, "w");
+    let w = "where=.data.i+%3E+0";
+    // No since_seq: the oldest retained, no gap.
+    let got = tail(
+        &s,
+        &format!("/v0/pools/w/tail?timeout_ms=200&gap_policy=error&{w}"),
+    );
+    assert_eq!(seqs(&got), (oldest..=newest).collect::<Vec<_>>());
+    // From an evicted seq under gap_policy=error: the error line.
+    let got = tail(
+        &s,
+        &format!("/v0/pools/w/tail?since_seq=2&gap_policy=error&timeout_ms=5000&{w}"),
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["error"]["kind"], "RetentionGap", "{got:?}");
+    assert_eq!(got[0]["error"]["seq"], 2, "{got:?}");
+    // SSE resuming past an eviction: the gap event, then the retained messages.
+    let mut t = s.open(
+        &format!("/v0/ui/pools/w/events?timeout_ms=200&{w}"),
+        &[("last-event-id", "5")],
+    );
+    let events = events_to_end(&mut t);
+    assert_eq!(events[0].event, "gap", "{:?}", events[0]);
+    assert_eq!(
+        events[0].json(),
+        json!({"count": oldest - 6, "first_missing": 6})
+    );
+    assert_eq!(events[1].id, Some(oldest));
+    // last=N counts matching messages.
+    let even = "where=.data.i+%25+2+%3D%3D+0";
+    let got = tail(
+        &s,
+        &format!("/v0/pools/w/tail?last=3&timeout_ms=200&{even}"),
+    );
+    assert_eq!(seqs(&got), [newest - 4, newest - 2, newest]);
+}
+
+#[test]
 fn a_lite3_tail_refuses_gap_policy_error() {
     let e = env("tail-lite3-gap");
     let s = e.serve(&[]);

@@ -256,6 +256,14 @@ pub fn read_chunk(r: &mut impl BufRead) -> Option<Vec<u8>> {
 }
 
 impl Served {
+    /// Sends `request` exactly as given (head and body) and reads the whole answer.
+    pub fn raw(&self, request: &[u8]) -> Resp {
+        let mut s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).ok();
+        s.write_all(request).expect("write");
+        read_response(&mut s)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
