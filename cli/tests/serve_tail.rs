@@ -900,3 +900,28 @@ fn an_h2c_tail_is_released_when_its_client_goes_and_ends_cleanly_at_sigterm() {
     let status = s.wait_exit(Duration::from_secs(10)).expect("server exits");
     assert_eq!(status.code(), Some(0), "{}", s.log());
 }
+
+#[test]
+fn sigterm_with_a_client_that_never_reads_still_exits_0_once_the_drain_period_is_over() {
+    let e = env("tail-sigterm-stalled");
+    let mut s = e.serve(&[]);
+    s.create_pool("p", Some(4 << 20));
+    let stalled = s.send("GET", "/v0/pools/p/tail?timeout_ms=30000", &[], b"");
+    let pad = "y".repeat(1000);
+    let batch: String = (0..500)
+        .map(|i| format!("{{\"i\":{i},\"pad\":\"{pad}\"}}\n"))
+        .collect();
+    for _ in 0..20 {
+        s.append_jsonl("p", "", &batch);
+    }
+    let started = Instant::now();
+    s.terminate();
+    let status = s.wait_exit(Duration::from_secs(20));
+    let took = started.elapsed();
+    eprintln!("with a stalled tail, SIGTERM to exit took {took:?}");
+    let status = status.unwrap_or_else(|| panic!("still running after {took:?}:\n{}", s.log()));
+    assert_eq!(status.code(), Some(0), "{}", s.log());
+    // The drain period is 10 s; a response that cannot be written is cut after it.
+    assert!(took < Duration::from_secs(14), "took {took:?}");
+    drop(stalled);
+}
