@@ -1129,14 +1129,17 @@ fn cors_preflight_from_another_origin_gets_no_allow_origin() {
 #[test]
 fn cors_requests_from_an_allowed_origin_echo_it_and_others_get_nothing() {
     let e = env("serve-cors-get");
+    // An origin is matched as browsers send it: lowercase, no trailing slash.
     let s = e.serve(&[
         "--cors-origin",
         ORIGIN,
         "--cors-origin",
         "https://b.example:8443",
+        "--cors-origin",
+        "HTTP://C.Example/",
     ]);
     s.create_pool("p", None);
-    for origin in [ORIGIN, "https://b.example:8443"] {
+    for origin in [ORIGIN, "https://b.example:8443", "http://c.example"] {
         let r = s.request("GET", "/v0/pools/p/info", &[("origin", origin)], b"");
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.header("access-control-allow-origin"), Some(origin));
