@@ -1280,3 +1280,81 @@ fn the_server_answers_several_requests_on_one_kept_alive_connection() {
         assert_eq!(v["ok"], true);
     }
 }
+
+/// Concurrent single appends are committed together (group commit): every request still gets
+/// its own sequence, no two the same, none missing, each client's in the order it sent them,
+/// and the stored message is the one its receipt describes.
+#[test]
+fn concurrent_appends_each_get_their_own_sequence_in_each_clients_order() {
+    let e = env("serve-group-commit");
+    let s = e.serve(&[]);
+    s.create_pool("p", Some(4 << 20));
+    let (clients, each) = (16u64, 40u64);
+    let seqs: Vec<Vec<(u64, u64, u64)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                let s = &s;
+                scope.spawn(move || {
+                    (0..each)
+                        .map(|i| {
+                            let m = s.append("p", &json!({"c": c, "i": i}), &[]);
+                            (m["seq"].as_u64().expect("seq"), c, i)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
+    });
+    let mut all: Vec<u64> = Vec::new();
+    for client in &seqs {
+        assert!(client.windows(2).all(|w| w[0].0 < w[1].0), "{client:?}");
+        all.extend(client.iter().map(|(seq, _, _)| *seq));
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=clients * each).collect::<Vec<_>>());
+    for (seq, c, i) in seqs.iter().flatten() {
+        let m = s.get(&format!("/v0/pools/p/messages/{seq}")).json()["message"].clone();
+        assert_eq!(m["data"], json!({"c": c, "i": i}), "seq {seq}");
+    }
+}
+
+/// A bad message among concurrent appends is refused alone: the good ones around it are all
+/// appended.
+#[test]
+fn a_refused_append_does_not_take_the_concurrent_good_ones_with_it() {
+    let e = env("serve-group-commit-bad");
+    let s = e.serve(&[]);
+    // Larger than the pool can hold, smaller than the body limit.
+    s.create_pool("p", Some(256 << 10));
+    let big = "x".repeat(300 << 10);
+    let results: Vec<(bool, u16)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..24u64)
+            .map(|i| {
+                let (s, big) = (&s, &big);
+                scope.spawn(move || {
+                    let bad = i % 3 == 0;
+                    let data = match i % 6 {
+                        0 => json!("not an object"),
+                        3 => json!({"big": big}),
+                        _ => json!({"i": i}),
+                    };
+                    let r = s.post_json("/v0/pools/p/append", &json!({"data": data}));
+                    (bad, r.status)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
+    });
+    for (bad, status) in &results {
+        assert_eq!(*status, if *bad { 400 } else { 200 }, "{results:?}");
+    }
+    let info = s.get("/v0/pools/p/info").json();
+    assert_eq!(info["pool"]["metrics"]["message_count"], 16, "{info}");
+}

@@ -11,6 +11,7 @@
 //!
 //! Spec: `spec/HTTP.md`, `spec/openapi.json`, `spec/CLI.md` §2.14.
 
+pub mod appender;
 pub mod check;
 pub mod config;
 pub mod feed;

@@ -10,6 +10,7 @@
 //!
 //! Spec: `spec/HTTP.md` §4.
 
+use super::appender::Payload;
 use super::http::{self, Body, Rejection, bad_field, usage};
 use super::router::{Captures, Handler, bad_request, pool_name};
 use super::state::State;
@@ -19,7 +20,7 @@ use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
 use plasmite_os::append::Batcher;
 use plasmite_os::ingest::{Ingest, Item, Mode, Policy};
-use plasmite_os::message::{Printed, check, encode, to_value};
+use plasmite_os::message::{check, encode, to_value};
 use plasmite_os::pool::now_ns;
 use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, PoolName, dir};
 use serde_json::{Map, Value, json};
@@ -106,12 +107,13 @@ pub async fn handle(
                 Some(_) => return Err(bad_field("durability", "must be \"fast\" or \"flush\"")),
             };
             let message = state
-                .storage(move || {
-                    let pool = st.pools.get(&name)?;
-                    let refs: Vec<&str> = tags.iter().map(String::as_str).collect();
-                    let payload = encode(&data, &refs, pool.max_payload_len())?;
-                    appended(&pool, &payload, durability)
-                })
+                .appenders
+                .append(
+                    &state.pools,
+                    &name,
+                    Payload::Json { data, tags },
+                    durability,
+                )
                 .await?;
             ok(json!({ "message": message }))
         }
@@ -143,10 +145,8 @@ pub async fn handle(
                 ))
             })?;
             let message = state
-                .storage(move || {
-                    let pool = st.pools.get(&name)?;
-                    appended(&pool, &payload, durability)
-                })
+                .appenders
+                .append(&state.pools, &name, Payload::Lite3(payload), durability)
                 .await?;
             ok(json!({ "message": message }))
         }
@@ -236,16 +236,6 @@ fn durability_param(query: Option<&str>) -> Result<Durability, Rejection> {
         }
     }
     Ok(d)
-}
-
-/// Appends `payload`; its envelope.
-fn appended(pool: &Pool, payload: &[u8], durability: Durability) -> Result<Value, Error> {
-    let a = pool.append(payload, durability)?;
-    to_value(&Printed {
-        seq: a.seq,
-        timestamp_ns: a.timestamp_ns,
-        payload,
-    })
 }
 
 /// The info of pool `name`.

@@ -11,6 +11,7 @@
 //!
 //! Spec: `spec/HTTP.md` §5 (limits).
 
+use super::appender::Appenders;
 use super::config::Config;
 use super::feed::Feeds;
 use plasmite_os::{Error, ErrorKind, Pool, PoolName, Sandbox};
@@ -26,7 +27,9 @@ pub struct State {
     /// The configuration.
     pub config: Config,
     /// Open pools.
-    pub pools: Pools,
+    pub pools: Arc<Pools>,
+    /// Group commit of single appends.
+    pub appenders: Appenders,
     /// Tails and MCP waits running.
     tails: Arc<Semaphore>,
     /// Storage operations running on blocking threads.
@@ -44,7 +47,8 @@ impl State {
     pub fn new(config: Config, sandbox: Sandbox) -> State {
         let n = config.max_concurrency;
         State {
-            pools: Pools::new(config.dir.clone()),
+            pools: Arc::new(Pools::new(config.dir.clone())),
+            appenders: Appenders::default(),
             tails: Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS))),
             storage: Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS))),
             sandbox: Arc::new(sandbox),
