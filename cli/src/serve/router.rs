@@ -273,10 +273,9 @@ async fn dispatch(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> 
         }
         Err(false) => {
             return http::error_response(
-                &Error::new(ErrorKind::NotFound, format!("no route {path}"))
-                    .with_hint(
-                        "See spec/HTTP.md for the routes (they start with /v0/; the web UI is at /ui).",
-                    ),
+                &Error::new(ErrorKind::NotFound, format!("no route {path}")).with_hint(
+                    "See spec/HTTP.md for the routes (they start with /v0/; the web UI is at /ui).",
+                ),
             );
         }
     };
@@ -295,7 +294,10 @@ async fn dispatch(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> 
         Handler::Mcp => Ok(mcp::post(req, state).await),
         Handler::McpGet => Ok(mcp::get()),
         Handler::UiPage => Ok(ui::page(req.headers(), None)),
-        Handler::UiPoolPage => Ok(ui::page(req.headers(), Some(caps.pool.as_deref().unwrap_or("")))),
+        Handler::UiPoolPage => Ok(ui::page(
+            req.headers(),
+            Some(caps.pool.as_deref().unwrap_or("")),
+        )),
         Handler::UiAsset => Ok(ui::asset(req.headers(), caps.file.as_deref())),
         Handler::Tail | Handler::TailLite3 | Handler::UiEvents => {
             tail::handle(route.handler, req, caps, state).await
@@ -448,7 +450,10 @@ mod tests {
     #[test]
     fn every_route_pattern_is_matched_by_itself_only_once() {
         for r in ROUTES {
-            let path = r.path.replace("{pool}", "p").replace("{seq}", "1")
+            let path = r
+                .path
+                .replace("{pool}", "p")
+                .replace("{seq}", "1")
                 .replace("{file}", "app.js");
             let (found, _) = find(&r.method, &path).expect("matched");
             assert_eq!(found.handler, r.handler, "{}", r.path);
