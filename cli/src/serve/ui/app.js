@@ -23,6 +23,12 @@ function setupTheme() {
   let choice = null;
   try { choice = localStorage.getItem(THEME); } catch { choice = null; }
   applyTheme(choice);
+  // Without a choice the page follows the system's, also when it changes.
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+    let kept = null;
+    try { kept = localStorage.getItem(THEME); } catch { kept = null; }
+    applyTheme(kept);
+  });
   $('theme').addEventListener('click', () => {
     const dark = $('theme').getAttribute('aria-pressed') === 'true';
     const next = dark ? 'light' : 'dark';

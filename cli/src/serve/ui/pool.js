@@ -165,10 +165,15 @@ class PoolView {
     this.schedule();
   }
 
-  /** Renders at most every 50 ms, and less often when rendering is slow. */
+  /**
+   * Renders at most every 50 ms, and less often when rendering is slow (the page stays idle
+   * at least 5/6 of the time, so input is answered at once); a stream that fills the whole
+   * list between renders is shown at most 4 times a second — faster is unreadable anyway.
+   */
   schedule() {
     if (this.timer) return;
-    const wait = Math.min(1000, Math.max(50, this.renderMs * 4));
+    const floor = this.full ? 250 : 50;
+    const wait = Math.min(1000, Math.max(floor, this.renderMs * 6));
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
@@ -178,6 +183,7 @@ class PoolView {
     if (this.queue.length) {
       const q = this.queue;
       this.queue = [];
+      this.full = q.length >= this.cap;
       this.cards.add(q);
       if (this.mode === 'window' && this.target != null && !this.revealed) {
         this.revealed = this.cards.reveal(this.target);
@@ -387,7 +393,9 @@ class PoolView {
       const r = Math.max(0, newest - this.prev.newest) / ((now - this.prev.t) / 1000);
       this.samples.push(r);
       if (this.samples.length > SAMPLES) this.samples.shift();
-      $('st-rate').textContent = rate(r);
+      // The figure is the mean of the last 5 s, steadier to read than one second's.
+      const recent = this.samples.slice(-5);
+      $('st-rate').textContent = rate(recent.reduce((a, b) => a + b, 0) / recent.length);
       this.spark();
     }
     this.prev = { newest, t: now };
@@ -395,14 +403,18 @@ class PoolView {
 
   spark() {
     const s = $('spark');
+    const n = this.samples.length;
     const max = Math.max(1, ...this.samples);
     const w = 120;
     const h = 24;
-    const step = w / (SAMPLES - 1);
-    const x0 = w - (this.samples.length - 1) * step;
-    const pts = this.samples.map((v, i) => `${(x0 + i * step).toFixed(1)},${(h - 1 - (v / max) * (h - 2)).toFixed(1)}`);
+    // The samples span the width (one per second, the last minute at most).
+    const step = n > 1 ? w / (n - 1) : w;
+    const pts = this.samples.map((v, i) => [(i * step).toFixed(1), (h - 1 - (v / max) * (h - 3)).toFixed(1)]);
+    if (n === 1) pts.unshift(['0', pts[0][1]]);
+    const line = pts.map((p) => p.join(',')).join(' ');
     s.textContent = '';
-    s.append(svg('polyline', { points: pts.join(' '), fill: 'none', 'stroke-width': '1.5' }));
-    s.setAttribute('aria-label', `Messages per second over the last ${this.samples.length} s; now ${rate(this.samples[this.samples.length - 1])}, peak ${rate(max)}`);
+    s.append(svg('polygon', { points: `0,${h} ${line} ${w},${h}`, class: 'area' }));
+    s.append(svg('polyline', { points: line, class: 'line' }));
+    s.setAttribute('aria-label', `Messages per second over the last ${n} s; now ${rate(this.samples[n - 1])}, peak ${rate(max)}`);
   }
 }
