@@ -32,10 +32,13 @@ export function feed(dir, pool, data, tags = []) {
   return JSON.parse(out).seq;
 }
 
-/** Starts `pls serve --bind 127.0.0.1:0 ARGS…` over `dir`; resolves to {url, stop}. */
-export async function serve(t, dir, args = []) {
+/**
+ * Starts `pls serve --bind BIND ARGS…` over `dir/pools` (BIND: `127.0.0.1:0` unless given);
+ * resolves to {url, addr, stop}.
+ */
+export async function serve(t, dir, args = [], bind = '127.0.0.1:0') {
   const ready = join(dir, `ready-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const child = spawn(PLS, ['--dir', join(dir, 'pools'), 'serve', '--bind', '127.0.0.1:0', ...args], {
+  const child = spawn(PLS, ['--dir', join(dir, 'pools'), 'serve', '--bind', bind, ...args], {
     env: { ...process.env, PLASMITE_SERVE_READY_FILE: ready, PLASMITE_LOG: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -50,7 +53,7 @@ export async function serve(t, dir, args = []) {
   for (let i = 0; i < 200; i++) {
     if (existsSync(ready)) {
       const addr = readFileSync(ready, 'utf8').trim();
-      if (addr) return { url: `http://${addr}`, stop, log: () => log, child };
+      if (addr) return { url: `http://${addr}`, addr, stop, log: () => log, child };
     }
     if (child.exitCode !== null) throw new Error('pls serve exited: ' + log);
     await new Promise((r) => setTimeout(r, 50));

@@ -56,14 +56,14 @@ export async function errorOf(resp) {
 
 // Who asks for a token when the server answers 401 (set by the app).
 let prompt = null;
-let pending = null;
-/** Sets the function that asks the user for a token; it resolves once one was given. */
+/**
+ * Sets the function that asks the user for a token: it resolves once one was given, and
+ * returns the same promise to every request waiting meanwhile.
+ */
 export function onTokenNeeded(f) { prompt = f; }
-/** Asks for a token (once, however many requests are waiting). */
+/** Asks for a token. */
 export function askToken(err) {
-  if (!prompt) return Promise.reject(err);
-  if (!pending) pending = prompt(err).finally(() => { pending = null; });
-  return pending;
+  return prompt ? prompt(err) : Promise.reject(err);
 }
 
 /** fetch() of a /v0 route with the token; 401 asks for one and tries again. */

@@ -37,20 +37,28 @@ function setupTheme() {
   });
 }
 
-/** The token dialog: resolves once a token was entered (it is kept in sessionStorage). */
+/**
+ * The token dialog: every request refused with 401 waits for the same promise, resolved
+ * once a token was entered (kept in sessionStorage). Escape closes the dialog without one;
+ * the next 401 or the banner's button opens it again.
+ */
 function setupToken() {
   const dialog = $('token-dialog');
   const input = $('token-input');
+  let waiting = null;
   let resolveWith = null;
-  onTokenNeeded((err) => new Promise((resolve) => {
-    resolveWith = resolve;
-    $('token-reason').textContent = token()
-      ? `The server refused the token (${err.message}). Enter the right one.`
-      : 'This server needs a bearer token to read its pools.';
-    input.value = '';
-    if (!dialog.open) dialog.showModal();
-    input.focus();
-  }));
+  onTokenNeeded((err) => {
+    if (!waiting) waiting = new Promise((resolve) => { resolveWith = resolve; });
+    if (!dialog.open) {
+      $('token-reason').textContent = token()
+        ? `The server refused the token (${err.message}). Enter the right one.`
+        : 'This server needs a bearer token to read its pools.';
+      input.value = '';
+      dialog.showModal();
+      input.focus();
+    }
+    return waiting;
+  });
   $('token-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const t = input.value.trim();
@@ -58,10 +66,11 @@ function setupToken() {
     setToken(t);
     dialog.close();
     $('token-btn').hidden = false;
-    if (resolveWith) resolveWith();
+    const resolve = resolveWith;
+    waiting = null;
     resolveWith = null;
+    if (resolve) resolve();
   });
-  // Escape closes the dialog; the page keeps waiting and the banner offers it again.
   $('token-btn').hidden = !token();
   $('token-btn').addEventListener('click', () => {
     setToken('');

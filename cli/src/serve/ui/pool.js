@@ -129,6 +129,7 @@ class PoolView {
   live() {
     this.stopTail();
     this.mode = 'live';
+    this.togglePause(false);
     this.cards.clear();
     dismiss('window');
     dismiss('jump');
