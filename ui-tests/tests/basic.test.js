@@ -40,5 +40,13 @@ test('a message fed with pls feed appears in the pool view within 1 s', async (t
   await page.waitForSelector('#cards li[data-seq="2"] pre');
   const pretty = JSON.parse(await card.locator('pre').textContent());
   assert.equal(pretty.data.text, 'hello from feed');
+  // the copy buttons: the JSON, and the command that fetches it
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+  await card.locator('button[data-copy=json]').click();
+  await page.waitForFunction(() => document.querySelector('#cards li[data-seq="2"] .copied').textContent === 'Copied.');
+  assert.equal(JSON.parse(await page.evaluate(() => navigator.clipboard.readText())).seq, 2);
+  await card.locator('button[data-copy=cmd]').click();
+  await page.waitForFunction(async () => (await navigator.clipboard.readText()).startsWith('pls fetch'));
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'pls fetch chat 2');
   assert.deepEqual(errors, []);
 });

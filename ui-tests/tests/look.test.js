@@ -68,6 +68,33 @@ test('light and dark themes, phone width, labels; screenshots for the README', a
     await page.mouse.move(0, 0);
     await page.screenshot({ path: join(DOCS, `ui-pool-${scheme}.png`) });
     stop = trickle(dir, 'app-logs', 40);
+    // text colors keep WCAG AA contrast (4.5:1) on the page and on panels
+    const ratios = await page.evaluate(() => {
+      const probe = (v) => {
+        const d = document.createElement('div');
+        d.style.color = `var(${v})`;
+        document.body.append(d);
+        const c = getComputedStyle(d).color.match(/\d+/g).slice(0, 3).map(Number);
+        d.remove();
+        return c;
+      };
+      const lum = (rgb) => {
+        const [r, g, b] = rgb.map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const ratio = (a, b) => { const [x, y] = [lum(probe(a)), lum(probe(b))].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+      const out = {};
+      for (const fg of ['--fg', '--muted', '--accent', '--bad', '--warn', '--ok']) {
+        for (const bg of ['--bg', '--panel']) out[`${fg} on ${bg}`] = ratio(fg, bg);
+      }
+      out['--chip-fg on --chip'] = ratio('--chip-fg', '--chip');
+      out['--warn on --warn-bg'] = ratio('--warn', '--warn-bg');
+      out['--bad on --bad-bg'] = ratio('--bad', '--bad-bg');
+      out['--ok on --ok-bg'] = ratio('--ok', '--ok-bg');
+      out['--accent-fg on --accent'] = ratio('--accent-fg', '--accent');
+      return out;
+    });
+    for (const [pair, r] of Object.entries(ratios)) assert.ok(r >= 4.5, `${scheme}: ${pair} is ${r.toFixed(2)}:1`);
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const dark = (rgb) => rgb.match(/\d+/g).slice(0, 3).reduce((a, b) => a + Number(b), 0) < 3 * 128;
     assert.equal(dark(bg), scheme === 'dark', `${scheme} background ${bg}`);
