@@ -77,6 +77,11 @@ export class Tail {
       }
       if (!resp.ok) {
         const err = await errorOf(resp);
+        // A server whose --max-tail-timeout-ms is below the timeout asked: use its own.
+        if (resp.status === 400 && this.opts.timeoutMs && /tail timeout exceeds/.test(err.message)) {
+          this.opts = { ...this.opts, timeoutMs: 0 };
+          continue;
+        }
         this.status('failed', { error: err });
         if (!this.stopped && this.opts.onFail) this.opts.onFail(err);
         this.stopped = true;
