@@ -6,10 +6,10 @@
 //! needs none; what it shows and does is decided in the browser (`cli/src/serve/ui/`).
 //!
 //! # Invariants
-//! - Every answer here is one of [`FILES`], byte for byte, with its content type,
-//!   `X-Content-Type-Options: nosniff` and a Content-Security-Policy that allows scripts,
-//!   styles, images and connections from this origin only (no inline code, no other host):
-//!   the page fetches nothing from elsewhere.
+//! - Every 200 here is one of [`FILES`], byte for byte (errors are the usual JSON), with its
+//!   content type, `X-Content-Type-Options: nosniff` and a Content-Security-Policy that allows
+//!   scripts, styles, images and connections from this origin only (no inline code, no other
+//!   host): the page fetches nothing from elsewhere.
 //! - Caching revalidates: `Cache-Control: no-cache` with an `ETag` of the content, so a
 //!   browser never runs the scripts of an older binary against a newer server, and an
 //!   unchanged file costs a 304.
