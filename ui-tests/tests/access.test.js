@@ -69,4 +69,14 @@ test('the append form appends, and is absent on a read-only server', async (t) =
   await page.waitForSelector('#cards li[data-seq="1"]');
   assert.equal(await page.isHidden('#append-box'), true);
   assert.equal(await page.locator('#append-box').getAttribute('hidden'), '');
+
+  // a write-only server: the form, and a banner saying why nothing is shown
+  const { root: root3 } = pools(t, { inbox: 0 });
+  const wo = await serve(t, root3, ['--access', 'write-only']);
+  await page.goto(wo.url + '/ui/pools/inbox');
+  await page.waitForSelector('#banners [data-key="access"]');
+  assert.equal(await page.isVisible('#append-box'), true);
+  await page.click('#append-box summary');
+  await page.click('#append-submit');
+  await page.waitForFunction(() => /Appended #1/.test(document.getElementById('append-result').textContent));
 });

@@ -10,12 +10,22 @@ test('the pool list shows every pool with its counts, searchable', async (t) => 
   feed(dir, 'beta', { hello: 'world' });
   const srv = await serve(t, root);
   const { page, errors } = await browser(t);
+  const elsewhere = [];
+  page.on('request', (r) => { if (!r.url().startsWith(srv.url + '/')) elsewhere.push(r.url()); });
+  await page.addInitScript(() => {
+    window.violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective));
+  });
   await page.goto(srv.url + '/ui');
   await page.waitForSelector('#pool-rows tr[data-pool="gamma"]');
   const rows = await page.$$eval('#pool-rows tr', (trs) => trs.map((tr) => [tr.dataset.pool, tr.querySelector('[data-col=count]').textContent]));
   assert.deepEqual(rows, [['alpha', '3'], ['beta', '1'], ['gamma', '0']]);
   await page.fill('#pool-search', 'be');
   assert.deepEqual(await page.$$eval('#pool-rows tr', (trs) => trs.map((tr) => tr.dataset.pool)), ['beta']);
+  await page.click('#pool-rows a');
+  await page.waitForSelector('#cards li[data-seq="1"]');
+  assert.deepEqual(await page.evaluate(() => window.violations), [], 'no Content-Security-Policy violation');
+  assert.deepEqual(elsewhere, [], 'nothing fetched from another origin');
   assert.deepEqual(errors, []);
 });
 
