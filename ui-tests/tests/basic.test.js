@@ -2,9 +2,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pools, serve, browser, feed, shownSeqs } from './harness.js';
+import { pools, serve, browser, feed, shownSeqs, pls } from './harness.js';
 
-test('the pool list shows every pool with its counts, searchable', async (t) => {
+test('the pool list shows every pool with its counts and live rate, sortable and searchable', async (t) => {
   const { root, dir } = pools(t, { alpha: 0, beta: '2M', gamma: 0 });
   for (let i = 0; i < 3; i++) feed(dir, 'alpha', { i });
   feed(dir, 'beta', { hello: 'world' });
@@ -20,6 +20,14 @@ test('the pool list shows every pool with its counts, searchable', async (t) => 
   await page.waitForSelector('#pool-rows tr[data-pool="gamma"]');
   const rows = await page.$$eval('#pool-rows tr', (trs) => trs.map((tr) => [tr.dataset.pool, tr.querySelector('[data-col=count]').textContent]));
   assert.deepEqual(rows, [['alpha', '3'], ['beta', '1'], ['gamma', '0']]);
+  // sorted by a column: messages, most first
+  await page.click('#pool-table th button[data-sort=count]');
+  assert.deepEqual(await page.$$eval('#pool-rows tr', (trs) => trs.map((tr) => tr.dataset.pool)), ['alpha', 'beta', 'gamma']);
+  assert.equal(await page.getAttribute('#pool-table th:has(button[data-sort=count])', 'aria-sort'), 'descending');
+  // the live rate: messages appended between two polls
+  await page.waitForFunction(() => document.querySelector('#pool-rows tr[data-pool=alpha] [data-col=rate]').textContent === '0/s');
+  pls(dir, ['feed', 'alpha'], Array.from({ length: 50 }, (_, i) => `{"burst":${i}}`).join('\n') + '\n');
+  await page.waitForFunction(() => /^[1-9]/.test(document.querySelector('#pool-rows tr[data-pool=alpha] [data-col=rate]').textContent), null, { timeout: 5000 });
   await page.fill('#pool-search', 'be');
   assert.deepEqual(await page.$$eval('#pool-rows tr', (trs) => trs.map((tr) => tr.dataset.pool)), ['beta']);
   await page.click('#pool-rows a');
