@@ -19,7 +19,10 @@ const METHODS: &[&str] = &[
 ];
 
 /// Operations that cannot answer one of the two classes, and why.
-const NO_CLIENT_ERROR: &[(&str, &str)] = &[("get", "/healthz")]; // needs nothing, takes nothing
+const NO_CLIENT_ERROR: &[(&str, &str)] = &[
+    ("get", "/healthz"), // needs nothing, takes nothing
+    ("get", "/ui"),      // the same
+];
 const NO_SUCCESS: &[(&str, &str)] = &[("get", "/mcp")]; // always 405: no server-initiated stream
 
 fn spec() -> Value {

@@ -4,8 +4,9 @@
 //!
 //! Role: a front end like the others. [`config`] parses the flags, [`server`] owns sockets,
 //! TLS and shutdown, [`router`] the route table, authentication and CORS; [`pools`] and
-//! [`tail`] are the routes, [`mcp`] puts the `pls mcp` dispatcher behind `POST /mcp`; [`check`]
-//! describes a configuration (and prints the banner), [`init`] writes a token and a certificate.
+//! [`tail`] are the routes, [`ui`] the embedded web UI, [`mcp`] puts the `pls mcp` dispatcher
+//! behind `POST /mcp`; [`check`] describes a configuration (and prints the banner), [`init`]
+//! writes a token and a certificate.
 //! This module checks which flags may stand before and after the action word. The work
 //! itself is `plasmite_os`'s: pools, queries, the wake hub, ingestion, the sandbox.
 //!
@@ -25,6 +26,7 @@ pub mod server;
 pub mod state;
 pub mod tail;
 pub mod tls;
+pub mod ui;
 
 use crate::args::{Matches, usage};
 use crate::ui::Ui;

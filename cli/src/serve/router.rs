@@ -14,7 +14,7 @@
 
 use super::http::{self, Body, Rejection, usage};
 use super::state::State;
-use super::{mcp, pools, tail};
+use super::{mcp, pools, tail, ui};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -53,6 +53,9 @@ pub enum Handler {
     UiPools,
     UiInfo,
     UiEvents,
+    UiPage,
+    UiPoolPage,
+    UiAsset,
     Mcp,
     McpGet,
 }
@@ -157,6 +160,19 @@ pub static ROUTES: &[Route] = &[
         Need::Read,
         Handler::UiEvents,
     ),
+    route(Method::GET, "/ui", Need::Nothing, Handler::UiPage),
+    route(
+        Method::GET,
+        "/ui/pools/{pool}",
+        Need::Nothing,
+        Handler::UiPoolPage,
+    ),
+    route(
+        Method::GET,
+        "/ui/assets/{file}",
+        Need::Nothing,
+        Handler::UiAsset,
+    ),
     route(Method::POST, "/mcp", Need::Token, Handler::Mcp),
     route(Method::GET, "/mcp", Need::Nothing, Handler::McpGet),
 ];
@@ -168,6 +184,8 @@ pub struct Captures {
     pub pool: Option<String>,
     /// `{seq}`, raw.
     pub seq: Option<String>,
+    /// `{file}`, raw (UI asset names are plain ASCII).
+    pub file: Option<String>,
 }
 
 /// Matches `path` against `pattern`.
@@ -180,6 +198,7 @@ fn capture(pattern: &str, path: &str) -> Option<Captures> {
             (None, None) => return Some(caps),
             (Some("{pool}"), Some(seg)) if !seg.is_empty() => caps.pool = Some(seg.to_owned()),
             (Some("{seq}"), Some(seg)) if !seg.is_empty() => caps.seq = Some(seg.to_owned()),
+            (Some("{file}"), Some(seg)) if !seg.is_empty() => caps.file = Some(seg.to_owned()),
             (Some(a), Some(b)) if a == b => {}
             _ => return None,
         }
@@ -254,8 +273,9 @@ async fn dispatch(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> 
         }
         Err(false) => {
             return http::error_response(
-                &Error::new(ErrorKind::NotFound, format!("no route {path}"))
-                    .with_hint("See spec/HTTP.md for the routes (they start with /v0/)."),
+                &Error::new(ErrorKind::NotFound, format!("no route {path}")).with_hint(
+                    "See spec/HTTP.md for the routes (they start with /v0/; the web UI is at /ui).",
+                ),
             );
         }
     };
@@ -273,6 +293,12 @@ async fn dispatch(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> 
         Handler::Health => Ok(http::json_response(StatusCode::OK, &health(state))),
         Handler::Mcp => Ok(mcp::post(req, state).await),
         Handler::McpGet => Ok(mcp::get()),
+        Handler::UiPage => Ok(ui::page(req.headers(), None)),
+        Handler::UiPoolPage => Ok(ui::page(
+            req.headers(),
+            Some(caps.pool.as_deref().unwrap_or("")),
+        )),
+        Handler::UiAsset => Ok(ui::asset(req.headers(), caps.file.as_deref())),
         Handler::Tail | Handler::TailLite3 | Handler::UiEvents => {
             tail::handle(route.handler, req, caps, state).await
         }
@@ -424,7 +450,11 @@ mod tests {
     #[test]
     fn every_route_pattern_is_matched_by_itself_only_once() {
         for r in ROUTES {
-            let path = r.path.replace("{pool}", "p").replace("{seq}", "1");
+            let path = r
+                .path
+                .replace("{pool}", "p")
+                .replace("{seq}", "1")
+                .replace("{file}", "app.js");
             let (found, _) = find(&r.method, &path).expect("matched");
             assert_eq!(found.handler, r.handler, "{}", r.path);
         }
