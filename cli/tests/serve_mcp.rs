@@ -323,14 +323,19 @@ fn waits_beyond_the_tail_limit_are_busy_until_a_waiter_leaves() {
                    "arguments": {"pool": "p", "timeout_ms": timeout}}),
         )
     };
-    let first = s.send(
-        "POST",
-        "/mcp",
-        &[("content-type", "application/json")],
-        wait(30000).to_string().as_bytes(),
-    );
-    // The first wait holds the only place once the server has read it.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let send_first = || {
+        s.send(
+            "POST",
+            "/mcp",
+            &[("content-type", "application/json")],
+            wait(30000).to_string().as_bytes(),
+        )
+    };
+    let mut first = send_first();
+    // The first wait holds the only place once the server has read it. A probe of ours may
+    // hold the place at the moment the first arrives, which then is refused (it is answered
+    // at once): send it again.
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let r = post(&s, &wait(0), &[]);
         assert_eq!(r.status, 200, "{}", r.text());
@@ -339,6 +344,12 @@ fn waits_beyond_the_tail_limit_are_busy_until_a_waiter_leaves() {
             assert_tool_error(&result, "Busy");
             assert_eq!(result["structuredContent"]["tool"], "plasmite_wait");
             break;
+        }
+        first.set_nonblocking(true).expect("nonblocking");
+        let answered = first.peek(&mut [0u8; 1]).is_ok_and(|n| n > 0);
+        first.set_nonblocking(false).expect("blocking");
+        if answered {
+            first = send_first();
         }
         assert!(Instant::now() < deadline, "a second wait was never refused");
         std::thread::sleep(Duration::from_millis(50));
