@@ -170,7 +170,11 @@ fn routes() -> Vec<Route> {
 
 /// Sends a valid request for `route` on pool `pool` (which holds message 1), with `headers`.
 fn call(s: &Served, route: &Route, pool: &str, lite3: &[u8], headers: &[(&str, &str)]) -> Resp {
-    let mut path = route.path.replace("{pool}", pool).replace("{seq}", "1");
+    let mut path = route
+        .path
+        .replace("{pool}", pool)
+        .replace("{seq}", "1")
+        .replace("{file}", "app.js");
     let mut hs: Vec<(&str, &str)> = headers.to_vec();
     let body: Vec<u8> = match route.handler.as_str() {
         "CreatePool" => json!({"pool": format!("{pool}-new")}).to_string().into(),
