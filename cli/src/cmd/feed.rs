@@ -21,7 +21,7 @@ use crate::values;
 use plasmite_os::append::{Retry, Sink};
 use plasmite_os::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use plasmite_os::message::{encode, rfc3339};
-use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind, Pool};
+use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind};
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
 use std::io::{BufReader, Read, Write};
@@ -51,8 +51,6 @@ pub struct Args<'a> {
     pub retry: u64,
     /// `--retry-delay`.
     pub retry_delay: Duration,
-    /// Where the records go instead of the pool itself (duplex records what it sent).
-    pub sink: Option<&'a dyn Sink>,
 }
 
 impl<'a> Args<'a> {
@@ -70,7 +68,6 @@ impl<'a> Args<'a> {
             create: None,
             retry: 0,
             retry_delay: DEFAULT_RETRY_DELAY,
-            sink: None,
         }
     }
 }
@@ -79,14 +76,7 @@ const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
 pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
     let c = Some(m.command);
-    for f in ["token", "token-file", "tls-ca", "tls-skip-verify"] {
-        if m.has(f) {
-            return Err(usage(
-                "feed remote auth/TLS flags require a remote http(s) pool ref",
-                c,
-            ));
-        }
-    }
+    pool::check_remote_flags(m, "feed")?;
     let mode = match m.value("in").unwrap_or("auto") {
         "auto" => Mode::Auto,
         "jsonl" => Mode::Jsonl,
@@ -147,7 +137,6 @@ pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
             .map(|s| values::duration("--retry-delay", s))
             .transpose()?
             .unwrap_or(DEFAULT_RETRY_DELAY),
-        sink: None,
     })
 }
 
@@ -183,17 +172,48 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         (None, None) if !ui.stdin_tty => Some((Box::new(std::io::stdin()), stdin_may_wait())),
         (None, None) => return Err(missing_input()),
     };
+    #[cfg(feature = "remote")]
+    if let Some(r) = pool::remote_ref(a.pool)? {
+        if a.create.is_some() {
+            return Err(
+                usage("remote feed does not support --create", Some(m.command))
+                    .with_hint("Create the pool on the server first (pls pool create NAME there)."),
+            );
+        }
+        let remote = pool::open_remote(&r, m, ui)?;
+        let sink = remote.sink(&a.tags);
+        return deliver(ui, &sink, remote.url(), &a, input, data);
+    }
     let pool = pool::open(
         pool_dir,
         a.pool,
         a.create,
         Some(pool::retry_with_create(argv)),
     )?;
+    deliver(
+        ui,
+        &pool,
+        &pool.path().display().to_string(),
+        &a,
+        input,
+        data,
+    )
+}
+
+/// Appends the inline value or the input stream to `sink` (the pool at `pool_path`).
+fn deliver(
+    ui: &Ui,
+    sink: &dyn Sink,
+    pool_path: &str,
+    a: &Args<'_>,
+    input: Option<(Box<dyn Read>, bool)>,
+    data: Option<Value>,
+) -> Result<u8, Error> {
     match (input, data) {
-        (Some((input, may_wait)), _) => stream(ui, &pool, &a, input, may_wait, true),
+        (Some((input, may_wait)), _) => stream(ui, sink, pool_path, a, input, may_wait, true),
         (None, value) => {
             let value = value.unwrap_or_default();
-            let mut feeder = Feeder::new(ui, &pool, &a, true);
+            let mut feeder = Feeder::new(ui, sink, pool_path, a, true);
             feeder.push(encode(&value, &a.tags, feeder.max)?)?;
             feeder.flush_batch()?;
             Ok(0)
@@ -201,18 +221,20 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     }
 }
 
-/// Appends every record of `input` (read per `a.mode` and `a.policy`) to `pool`, printing a
-/// receipt per record when `receipts`, and then also a progress line when stderr is a
-/// terminal. Exit code 1 when records were skipped.
+/// Appends every record of `input` (read per `a.mode` and `a.policy`) to `sink` (the pool at
+/// `pool_path`: a local [`plasmite_os::Pool`], a remote pool's sink, duplex's recorder),
+/// printing a receipt per record when `receipts`, and then also a progress line when stderr
+/// is a terminal. Exit code 1 when records were skipped.
 pub fn stream(
     ui: &Ui,
-    pool: &Pool,
+    sink: &dyn Sink,
+    pool_path: &str,
     a: &Args<'_>,
     input: Box<dyn Read>,
     may_wait: bool,
     receipts: bool,
 ) -> Result<u8, Error> {
-    let mut feeder = Feeder::new(ui, pool, a, receipts);
+    let mut feeder = Feeder::new(ui, sink, pool_path, a, receipts);
     if receipts && ui.stderr_tty {
         let out: Box<dyn Write> = Box::new(std::io::stderr());
         feeder.progress = Progress::new(Some(out), format!("feeding {}", a.pool));
@@ -285,7 +307,7 @@ pub fn stream(
             &format!("Finished with {} skipped record(s).", feeder.failed),
             a.pool,
             json!({"failed": feeder.failed, "ok": feeder.ok,
-                   "pool_path": pool.path().display().to_string(), "total": total}),
+                   "pool_path": pool_path, "total": total}),
         );
         return Ok(1);
     }
@@ -299,7 +321,8 @@ fn missing_input() -> Error {
 
 struct Feeder<'a> {
     ui: &'a Ui,
-    pool: &'a Pool,
+    /// The pool's path (local) or URL (remote), for notices.
+    pool_path: &'a str,
     args: &'a Args<'a>,
     /// Where receipts go; `None` prints none.
     out: Option<std::io::StdoutLock<'static>>,
@@ -358,14 +381,20 @@ impl Read for Gate<'_> {
 }
 
 impl<'a> Feeder<'a> {
-    fn new(ui: &'a Ui, pool: &'a Pool, args: &'a Args<'a>, receipts: bool) -> Feeder<'a> {
+    fn new(
+        ui: &'a Ui,
+        sink: &'a dyn Sink,
+        pool_path: &'a str,
+        args: &'a Args<'a>,
+        receipts: bool,
+    ) -> Feeder<'a> {
         Feeder {
             ui,
-            pool,
+            pool_path,
             args,
             out: receipts.then(|| std::io::stdout().lock()),
-            max: pool.max_payload_len(),
-            batcher: Batcher::new(args.sink.unwrap_or(pool), args.durability).with_retry(Retry {
+            max: sink.max_payload_len(),
+            batcher: Batcher::new(sink, args.durability).with_retry(Retry {
                 attempts: args.retry,
                 delay: args.retry_delay,
             }),
@@ -472,7 +501,7 @@ impl<'a> Feeder<'a> {
             "error_kind": kind,
             "index": r.index,
             "mode": mode,
-            "pool_path": self.pool.path().display().to_string(),
+            "pool_path": self.pool_path,
         });
         if let Some(l) = r.line {
             details["line"] = json!(l);
