@@ -232,7 +232,15 @@ impl RemoteClient {
 
     /// A failure to exchange with the server at all, as an `Io` error naming the URL.
     fn transport(&self, url: &str, e: ureq::Error) -> Error {
+        // rustls reports certificate and handshake failures through the I/O error.
+        let tls_io = matches!(&e, ureq::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::InvalidData
+                || io.to_string().contains("certificate"));
         let (message, hint) = match &e {
+            _ if tls_io => (
+                format!("TLS with {} failed: {e}", self.base),
+                self.tls_hint(),
+            ),
             ureq::Error::Timeout(_) => (
                 format!("request to {url} timed out"),
                 format!("Check that {} is up and reachable, then retry.", self.base),
@@ -251,15 +259,7 @@ impl RemoteClient {
             ),
             ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => (
                 format!("TLS with {} failed: {e}", self.base),
-                if self.tls_ca {
-                    "Check that --tls-ca holds the certificate the server serves (or the CA that \
-                     signed it)."
-                        .to_owned()
-                } else {
-                    "The server's certificate is not trusted: pass --tls-ca with its certificate \
-                     (pls serve init writes one), or --tls-skip-verify for a test server."
-                        .to_owned()
-                },
+                self.tls_hint(),
             ),
             _ => (
                 format!("request to {url} failed: {e}"),
@@ -272,6 +272,20 @@ impl RemoteClient {
         Error::new(ErrorKind::Io, message)
             .with_hint(hint)
             .with_source(e)
+    }
+}
+
+impl RemoteClient {
+    fn tls_hint(&self) -> String {
+        if self.tls_ca {
+            "Check that --tls-ca holds the certificate the server serves (or the CA that signed \
+             it), and that the URL's host is one the certificate names."
+                .to_owned()
+        } else {
+            "The server's certificate is not trusted: pass --tls-ca with its certificate (pls \
+             serve init writes one), or --tls-skip-verify for a test server."
+                .to_owned()
+        }
     }
 }
 
