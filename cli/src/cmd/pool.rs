@@ -15,7 +15,9 @@
 use crate::args::{Matches, program, usage};
 use crate::ui::Ui;
 use crate::values;
-use plasmite_os::{CreateOptions, Error, ErrorKind, Info, Pool, PoolRef, RemoteRef, dir, now_ns};
+#[cfg(feature = "remote")]
+use plasmite_os::RemoteRef;
+use plasmite_os::{CreateOptions, Error, ErrorKind, Info, Pool, PoolRef, dir, now_ns};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -42,6 +44,7 @@ pub fn check_local(reference: &str) -> Result<(), Error> {
 
 /// The remote reference `reference` names, or `None` for a local one (a malformed reference
 /// is its error).
+#[cfg(feature = "remote")]
 pub fn remote_ref(reference: &str) -> Result<Option<RemoteRef>, Error> {
     match PoolRef::parse(reference)? {
         PoolRef::Url(r) => Ok(Some(r)),

@@ -178,7 +178,7 @@ impl RemoteClient {
         let e = parsed
             .as_ref()
             .and_then(|v| v.get("error"))
-            .and_then(|e| error_from_json(e));
+            .and_then(error_from_json);
         let e = e.unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
