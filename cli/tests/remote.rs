@@ -46,23 +46,16 @@ fn the_readmes_remote_examples_work_as_written() {
     let s = e.serve(&[]);
     let u = url(&s, "events");
     for i in 0..25 {
+        // The first release's names (`poke`, `peek`), as the seed README writes them.
         let o = e.pls(&[
-            "feed",
+            "poke",
             &u,
-            &format!("{{\"sensor\":\"temp\",\"value\":{i}}}"),
+            &format!("{{\"sensor\": \"temp\", \"value\": {i}}}"),
         ]);
         o.code(0);
         common::assert_receipt(&o.json(), i + 1, &[]);
     }
-    let o = e.pls(&[
-        "follow",
-        &u,
-        "--tail",
-        "20",
-        "--jsonl",
-        "--timeout",
-        "300ms",
-    ]);
+    let o = e.pls(&["peek", &u, "--tail", "20", "--jsonl", "--timeout", "300ms"]);
     o.code(124);
     assert_eq!(seqs(&o.json_lines()), (6..=25).collect::<Vec<_>>());
     // What the server stored is what a local reader sees.

@@ -453,9 +453,17 @@ fn remote_loop(
     let mut kept: Option<Message> = None;
     let mut matched = 0u64;
     let mut last_emit = Instant::now();
+    // The newest message of history has been read: history is complete without waiting.
+    let mut through_end = false;
     loop {
-        let event = match src.try_next()? {
+        let next = if history && through_end {
+            None
+        } else {
+            src.try_next()?
+        };
+        let event = match next {
             Some(e) => Some(e),
+            None if history && through_end => None,
             None => {
                 emitter.flush(out)?;
                 let mut wait = if history {
@@ -511,6 +519,9 @@ fn remote_loop(
             Some(Event::Message(m)) => m,
         };
         drops.seen(msg.seq);
+        if history && history_end.is_some_and(|e| msg.seq >= e) {
+            through_end = true;
+        }
         let view = msg.view();
         let mut pass = true;
         for p in &predicates {
