@@ -23,10 +23,13 @@ use plasmite_os::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use plasmite_os::message::{encode, rfc3339};
 use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind};
 use serde_json::{Value, json};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TryRecvError, sync_channel};
 use std::time::Duration;
 
 /// What `feed` was asked to do (also built by `duplex` for its piped input).
@@ -158,7 +161,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         }
         None => None,
     };
-    let input: Option<(Box<dyn Read>, bool)> = match (&data, a.file) {
+    let input: Option<(Box<dyn Read + Send>, bool)> = match (&data, a.file) {
         (Some(_), _) => None,
         (None, Some("-")) => Some((Box::new(std::io::stdin()), stdin_may_wait())),
         (None, Some(path)) => {
@@ -206,7 +209,7 @@ fn deliver(
     sink: &dyn Sink,
     pool_path: &str,
     a: &Args<'_>,
-    input: Option<(Box<dyn Read>, bool)>,
+    input: Option<(Box<dyn Read + Send>, bool)>,
     data: Option<Value>,
 ) -> Result<u8, Error> {
     match (input, data) {
@@ -230,7 +233,7 @@ pub fn stream(
     sink: &dyn Sink,
     pool_path: &str,
     a: &Args<'_>,
-    input: Box<dyn Read>,
+    input: Box<dyn Read + Send>,
     may_wait: bool,
     receipts: bool,
 ) -> Result<u8, Error> {
@@ -240,60 +243,62 @@ pub fn stream(
         feeder.progress = Progress::new(Some(out), format!("feeding {}", a.pool));
     }
     let read = feeder.progress.bytes();
-    let feeder = Rc::new(RefCell::new(feeder));
-    let max = feeder.borrow().max;
-    // When reading the input may wait (a pipe, a terminal), pending records are appended
-    // before every read of it, so a live pipe's records reach the pool (and its followers) as
-    // they arrive. A regular file never waits: its batches fill up to the batch limits.
-    let gate = Gate {
-        inner: input,
-        feeder: Rc::clone(&feeder),
+    // Records are read, parsed and encoded on a thread of their own, a chunk ahead of the
+    // appends: parsing the input overlaps with appending it (for a remote pool, with the
+    // server's work). The order of records, and what a bad one stops, are unchanged.
+    let (tx, rx) = sync_channel::<Vec<Parsed>>(8);
+    let reader = Reader {
+        mode: a.mode,
+        policy: a.policy,
+        tags: a.tags.iter().map(|t| (*t).to_owned()).collect(),
+        max: feeder.max,
         may_wait,
         read,
     };
-    let mut ingest = Ingest::new(BufReader::with_capacity(1 << 16, gate), a.mode, a.policy);
+    std::thread::Builder::new()
+        .name("feed-reader".into())
+        .spawn(move || reader.run(input, &tx))
+        .map_err(|e| {
+            Error::new(ErrorKind::Internal, "failed to start the input reader")
+                .with_source(e)
+                .with_hint("The system is out of threads or memory; retry.")
+        })?;
     let mut total = 0u64;
-    while let Some(item) = ingest.next_item() {
-        let mut feeder = feeder.borrow_mut();
-        if let Some(e) = feeder.error.take() {
-            return Err(e);
-        }
-        feeder.progress.record();
-        match item {
-            Item::Record(r) => {
-                total += 1;
-                match encode(&r.value, &a.tags, max) {
-                    Ok(p) => feeder.push(p)?,
-                    Err(e) => {
-                        let text = serde_json::to_string(&r.value).unwrap_or_default();
-                        let rejected = Rejected {
-                            kind: RejectKind::Parse,
-                            index: r.index,
-                            line: r.line,
-                            snippet: plasmite_os::ingest::snippet(text.as_bytes()),
-                            message: e.message().to_owned(),
-                        };
-                        feeder.reject(&rejected, Some(&e), ingest.mode_name())?;
-                    }
+    loop {
+        let chunk = match rx.try_recv() {
+            Ok(c) => c,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                // When reading the input may wait (a pipe, a terminal), pending records are
+                // appended before waiting for more, so a live pipe's records reach the pool
+                // (and its followers) as they arrive. A regular file never waits: its batches
+                // fill up to the batch limits.
+                if may_wait {
+                    feeder.flush_batch()?;
+                }
+                match rx.recv() {
+                    Ok(c) => c,
+                    Err(_) => break,
                 }
             }
-            Item::Rejected(r) => {
-                total += 1;
-                feeder.reject(&r, None, ingest.mode_name())?;
-            }
-            Item::Io(e) => {
-                feeder.flush_batch()?;
-                return Err(
-                    Error::new(ErrorKind::Io, format!("failed to read input: {e}"))
-                        .with_hint("Check the input file or pipe.")
-                        .with_source(e),
-                );
+        };
+        for parsed in chunk {
+            feeder.progress.record();
+            total += 1;
+            match parsed {
+                Parsed::Payload(p) => feeder.push(p)?,
+                Parsed::Refused(r, e, mode) => feeder.reject(&r, Some(&e), mode)?,
+                Parsed::Rejected(r, mode) => feeder.reject(&r, None, mode)?,
+                Parsed::Io(e) => {
+                    feeder.flush_batch()?;
+                    return Err(
+                        Error::new(ErrorKind::Io, format!("failed to read input: {e}"))
+                            .with_hint("Check the input file or pipe.")
+                            .with_source(e),
+                    );
+                }
             }
         }
-    }
-    let mut feeder = feeder.borrow_mut();
-    if let Some(e) = feeder.error.take() {
-        return Err(e);
     }
     feeder.flush_batch()?;
     feeder.progress.finish();
@@ -333,20 +338,114 @@ struct Feeder<'a> {
     failed: u64,
     /// The tags as a JSON array, for receipts.
     tags_json: String,
-    /// An append that failed inside [`Gate`]'s read, reported by the loop.
-    error: Option<Error>,
     /// The progress line (off unless turned on by `stream`).
     progress: Progress,
 }
 
-/// The input, appending the pending records before each read of it when that read may wait
-/// (see `stream`).
-struct Gate<'a> {
-    inner: Box<dyn Read>,
-    feeder: Rc<RefCell<Feeder<'a>>>,
+/// A record as the reader hands it over: encoded, or why not (with the input mode's name).
+enum Parsed {
+    Payload(Vec<u8>),
+    /// Parsed, but it cannot be a message (not an object, too large).
+    Refused(Rejected, Error, &'static str),
+    /// Not parsed.
+    Rejected(Rejected, &'static str),
+    Io(std::io::Error),
+}
+
+/// Records handed over per chunk (fewer when reading may wait: see [`Tap`]).
+const CHUNK: usize = 256;
+
+/// The reading half of `stream`.
+struct Reader {
+    mode: Mode,
+    policy: Policy,
+    tags: Vec<String>,
+    max: usize,
     may_wait: bool,
-    /// Bytes read so far, for the progress line.
-    read: Rc<Cell<u64>>,
+    read: Arc<AtomicU64>,
+}
+
+impl Reader {
+    /// Reads, parses and encodes `input`, handing chunks to `tx` until the input ends or the
+    /// receiver is gone.
+    fn run(self, input: Box<dyn Read + Send>, tx: &SyncSender<Vec<Parsed>>) {
+        let tags: Vec<&str> = self.tags.iter().map(String::as_str).collect();
+        let pending: Rc<RefCell<Vec<Parsed>>> = Rc::default();
+        let tap = Tap {
+            inner: input,
+            pending: Rc::clone(&pending),
+            tx: tx.clone(),
+            may_wait: self.may_wait,
+            read: self.read,
+        };
+        let mut ingest = Ingest::new(
+            BufReader::with_capacity(1 << 16, tap),
+            self.mode,
+            self.policy,
+        );
+        while let Some(item) = ingest.next_item() {
+            let mode = ingest.mode_name();
+            let parsed = match item {
+                Item::Record(r) => match encode(&r.value, &tags, self.max) {
+                    Ok(p) => Parsed::Payload(p),
+                    Err(e) => {
+                        let text = serde_json::to_string(&r.value).unwrap_or_default();
+                        let rejected = Rejected {
+                            kind: RejectKind::Parse,
+                            index: r.index,
+                            line: r.line,
+                            snippet: plasmite_os::ingest::snippet(text.as_bytes()),
+                            message: e.message().to_owned(),
+                        };
+                        Parsed::Refused(rejected, e, mode)
+                    }
+                },
+                Item::Rejected(r) => Parsed::Rejected(r, mode),
+                Item::Io(e) => Parsed::Io(e),
+            };
+            let mut p = pending.borrow_mut();
+            p.push(parsed);
+            if p.len() >= CHUNK {
+                let chunk = std::mem::take(&mut *p);
+                drop(p);
+                if tx.send(chunk).is_err() {
+                    return;
+                }
+            }
+        }
+        let chunk = std::mem::take(&mut *pending.borrow_mut());
+        if !chunk.is_empty() {
+            let _ = tx.send(chunk);
+        }
+    }
+}
+
+/// The input, handing the records parsed so far over before each read of it when that read
+/// may wait (see `stream`), and counting the bytes read for the progress line.
+struct Tap {
+    inner: Box<dyn Read + Send>,
+    pending: Rc<RefCell<Vec<Parsed>>>,
+    tx: SyncSender<Vec<Parsed>>,
+    may_wait: bool,
+    read: Arc<AtomicU64>,
+}
+
+impl Read for Tap {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // The reader holds `pending` only between items, never while the parser reads.
+        if self.may_wait
+            && let Ok(mut p) = self.pending.try_borrow_mut()
+            && !p.is_empty()
+        {
+            let chunk = std::mem::take(&mut *p);
+            if self.tx.send(chunk).is_err() {
+                return Err(std::io::Error::other("feed ended"));
+            }
+        }
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Whether reading stdin may wait for input: anything but a regular file.
@@ -358,26 +457,6 @@ pub fn stdin_may_wait() -> bool {
         .map(std::fs::File::from)
         .and_then(|f| f.metadata())
         .map_or(true, |m| !m.is_file())
-}
-
-impl Read for Gate<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        // The loop holds the feeder only between items, never while the parser reads.
-        if let Ok(mut f) = self.feeder.try_borrow_mut() {
-            if f.error.is_none()
-                && self.may_wait
-                && let Err(e) = f.flush_batch()
-            {
-                f.error = Some(e);
-            }
-            if f.error.is_some() {
-                return Err(std::io::Error::other("append failed"));
-            }
-        }
-        let n = self.inner.read(buf)?;
-        self.read.set(self.read.get() + n as u64);
-        Ok(n)
-    }
 }
 
 impl<'a> Feeder<'a> {
@@ -401,7 +480,6 @@ impl<'a> Feeder<'a> {
             ok: 0,
             failed: 0,
             tags_json: serde_json::to_string(&args.tags).unwrap_or_else(|_| "[]".to_owned()),
-            error: None,
             progress: Progress::new(None, ""),
         }
     }
