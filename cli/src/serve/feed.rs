@@ -49,6 +49,8 @@ pub struct Chunk {
 
 /// A chunk just read, and the gap `(first_missing, count)` found before it.
 type Made = (Chunk, Option<(u64, u64)>);
+/// A chunk, the gap before it, and whether its read stopped only because it was full.
+type Filled = (Chunk, Option<(u64, u64)>, bool);
 
 /// What a tail gets from [`Feed::take`].
 #[derive(Debug)]
@@ -260,11 +262,7 @@ impl Feed {
 
     /// The next chunk of `stream` (which starts at `next`), the gap before it, and whether it
     /// stopped only because the chunk was full (the stream can go on).
-    fn fill(
-        &self,
-        next: u64,
-        stream: &mut Stream<Arc<Pool>>,
-    ) -> Result<Option<(Chunk, Option<(u64, u64)>, bool)>, Error> {
+    fn fill(&self, next: u64, stream: &mut Stream<Arc<Pool>>) -> Result<Option<Filled>, Error> {
         let mut full = true;
         let mut buf = Vec::new();
         let mut marks = Vec::new();
