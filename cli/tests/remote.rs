@@ -485,3 +485,48 @@ fn feed_of_200000_json_lines_to_a_remote_pool() {
     );
     assert_eq!(e.info("big")["bounds"]["newest"], 200_001);
 }
+
+#[test]
+fn ctrl_c_ends_a_remote_follow_at_once() {
+    let e = env("remote_ctrl_c");
+    e.create("p", "1M");
+    let s = e.serve(&[]);
+    let (child, started) = spawn(e.cmd(&["follow", &url(&s, "p")]), false);
+    std::thread::sleep(Duration::from_millis(500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = finish(child, None, "follow".into(), started);
+    assert!(o.elapsed < Duration::from_secs(3), "{}", o.show());
+    assert!(o.stdout.is_empty(), "{}", o.show());
+}
+
+#[test]
+fn bulk_appends_list_receipts_on_request() {
+    let e = env("remote_receipts");
+    e.create("p", "1M");
+    let s = e.serve(&[]);
+    let r = s.request(
+        "POST",
+        "/v0/pools/p/append_jsonl?receipts=true",
+        &[],
+        b"{\"a\":1}\n{\"a\":2}\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let receipts = v["receipts"].as_array().unwrap();
+    assert_eq!(seqs(receipts), [1, 2]);
+    common::assert_time(&receipts[1]["time"]);
+    assert_eq!(receipts[1]["time"], e.fetch("p", 2)["time"]);
+    let r = s.request("POST", "/v0/pools/p/append_jsonl", &[], b"{\"a\":3}\n");
+    assert!(r.json().get("receipts").is_none(), "{}", r.text());
+    s.request(
+        "POST",
+        "/v0/pools/p/append_jsonl?receipts=maybe",
+        &[],
+        b"{}\n",
+    )
+    .error(400, "Usage");
+}

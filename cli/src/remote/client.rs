@@ -81,6 +81,9 @@ impl RemoteClient {
             .http_status_as_error(false)
             .tls_config(tls.build())
             .timeout_connect(Some(Duration::from_secs(10)))
+            // A server that accepted a request answers it at once (tails start streaming at
+            // once too); one that does not is stuck or gone.
+            .timeout_recv_response(Some(Duration::from_secs(60)))
             .max_redirects(0)
             .user_agent(concat!("plasmite/", env!("CARGO_PKG_VERSION")))
             .build()
