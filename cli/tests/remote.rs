@@ -530,3 +530,118 @@ fn bulk_appends_list_receipts_on_request() {
     )
     .error(400, "Usage");
 }
+
+/// A proxy in front of `upstream` that hides the server's extensions: its `/healthz` answers
+/// only `{"ok":true}`, as the reference server does. One request per connection.
+fn reference_like(upstream: std::net::SocketAddr) -> std::net::SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            std::thread::spawn(move || proxy_one(c, upstream));
+        }
+    });
+    addr
+}
+
+fn proxy_one(mut c: std::net::TcpStream, upstream: std::net::SocketAddr) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if c.read(&mut byte).unwrap_or(0) == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    let request_line = lines.next().unwrap_or_default().to_owned();
+    let headers: Vec<&str> = lines
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if c.read_exact(&mut body).is_err() {
+        return;
+    }
+    if request_line.starts_with("GET /healthz ") {
+        let _ = c.write_all(
+            b"HTTP/1.1 200 OK\r\nplasmite-version: 0\r\ncontent-type: application/json\r\n\
+              content-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}",
+        );
+        return;
+    }
+    let Ok(mut u) = std::net::TcpStream::connect(upstream) else {
+        return;
+    };
+    let mut req = format!("{request_line}\r\n");
+    for h in headers {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("connection: close\r\n\r\n");
+    let _ = u.write_all(req.as_bytes());
+    let _ = u.write_all(&body);
+    let _ = std::io::copy(&mut u, &mut c);
+}
+
+#[test]
+fn servers_without_extensions_get_per_message_appends_and_local_filters() {
+    let e = env("remote_reference_like");
+    e.create("p", "1M");
+    let s = e.serve(&[]);
+    let u = format!("http://{}/p", reference_like(s.addr));
+    let input: String = (1..=20)
+        .map(|i| format!("{{\"i\":{i},\"odd\":{}}}\n", i % 2 == 1))
+        .collect();
+    let o = e.pls_in(&["feed", &u, "--tag", "t"], input);
+    o.code(0);
+    assert_eq!(seqs(&o.json_lines()), (1..=20).collect::<Vec<_>>());
+    common::assert_receipt(&o.json_lines()[19], 20, &["t"]);
+    // --tail N is the last N messages, then filtered here.
+    let o = e.pls(&[
+        "follow",
+        &u,
+        "--tail",
+        "6",
+        "--where",
+        ".data.odd",
+        "--jsonl",
+        "--timeout",
+        "300ms",
+    ]);
+    o.code(124);
+    assert_eq!(seqs(&o.json_lines()), [15, 17, 19], "{}", o.show());
+    // Live, with the filter evaluated here.
+    let (child, started) = spawn(
+        e.cmd(&[
+            "follow",
+            &u,
+            "--where",
+            ".data.odd",
+            "--one",
+            "--jsonl",
+            "--timeout",
+            "10s",
+        ]),
+        false,
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    e.pls_in(
+        &["feed", &u],
+        "{\"i\":21,\"odd\":false}\n{\"i\":23,\"odd\":true}\n",
+    )
+    .code(0);
+    let o = finish(child, None, "follow".into(), started);
+    o.code(0);
+    assert_eq!(datas(&o), [json!({"i": 23, "odd": true})], "{}", o.show());
+    // --since needs the server's since_time.
+    e.pls(&["follow", &u, "--since", "1m"]).fails(2, "Usage");
+}
