@@ -246,7 +246,7 @@ pub fn stream(
     // Records are read, parsed and encoded on a thread of their own, a chunk ahead of the
     // appends: parsing the input overlaps with appending it (for a remote pool, with the
     // server's work). The order of records, and what a bad one stops, are unchanged.
-    let (tx, rx) = sync_channel::<Vec<Parsed>>(8);
+    let (tx, rx) = sync_channel::<Vec<Parsed>>(READ_AHEAD);
     let reader = Reader {
         mode: a.mode,
         policy: a.policy,
@@ -354,6 +354,10 @@ enum Parsed {
 
 /// Records handed over per chunk (fewer when reading may wait: see [`Tap`]).
 const CHUNK: usize = 256;
+
+/// Chunks the reader may be ahead of the appends: two default batches, so the next batch is
+/// parsed while one is appended.
+const READ_AHEAD: usize = 32;
 
 /// The reading half of `stream`.
 struct Reader {
