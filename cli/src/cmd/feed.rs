@@ -54,6 +54,39 @@ pub struct Args<'a> {
     pub retry: u64,
     /// `--retry-delay`.
     pub retry_delay: Duration,
+    /// What the sink takes as a payload.
+    pub payloads: Payloads,
+}
+
+/// The form of the payloads a sink takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Payloads {
+    /// Lite³ envelopes with the tags ([`encode`]): pools, and sinks that decode them.
+    #[default]
+    Lite3,
+    /// The record's JSON text (an object); the sink adds the tags. A remote pool takes
+    /// records as JSON, so they are neither encoded nor printed again on the way.
+    Json,
+}
+
+/// `value` as a payload of form `payloads` of at most `max` bytes; the error [`encode`]
+/// gives for what cannot be a message.
+pub fn payload(
+    value: &Value,
+    tags: &[&str],
+    max: usize,
+    payloads: Payloads,
+) -> Result<Vec<u8>, Error> {
+    if payloads == Payloads::Json && value.is_object() {
+        let text = serde_json::to_vec(value).unwrap_or_default();
+        if text.len() <= max {
+            return Ok(text);
+        }
+        // Larger as text than the limit: the message may still fit; encoding decides.
+        encode(value, tags, max)?;
+        return Ok(text);
+    }
+    encode(value, tags, max)
 }
 
 impl<'a> Args<'a> {
@@ -71,6 +104,7 @@ impl<'a> Args<'a> {
             create: None,
             retry: 0,
             retry_delay: DEFAULT_RETRY_DELAY,
+            payloads: Payloads::Lite3,
         }
     }
 }
@@ -140,12 +174,14 @@ pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
             .map(|s| values::duration("--retry-delay", s))
             .transpose()?
             .unwrap_or(DEFAULT_RETRY_DELAY),
+        payloads: Payloads::Lite3,
     })
 }
 
 /// Runs `feed`.
 pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8, Error> {
-    let a = parse(m)?;
+    #[cfg_attr(not(feature = "remote"), allow(unused_mut))]
+    let mut a = parse(m)?;
     // Inline DATA is checked before the pool is opened, so a bad one creates nothing.
     let data: Option<Value> = match a.data {
         Some(text) => {
@@ -184,7 +220,8 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
             );
         }
         let remote = pool::open_remote(&r, m, ui)?;
-        let sink = remote.sink(&a.tags);
+        let sink = remote.json_sink(&a.tags);
+        a.payloads = Payloads::Json;
         return deliver(ui, &sink, remote.url(), &a, input, data);
     }
     let pool = pool::open(
@@ -217,7 +254,7 @@ fn deliver(
         (None, value) => {
             let value = value.unwrap_or_default();
             let mut feeder = Feeder::new(ui, sink, pool_path, a, true);
-            feeder.push(encode(&value, &a.tags, feeder.max)?)?;
+            feeder.push(payload(&value, &a.tags, feeder.max, a.payloads)?)?;
             feeder.flush_batch()?;
             Ok(0)
         }
@@ -252,6 +289,7 @@ pub fn stream(
         policy: a.policy,
         tags: a.tags.iter().map(|t| (*t).to_owned()).collect(),
         max: feeder.max,
+        payloads: a.payloads,
         may_wait,
         read,
     };
@@ -365,6 +403,7 @@ struct Reader {
     policy: Policy,
     tags: Vec<String>,
     max: usize,
+    payloads: Payloads,
     may_wait: bool,
     read: Arc<AtomicU64>,
 }
@@ -390,7 +429,7 @@ impl Reader {
         while let Some(item) = ingest.next_item() {
             let mode = ingest.mode_name();
             let parsed = match item {
-                Item::Record(r) => match encode(&r.value, &tags, self.max) {
+                Item::Record(r) => match payload(&r.value, &tags, self.max, self.payloads) {
                     Ok(p) => Parsed::Payload(p),
                     Err(e) => {
                         let text = serde_json::to_string(&r.value).unwrap_or_default();

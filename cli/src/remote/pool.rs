@@ -267,11 +267,22 @@ impl RemotePool {
         Ok(super::tail::Lines::new(a))
     }
 
-    /// The [`Sink`] that appends to this pool with `tags` on every message.
+    /// The [`Sink`] that appends to this pool with `tags` on every message; its payloads
+    /// are Lite³ envelopes (their tags are not used: `tags` are).
     pub fn sink(&self, tags: &[&str]) -> RemoteSink<'_> {
         RemoteSink {
             pool: self,
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            json: false,
+        }
+    }
+
+    /// A [`Sink`] like [`RemotePool::sink`] whose payloads are each message's `data` as
+    /// compact JSON text (an object), sent as they are.
+    pub fn json_sink(&self, tags: &[&str]) -> RemoteSink<'_> {
+        RemoteSink {
+            json: true,
+            ..self.sink(tags)
         }
     }
 }
@@ -281,6 +292,8 @@ impl RemotePool {
 pub struct RemoteSink<'a> {
     pool: &'a RemotePool,
     tags: Vec<String>,
+    /// Payloads are JSON text rather than Lite³.
+    json: bool,
 }
 
 impl Sink for RemoteSink<'_> {
@@ -304,7 +317,11 @@ impl Sink for RemoteSink<'_> {
                 payload: p,
             };
             if bulk {
-                print_data(&mut body, &printed, Style::Compact)?;
+                if self.json {
+                    body.extend_from_slice(p);
+                } else {
+                    print_data(&mut body, &printed, Style::Compact)?;
+                }
                 body.push(b'\n');
                 if body.len() >= BULK_BODY {
                     self.pool.append_jsonl(&body, &self.tags, durability, out)?;
@@ -313,7 +330,11 @@ impl Sink for RemoteSink<'_> {
             } else {
                 body.clear();
                 body.extend_from_slice(b"{\"data\":");
-                print_data(&mut body, &printed, Style::Compact)?;
+                if self.json {
+                    body.extend_from_slice(p);
+                } else {
+                    print_data(&mut body, &printed, Style::Compact)?;
+                }
                 let mut tail = String::new();
                 let _ = write!(
                     tail,
