@@ -51,8 +51,6 @@ mod cmd;
 mod evaluator;
 #[cfg(feature = "cli")]
 mod progress;
-/// Remote pools (`http(s)://host:port/pool`): the client, [`remote::RemotePool`] and its
-/// tails.
 #[cfg(feature = "remote")]
 pub mod remote;
 #[cfg(feature = "cli")]

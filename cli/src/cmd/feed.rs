@@ -1,8 +1,9 @@
 //! `pls feed POOL [DATA]`: append JSON messages — one inline, or a stream from a file or stdin.
 //!
-//! Role: reads records ([`plasmite_os::ingest`]), encodes each into a Lite³ envelope outside
-//! the lock, and hands them to a [`Batcher`] (batches under one lock acquisition each, with
-//! `--retry`); prints a receipt per record.
+//! Role: reads records ([`plasmite_os::ingest`]) on a reader thread, encodes each into a Lite³
+//! envelope outside the lock (for a remote pool: its JSON text), and hands them to a
+//! [`Batcher`] over a [`Sink`] — the local pool (batches under one lock acquisition each, with
+//! `--retry`) or a remote pool's (`crate::remote`) — printing a receipt per record.
 //!
 //! # Invariants
 //! - A bad record in stop mode reports its kind and line; every record before it is appended,

@@ -4,7 +4,9 @@
 //!
 //! Role: the follow command as a formatter over a `plasmite_os::Query`, which selects (tags on
 //! the raw Lite³ bytes, `--where` as a predicate), reads history and waits; this module prints
-//! messages, drop notices and `corrupt` notices for damaged payloads.
+//! messages, drop notices and `corrupt` notices for damaged payloads. A remote pool's messages
+//! come from `crate::remote::tail::Follower` instead and go through the same printer, drop
+//! notices and `--one`/`--tail`/`--timeout` rules ([`follow_remote`]).
 //!
 //! # Invariants
 //! - Plain `follow` prints only messages appended after it started — also on a full ring.

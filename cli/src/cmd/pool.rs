@@ -6,7 +6,8 @@
 //!
 //! # Invariants
 //! - References resolve through `plasmite_os::dir` only; remote (`http(s)://`) references are
-//!   refused with a Usage error saying so, never treated as file names.
+//!   opened by [`open_remote`] for the commands that take them and refused with a Usage error
+//!   saying so by the others, never treated as file names.
 //! - `pool create` stops at the first failure; `pool delete` tries every name and exits with
 //!   the first failure's code.
 //!
