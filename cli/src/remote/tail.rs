@@ -239,9 +239,15 @@ struct Reader {
 impl Reader {
     fn run(mut self, mut lines: Lines) {
         loop {
+            let (began, before) = (std::time::Instant::now(), self.next);
             match self.drain(&mut lines) {
                 Ok(()) => {}
                 Err(()) => return,
+            }
+            // A server that ends tails at once (a tiny --max-tail-timeout-ms) is not asked
+            // again in a tight loop.
+            if self.next == before && began.elapsed() < Duration::from_millis(100) {
+                std::thread::sleep(Duration::from_millis(100));
             }
             match self.reconnect() {
                 Some(l) => lines = l,
