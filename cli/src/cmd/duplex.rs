@@ -138,7 +138,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         if a.since.is_some_and(|t| t > now_ns()) {
             return Ok(0);
         }
-        let remote = pool::open_remote(&r, m, ui)?;
+        let remote = pool::open_remote(&r, m)?;
         let url = remote.url().to_owned();
         // The live edge is fixed (the follower's first request) before the sender starts.
         let src = follow::remote_source(remote.clone(), &a, &[], &[])?;

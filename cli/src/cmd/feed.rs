@@ -220,7 +220,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
                     .with_hint("Create the pool on the server first (pls pool create NAME there)."),
             );
         }
-        let remote = pool::open_remote(&r, m, ui)?;
+        let remote = pool::open_remote(&r, m)?;
         let sink = remote.json_sink(&a.tags);
         a.payloads = Payloads::Json;
         return deliver(ui, &sink, remote.url(), &a, input, data);

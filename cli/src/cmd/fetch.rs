@@ -28,7 +28,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     );
     #[cfg(feature = "remote")]
     if let Some(r) = pool::remote_ref(name)? {
-        let remote = pool::open_remote(&r, m, ui)?;
+        let remote = pool::open_remote(&r, m)?;
         let msg = remote.get(seq).map_err(|e| with_next(e, &next))?;
         return show(ui, &msg, |e| e);
     }

@@ -314,7 +314,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     #[cfg(feature = "remote")]
     if let Some(r) = pool::remote_ref(a.pool)? {
         check_remote(m, &a)?;
-        let remote = pool::open_remote(&r, m, ui)?;
+        let remote = pool::open_remote(&r, m)?;
         let mut matcher = matcher;
         // `where` runs on the server when it can; otherwise here, on each message.
         let pushed: &[String] = if remote.client().health().has("tail_where") {

@@ -76,17 +76,13 @@ pub fn check_remote_flags(m: &Matches, cmd: &str) -> Result<(), Error> {
 /// Opens the remote pool `r` with the command's `--token`/`--token-file`/`--tls-ca`/
 /// `--tls-skip-verify` (a warning on stderr for the last).
 #[cfg(feature = "remote")]
-pub fn open_remote(
-    r: &RemoteRef,
-    m: &Matches,
-    ui: &Ui,
-) -> Result<crate::remote::RemotePool, Error> {
-    crate::remote::RemotePool::open(r, &remote_options(m, ui)?)
+pub fn open_remote(r: &RemoteRef, m: &Matches) -> Result<crate::remote::RemotePool, Error> {
+    crate::remote::RemotePool::open(r, &remote_options(m)?)
 }
 
 /// The remote options of a command line.
 #[cfg(feature = "remote")]
-pub fn remote_options(m: &Matches, ui: &Ui) -> Result<crate::remote::Options, Error> {
+pub fn remote_options(m: &Matches) -> Result<crate::remote::Options, Error> {
     let c = Some(m.command);
     if m.has("token") && m.has("token-file") {
         return Err(
@@ -113,7 +109,6 @@ pub fn remote_options(m: &Matches, ui: &Ui) -> Result<crate::remote::Options, Er
     };
     let skip = m.has("tls-skip-verify");
     if skip {
-        let _ = ui;
         eprintln!("warning: --tls-skip-verify: the server's certificate is not checked");
     }
     Ok(crate::remote::Options {
@@ -321,7 +316,7 @@ fn info(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     check_remote_flags(m, "pool info")?;
     #[cfg(feature = "remote")]
     if let Some(r) = remote_ref(name)? {
-        let remote = open_remote(&r, m, ui)?;
+        let remote = open_remote(&r, m)?;
         return remote_info(m, ui, name, remote.info()?);
     }
     let pool = open(pool_dir, name, None, None)?;
