@@ -392,6 +392,9 @@ fn tls_with_a_trusted_certificate_or_skipped_verification() {
     // Without the certificate the server is not trusted.
     let err = e.pls(&["feed", &u, "{}"]).fails(8, "Io");
     assert!(common::str_of(&err, "hint").contains("--tls-ca"), "{err:?}");
+    // A --tls-ca without a certificate is a usage error.
+    e.pls(&["feed", &u, "{}", "--tls-ca", key])
+        .fails(2, "Usage");
     // Plain HTTP to a TLS server is not a plasmite answer either.
     e.pls(&["feed", &url(&s, "p"), "{}"]).fails(8, "Io");
 
