@@ -51,6 +51,8 @@ mod cmd;
 mod evaluator;
 #[cfg(feature = "cli")]
 mod progress;
+#[cfg(feature = "remote")]
+pub mod remote;
 #[cfg(feature = "cli")]
 mod run;
 #[cfg(feature = "serve")]

@@ -15,9 +15,9 @@
 //! Spec: `spec/CLI.md` §2.5.
 
 use crate::cmd::pool::human_bytes;
-use std::cell::Cell;
 use std::io::Write;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Least time between two draws (and before the first).
@@ -37,7 +37,7 @@ pub struct Progress {
     /// The line was drawn at least once.
     ever: bool,
     records: u64,
-    bytes: Rc<Cell<u64>>,
+    bytes: Arc<AtomicU64>,
 }
 
 impl Progress {
@@ -52,13 +52,13 @@ impl Progress {
             shown: false,
             ever: false,
             records: 0,
-            bytes: Rc::default(),
+            bytes: Arc::default(),
         }
     }
 
     /// The counter of input bytes, for the reader to add to.
-    pub fn bytes(&self) -> Rc<Cell<u64>> {
-        Rc::clone(&self.bytes)
+    pub fn bytes(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.bytes)
     }
 
     /// Counts one record and redraws the line if it is due.
@@ -80,7 +80,7 @@ impl Progress {
             "{ERASE}{}: {} records, {} read, {rate:.0} records/s",
             self.label,
             self.records,
-            human_bytes(self.bytes.get())
+            human_bytes(self.bytes.load(Ordering::Relaxed))
         );
         self.write(&line);
         self.shown = true;
@@ -103,7 +103,7 @@ impl Progress {
                 "{ERASE}{}: {} records, {} read in {:.1}s\n",
                 self.label,
                 self.records,
-                human_bytes(self.bytes.get()),
+                human_bytes(self.bytes.load(Ordering::Relaxed)),
                 self.started.elapsed().as_secs_f64()
             );
             self.write(&line);
@@ -130,6 +130,7 @@ impl Drop for Progress {
 mod tests {
     use super::*;
     use std::cell::RefCell;
+    use std::rc::Rc;
 
     /// A writer whose bytes the test can read while the progress line holds it.
     #[derive(Clone, Default)]
@@ -171,7 +172,7 @@ mod tests {
     fn the_line_is_redrawn_in_place_at_most_once_per_interval() {
         let (mut p, screen) = progress();
         let start = p.started;
-        p.bytes().set(3 << 20);
+        p.bytes().store(3 << 20, Ordering::Relaxed);
         p.records = 1000;
         p.tick(start + REFRESH);
         p.records = 2000;

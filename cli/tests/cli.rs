@@ -1633,11 +1633,12 @@ fn bad_version_hint_names_the_doctor_command_as_the_program_was_called() {
 fn url_pool_refs_are_usage_errors_saying_why() {
     let e = env("url_refs");
     for (args, says) in [
+        // Commands without remote support (feed, follow, fetch, duplex and pool info have it).
         (
-            &["fetch", "http://localhost:9700/chat", "1"][..],
-            "remote pool refs are not supported by this build",
+            &["tap", "http://localhost:9700/chat", "--", "true"][..],
+            "takes local pools only",
         ),
-        (&["pool", "info", "https://h/p"][..], "not supported"),
+        (&["doctor", "https://h/p"][..], "local pools only"),
         (
             &["follow", "tcp://h/p", "--timeout", "1s"][..],
             "remote pool ref must use http or https scheme",

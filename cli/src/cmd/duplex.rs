@@ -54,8 +54,8 @@ impl Sent {
 /// A pool whose appends are recorded in a [`Sent`]: the record is held across each batch until
 /// its sequences are in it.
 pub struct Recorded<'a> {
-    /// Where the messages go.
-    pub pool: &'a Pool,
+    /// Where the messages go (a local pool, or a remote pool's sink).
+    pub pool: &'a dyn Sink,
     /// What this process sent.
     pub sent: &'a Sent,
 }
@@ -132,6 +132,20 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
             ),
         );
     }
+    #[cfg(feature = "remote")]
+    if let Some(r) = pool::remote_ref(a.pool)? {
+        follow::check_remote(m, &a)?;
+        if a.since.is_some_and(|t| t > now_ns()) {
+            return Ok(0);
+        }
+        let remote = pool::open_remote(&r, m)?;
+        let url = remote.url().to_owned();
+        // The live edge is fixed (the follower's first request) before the sender starts.
+        let src = follow::remote_source(remote.clone(), &a, &[], &[])?;
+        let (matcher, stop, done_rx) = start(ui, Target::Remote(remote), &a, me, m)?;
+        let followed = follow::follow_remote(ui, &src, &url, &a, &matcher, None, Some(&stop))?;
+        return finish(followed, &stop, &done_rx);
+    }
     let create = a.create.then(CreateOptions::default);
     let pool = Arc::new(pool::open(
         pool_dir,
@@ -146,6 +160,37 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     // with --echo-self one's own messages are always shown, never only when the follow side
     // happened to start first.
     a.live_after = Some(pool.state()?.newest);
+    let (matcher, stop, done_rx) = start(ui, Target::Local(Arc::clone(&pool)), &a, me, m)?;
+    // A failure of the follow side is never hidden behind the sender's result.
+    let followed = follow::follow(ui, &pool, &a, &matcher, None, Some(&stop))?;
+    finish(followed, &stop, &done_rx)
+}
+
+/// The result of duplex: the sender's when it ended first, else the follower's.
+fn finish(
+    followed: u8,
+    stop: &Cancel,
+    done_rx: &mpsc::Receiver<Result<u8, Error>>,
+) -> Result<u8, Error> {
+    if stop.is_cancelled()
+        && let Ok(sent) = done_rx.try_recv()
+    {
+        return sent;
+    }
+    Ok(followed)
+}
+
+type Started = (Matcher, Cancel, mpsc::Receiver<Result<u8, Error>>);
+
+/// Starts the sender on its own thread; the follower's matcher (hiding what it sends), the
+/// flag it raises when it ends and its result.
+fn start(
+    ui: &Ui,
+    target: Target,
+    a: &follow::Args<'_>,
+    me: Option<String>,
+    m: &Matches,
+) -> Result<Started, Error> {
     let sent = Arc::new(Sent::default());
     let matcher = Matcher {
         hide: (!m.has("echo-self")).then(|| {
@@ -162,7 +207,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
     let (done_tx, done_rx) = mpsc::channel();
     let sender = Sender {
         ui: *ui,
-        pool: Arc::clone(&pool),
+        target,
         name: a.pool.to_owned(),
         me,
         sent,
@@ -181,20 +226,20 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
                 .with_source(e)
                 .with_hint("The system is out of threads or memory; retry.")
         })?;
-    // A failure of the follow side is never hidden behind the sender's result.
-    let followed = follow::follow(ui, &pool, &a, &matcher, None, Some(&stop))?;
-    if stop.is_cancelled()
-        && let Ok(sent) = done_rx.try_recv()
-    {
-        return sent;
-    }
-    Ok(followed)
+    Ok((matcher, stop, done_rx))
+}
+
+/// Where the sender appends.
+enum Target {
+    Local(Arc<Pool>),
+    #[cfg(feature = "remote")]
+    Remote(crate::remote::RemotePool),
 }
 
 /// The sending half.
 struct Sender {
     ui: Ui,
-    pool: Arc<Pool>,
+    target: Target,
     name: String,
     me: Option<String>,
     sent: Arc<Sent>,
@@ -202,18 +247,26 @@ struct Sender {
 
 impl Sender {
     fn run(&self) -> Result<u8, Error> {
+        match &self.target {
+            Target::Local(pool) => self.send(pool.as_ref(), &pool.path().display().to_string()),
+            #[cfg(feature = "remote")]
+            Target::Remote(pool) => self.send(&pool.sink(&[]), pool.url()),
+        }
+    }
+
+    fn send(&self, sink: &dyn Sink, pool_path: &str) -> Result<u8, Error> {
         match &self.me {
-            Some(me) if self.ui.stdin_tty => self.lines(me),
+            Some(me) if self.ui.stdin_tty => self.lines(me, sink),
             _ => {
-                let mut args = feed::Args::stream_defaults(&self.name);
+                let args = feed::Args::stream_defaults(&self.name);
                 let recorded = Recorded {
-                    pool: &self.pool,
+                    pool: sink,
                     sent: &self.sent,
                 };
-                args.sink = Some(&recorded);
                 feed::stream(
                     &self.ui,
-                    &self.pool,
+                    &recorded,
+                    pool_path,
                     &args,
                     Box::new(std::io::stdin()),
                     feed::stdin_may_wait(),
@@ -224,10 +277,10 @@ impl Sender {
     }
 
     /// Each non-blank line typed becomes `{"from":ME,"msg":LINE}`; EOF ends with 0.
-    fn lines(&self, me: &str) -> Result<u8, Error> {
-        let max = self.pool.max_payload_len();
+    fn lines(&self, me: &str, sink: &dyn Sink) -> Result<u8, Error> {
+        let max = sink.max_payload_len();
         let recorded = Recorded {
-            pool: &self.pool,
+            pool: sink,
             sent: &self.sent,
         };
         let mut batcher = Batcher::new(&recorded as &dyn Sink, Durability::Fast).without_receipts();

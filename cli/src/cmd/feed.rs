@@ -1,8 +1,9 @@
 //! `pls feed POOL [DATA]`: append JSON messages — one inline, or a stream from a file or stdin.
 //!
-//! Role: reads records ([`plasmite_os::ingest`]), encodes each into a Lite³ envelope outside
-//! the lock, and hands them to a [`Batcher`] (batches under one lock acquisition each, with
-//! `--retry`); prints a receipt per record.
+//! Role: reads records ([`plasmite_os::ingest`]) on a reader thread, encodes each into a Lite³
+//! envelope outside the lock (for a remote pool: its JSON text), and hands them to a
+//! [`Batcher`] over a [`Sink`] — the local pool (batches under one lock acquisition each, with
+//! `--retry`) or a remote pool's (`crate::remote`) — printing a receipt per record.
 //!
 //! # Invariants
 //! - A bad record in stop mode reports its kind and line; every record before it is appended,
@@ -21,12 +22,15 @@ use crate::values;
 use plasmite_os::append::{Retry, Sink};
 use plasmite_os::ingest::{Ingest, Item, Mode, Policy, RejectKind, Rejected};
 use plasmite_os::message::{encode, rfc3339};
-use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind, Pool};
+use plasmite_os::{Batcher, CreateOptions, Durability, Error, ErrorKind};
 use serde_json::{Value, json};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TryRecvError, sync_channel};
 use std::time::Duration;
 
 /// What `feed` was asked to do (also built by `duplex` for its piped input).
@@ -51,8 +55,39 @@ pub struct Args<'a> {
     pub retry: u64,
     /// `--retry-delay`.
     pub retry_delay: Duration,
-    /// Where the records go instead of the pool itself (duplex records what it sent).
-    pub sink: Option<&'a dyn Sink>,
+    /// What the sink takes as a payload.
+    pub payloads: Payloads,
+}
+
+/// The form of the payloads a sink takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Payloads {
+    /// Lite³ envelopes with the tags ([`encode`]): pools, and sinks that decode them.
+    #[default]
+    Lite3,
+    /// The record's JSON text (an object); the sink adds the tags. A remote pool takes
+    /// records as JSON, so they are neither encoded nor printed again on the way.
+    Json,
+}
+
+/// `value` as a payload of form `payloads` of at most `max` bytes; the error [`encode`]
+/// gives for what cannot be a message.
+pub fn payload(
+    value: &Value,
+    tags: &[&str],
+    max: usize,
+    payloads: Payloads,
+) -> Result<Vec<u8>, Error> {
+    if payloads == Payloads::Json && value.is_object() {
+        let text = serde_json::to_vec(value).unwrap_or_default();
+        if text.len() <= max {
+            return Ok(text);
+        }
+        // Larger as text than the limit: the message may still fit; encoding decides.
+        encode(value, tags, max)?;
+        return Ok(text);
+    }
+    encode(value, tags, max)
 }
 
 impl<'a> Args<'a> {
@@ -70,7 +105,7 @@ impl<'a> Args<'a> {
             create: None,
             retry: 0,
             retry_delay: DEFAULT_RETRY_DELAY,
-            sink: None,
+            payloads: Payloads::Lite3,
         }
     }
 }
@@ -79,14 +114,7 @@ const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
 pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
     let c = Some(m.command);
-    for f in ["token", "token-file", "tls-ca", "tls-skip-verify"] {
-        if m.has(f) {
-            return Err(usage(
-                "feed remote auth/TLS flags require a remote http(s) pool ref",
-                c,
-            ));
-        }
-    }
+    pool::check_remote_flags(m, "feed")?;
     let mode = match m.value("in").unwrap_or("auto") {
         "auto" => Mode::Auto,
         "jsonl" => Mode::Jsonl,
@@ -147,13 +175,14 @@ pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
             .map(|s| values::duration("--retry-delay", s))
             .transpose()?
             .unwrap_or(DEFAULT_RETRY_DELAY),
-        sink: None,
+        payloads: Payloads::Lite3,
     })
 }
 
 /// Runs `feed`.
 pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8, Error> {
-    let a = parse(m)?;
+    #[cfg_attr(not(feature = "remote"), allow(unused_mut))]
+    let mut a = parse(m)?;
     // Inline DATA is checked before the pool is opened, so a bad one creates nothing.
     let data: Option<Value> = match a.data {
         Some(text) => {
@@ -169,7 +198,7 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         }
         None => None,
     };
-    let input: Option<(Box<dyn Read>, bool)> = match (&data, a.file) {
+    let input: Option<(Box<dyn Read + Send>, bool)> = match (&data, a.file) {
         (Some(_), _) => None,
         (None, Some("-")) => Some((Box::new(std::io::stdin()), stdin_may_wait())),
         (None, Some(path)) => {
@@ -183,95 +212,132 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         (None, None) if !ui.stdin_tty => Some((Box::new(std::io::stdin()), stdin_may_wait())),
         (None, None) => return Err(missing_input()),
     };
+    #[cfg(feature = "remote")]
+    if let Some(r) = pool::remote_ref(a.pool)? {
+        if a.create.is_some() {
+            return Err(
+                usage("remote feed does not support --create", Some(m.command))
+                    .with_hint("Create the pool on the server first (pls pool create NAME there)."),
+            );
+        }
+        let remote = pool::open_remote(&r, m)?;
+        let sink = remote.json_sink(&a.tags);
+        a.payloads = Payloads::Json;
+        return deliver(ui, &sink, remote.url(), &a, input, data);
+    }
     let pool = pool::open(
         pool_dir,
         a.pool,
         a.create,
         Some(pool::retry_with_create(argv)),
     )?;
+    deliver(
+        ui,
+        &pool,
+        &pool.path().display().to_string(),
+        &a,
+        input,
+        data,
+    )
+}
+
+/// Appends the inline value or the input stream to `sink` (the pool at `pool_path`).
+fn deliver(
+    ui: &Ui,
+    sink: &dyn Sink,
+    pool_path: &str,
+    a: &Args<'_>,
+    input: Option<(Box<dyn Read + Send>, bool)>,
+    data: Option<Value>,
+) -> Result<u8, Error> {
     match (input, data) {
-        (Some((input, may_wait)), _) => stream(ui, &pool, &a, input, may_wait, true),
+        (Some((input, may_wait)), _) => stream(ui, sink, pool_path, a, input, may_wait, true),
         (None, value) => {
             let value = value.unwrap_or_default();
-            let mut feeder = Feeder::new(ui, &pool, &a, true);
-            feeder.push(encode(&value, &a.tags, feeder.max)?)?;
+            let mut feeder = Feeder::new(ui, sink, pool_path, a, true);
+            feeder.push(payload(&value, &a.tags, feeder.max, a.payloads)?)?;
             feeder.flush_batch()?;
             Ok(0)
         }
     }
 }
 
-/// Appends every record of `input` (read per `a.mode` and `a.policy`) to `pool`, printing a
-/// receipt per record when `receipts`, and then also a progress line when stderr is a
-/// terminal. Exit code 1 when records were skipped.
+/// Appends every record of `input` (read per `a.mode` and `a.policy`) to `sink` (the pool at
+/// `pool_path`: a local [`plasmite_os::Pool`], a remote pool's sink, duplex's recorder),
+/// printing a receipt per record when `receipts`, and then also a progress line when stderr
+/// is a terminal. Exit code 1 when records were skipped.
 pub fn stream(
     ui: &Ui,
-    pool: &Pool,
+    sink: &dyn Sink,
+    pool_path: &str,
     a: &Args<'_>,
-    input: Box<dyn Read>,
+    input: Box<dyn Read + Send>,
     may_wait: bool,
     receipts: bool,
 ) -> Result<u8, Error> {
-    let mut feeder = Feeder::new(ui, pool, a, receipts);
+    let mut feeder = Feeder::new(ui, sink, pool_path, a, receipts);
     if receipts && ui.stderr_tty {
         let out: Box<dyn Write> = Box::new(std::io::stderr());
         feeder.progress = Progress::new(Some(out), format!("feeding {}", a.pool));
     }
     let read = feeder.progress.bytes();
-    let feeder = Rc::new(RefCell::new(feeder));
-    let max = feeder.borrow().max;
-    // When reading the input may wait (a pipe, a terminal), pending records are appended
-    // before every read of it, so a live pipe's records reach the pool (and its followers) as
-    // they arrive. A regular file never waits: its batches fill up to the batch limits.
-    let gate = Gate {
-        inner: input,
-        feeder: Rc::clone(&feeder),
+    // Records are read, parsed and encoded on a thread of their own, a chunk ahead of the
+    // appends: parsing the input overlaps with appending it (for a remote pool, with the
+    // server's work). The order of records, and what a bad one stops, are unchanged.
+    let (tx, rx) = sync_channel::<Vec<Parsed>>(READ_AHEAD);
+    let reader = Reader {
+        mode: a.mode,
+        policy: a.policy,
+        tags: a.tags.iter().map(|t| (*t).to_owned()).collect(),
+        max: feeder.max,
+        payloads: a.payloads,
         may_wait,
         read,
     };
-    let mut ingest = Ingest::new(BufReader::with_capacity(1 << 16, gate), a.mode, a.policy);
+    std::thread::Builder::new()
+        .name("feed-reader".into())
+        .spawn(move || reader.run(input, &tx))
+        .map_err(|e| {
+            Error::new(ErrorKind::Internal, "failed to start the input reader")
+                .with_source(e)
+                .with_hint("The system is out of threads or memory; retry.")
+        })?;
     let mut total = 0u64;
-    while let Some(item) = ingest.next_item() {
-        let mut feeder = feeder.borrow_mut();
-        if let Some(e) = feeder.error.take() {
-            return Err(e);
-        }
-        feeder.progress.record();
-        match item {
-            Item::Record(r) => {
-                total += 1;
-                match encode(&r.value, &a.tags, max) {
-                    Ok(p) => feeder.push(p)?,
-                    Err(e) => {
-                        let text = serde_json::to_string(&r.value).unwrap_or_default();
-                        let rejected = Rejected {
-                            kind: RejectKind::Parse,
-                            index: r.index,
-                            line: r.line,
-                            snippet: plasmite_os::ingest::snippet(text.as_bytes()),
-                            message: e.message().to_owned(),
-                        };
-                        feeder.reject(&rejected, Some(&e), ingest.mode_name())?;
-                    }
+    loop {
+        let chunk = match rx.try_recv() {
+            Ok(c) => c,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                // When reading the input may wait (a pipe, a terminal), pending records are
+                // appended before waiting for more, so a live pipe's records reach the pool
+                // (and its followers) as they arrive. A regular file never waits: its batches
+                // fill up to the batch limits.
+                if may_wait {
+                    feeder.flush_batch()?;
+                }
+                match rx.recv() {
+                    Ok(c) => c,
+                    Err(_) => break,
                 }
             }
-            Item::Rejected(r) => {
-                total += 1;
-                feeder.reject(&r, None, ingest.mode_name())?;
-            }
-            Item::Io(e) => {
-                feeder.flush_batch()?;
-                return Err(
-                    Error::new(ErrorKind::Io, format!("failed to read input: {e}"))
-                        .with_hint("Check the input file or pipe.")
-                        .with_source(e),
-                );
+        };
+        for parsed in chunk {
+            feeder.progress.record();
+            total += 1;
+            match parsed {
+                Parsed::Payload(p) => feeder.push(p)?,
+                Parsed::Refused(r, e, mode) => feeder.reject(&r, Some(&e), mode)?,
+                Parsed::Rejected(r, mode) => feeder.reject(&r, None, mode)?,
+                Parsed::Io(e) => {
+                    feeder.flush_batch()?;
+                    return Err(
+                        Error::new(ErrorKind::Io, format!("failed to read input: {e}"))
+                            .with_hint("Check the input file or pipe.")
+                            .with_source(e),
+                    );
+                }
             }
         }
-    }
-    let mut feeder = feeder.borrow_mut();
-    if let Some(e) = feeder.error.take() {
-        return Err(e);
     }
     feeder.flush_batch()?;
     feeder.progress.finish();
@@ -285,7 +351,7 @@ pub fn stream(
             &format!("Finished with {} skipped record(s).", feeder.failed),
             a.pool,
             json!({"failed": feeder.failed, "ok": feeder.ok,
-                   "pool_path": pool.path().display().to_string(), "total": total}),
+                   "pool_path": pool_path, "total": total}),
         );
         return Ok(1);
     }
@@ -299,7 +365,8 @@ fn missing_input() -> Error {
 
 struct Feeder<'a> {
     ui: &'a Ui,
-    pool: &'a Pool,
+    /// The pool's path (local) or URL (remote), for notices.
+    pool_path: &'a str,
     args: &'a Args<'a>,
     /// Where receipts go; `None` prints none.
     out: Option<std::io::StdoutLock<'static>>,
@@ -310,20 +377,119 @@ struct Feeder<'a> {
     failed: u64,
     /// The tags as a JSON array, for receipts.
     tags_json: String,
-    /// An append that failed inside [`Gate`]'s read, reported by the loop.
-    error: Option<Error>,
     /// The progress line (off unless turned on by `stream`).
     progress: Progress,
 }
 
-/// The input, appending the pending records before each read of it when that read may wait
-/// (see `stream`).
-struct Gate<'a> {
-    inner: Box<dyn Read>,
-    feeder: Rc<RefCell<Feeder<'a>>>,
+/// A record as the reader hands it over: encoded, or why not (with the input mode's name).
+enum Parsed {
+    Payload(Vec<u8>),
+    /// Parsed, but it cannot be a message (not an object, too large).
+    Refused(Rejected, Error, &'static str),
+    /// Not parsed.
+    Rejected(Rejected, &'static str),
+    Io(std::io::Error),
+}
+
+/// Records handed over per chunk (fewer when reading may wait: see [`Tap`]).
+const CHUNK: usize = 256;
+
+/// Chunks the reader may be ahead of the appends: two default batches, so the next batch is
+/// parsed while one is appended.
+const READ_AHEAD: usize = 32;
+
+/// The reading half of `stream`.
+struct Reader {
+    mode: Mode,
+    policy: Policy,
+    tags: Vec<String>,
+    max: usize,
+    payloads: Payloads,
     may_wait: bool,
-    /// Bytes read so far, for the progress line.
-    read: Rc<Cell<u64>>,
+    read: Arc<AtomicU64>,
+}
+
+impl Reader {
+    /// Reads, parses and encodes `input`, handing chunks to `tx` until the input ends or the
+    /// receiver is gone.
+    fn run(self, input: Box<dyn Read + Send>, tx: &SyncSender<Vec<Parsed>>) {
+        let tags: Vec<&str> = self.tags.iter().map(String::as_str).collect();
+        let pending: Rc<RefCell<Vec<Parsed>>> = Rc::default();
+        let tap = Tap {
+            inner: input,
+            pending: Rc::clone(&pending),
+            tx: tx.clone(),
+            may_wait: self.may_wait,
+            read: self.read,
+        };
+        let mut ingest = Ingest::new(
+            BufReader::with_capacity(1 << 16, tap),
+            self.mode,
+            self.policy,
+        );
+        while let Some(item) = ingest.next_item() {
+            let mode = ingest.mode_name();
+            let parsed = match item {
+                Item::Record(r) => match payload(&r.value, &tags, self.max, self.payloads) {
+                    Ok(p) => Parsed::Payload(p),
+                    Err(e) => {
+                        let text = serde_json::to_string(&r.value).unwrap_or_default();
+                        let rejected = Rejected {
+                            kind: RejectKind::Parse,
+                            index: r.index,
+                            line: r.line,
+                            snippet: plasmite_os::ingest::snippet(text.as_bytes()),
+                            message: e.message().to_owned(),
+                        };
+                        Parsed::Refused(rejected, e, mode)
+                    }
+                },
+                Item::Rejected(r) => Parsed::Rejected(r, mode),
+                Item::Io(e) => Parsed::Io(e),
+            };
+            let mut p = pending.borrow_mut();
+            p.push(parsed);
+            if p.len() >= CHUNK {
+                let chunk = std::mem::take(&mut *p);
+                drop(p);
+                if tx.send(chunk).is_err() {
+                    return;
+                }
+            }
+        }
+        let chunk = std::mem::take(&mut *pending.borrow_mut());
+        if !chunk.is_empty() {
+            let _ = tx.send(chunk);
+        }
+    }
+}
+
+/// The input, handing the records parsed so far over before each read of it when that read
+/// may wait (see `stream`), and counting the bytes read for the progress line.
+struct Tap {
+    inner: Box<dyn Read + Send>,
+    pending: Rc<RefCell<Vec<Parsed>>>,
+    tx: SyncSender<Vec<Parsed>>,
+    may_wait: bool,
+    read: Arc<AtomicU64>,
+}
+
+impl Read for Tap {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // The reader holds `pending` only between items, never while the parser reads.
+        if self.may_wait
+            && let Ok(mut p) = self.pending.try_borrow_mut()
+            && !p.is_empty()
+        {
+            let chunk = std::mem::take(&mut *p);
+            if self.tx.send(chunk).is_err() {
+                return Err(std::io::Error::other("feed ended"));
+            }
+        }
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Whether reading stdin may wait for input: anything but a regular file.
@@ -337,42 +503,27 @@ pub fn stdin_may_wait() -> bool {
         .map_or(true, |m| !m.is_file())
 }
 
-impl Read for Gate<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        // The loop holds the feeder only between items, never while the parser reads.
-        if let Ok(mut f) = self.feeder.try_borrow_mut() {
-            if f.error.is_none()
-                && self.may_wait
-                && let Err(e) = f.flush_batch()
-            {
-                f.error = Some(e);
-            }
-            if f.error.is_some() {
-                return Err(std::io::Error::other("append failed"));
-            }
-        }
-        let n = self.inner.read(buf)?;
-        self.read.set(self.read.get() + n as u64);
-        Ok(n)
-    }
-}
-
 impl<'a> Feeder<'a> {
-    fn new(ui: &'a Ui, pool: &'a Pool, args: &'a Args<'a>, receipts: bool) -> Feeder<'a> {
+    fn new(
+        ui: &'a Ui,
+        sink: &'a dyn Sink,
+        pool_path: &'a str,
+        args: &'a Args<'a>,
+        receipts: bool,
+    ) -> Feeder<'a> {
         Feeder {
             ui,
-            pool,
+            pool_path,
             args,
             out: receipts.then(|| std::io::stdout().lock()),
-            max: pool.max_payload_len(),
-            batcher: Batcher::new(args.sink.unwrap_or(pool), args.durability).with_retry(Retry {
+            max: sink.max_payload_len(),
+            batcher: Batcher::new(sink, args.durability).with_retry(Retry {
                 attempts: args.retry,
                 delay: args.retry_delay,
             }),
             ok: 0,
             failed: 0,
             tags_json: serde_json::to_string(&args.tags).unwrap_or_else(|_| "[]".to_owned()),
-            error: None,
             progress: Progress::new(None, ""),
         }
     }
@@ -472,7 +623,7 @@ impl<'a> Feeder<'a> {
             "error_kind": kind,
             "index": r.index,
             "mode": mode,
-            "pool_path": self.pool.path().display().to_string(),
+            "pool_path": self.pool_path,
         });
         if let Some(l) = r.line {
             details["line"] = json!(l);

@@ -4,7 +4,9 @@
 //!
 //! Role: the follow command as a formatter over a `plasmite_os::Query`, which selects (tags on
 //! the raw Lite³ bytes, `--where` as a predicate), reads history and waits; this module prints
-//! messages, drop notices and `corrupt` notices for damaged payloads.
+//! messages, drop notices and `corrupt` notices for damaged payloads. A remote pool's messages
+//! come from `crate::remote::tail::Follower` instead and go through the same printer, drop
+//! notices and `--one`/`--tail`/`--timeout` rules ([`follow_remote`]).
 //!
 //! # Invariants
 //! - Plain `follow` prints only messages appended after it started — also on a full ring.
@@ -68,14 +70,7 @@ pub struct Args<'a> {
 /// Reads follow's flags from `m` (absent ones take their defaults).
 pub fn parse<'a>(m: &'a Matches) -> Result<Args<'a>, Error> {
     let c = Some(m.command);
-    for f in ["token", "token-file", "tls-ca", "tls-skip-verify"] {
-        if m.has(f) {
-            return Err(usage(
-                "follow remote auth/TLS flags require a remote http(s) pool ref",
-                c,
-            ));
-        }
-    }
+    pool::check_remote_flags(m, m.command.path.join(" ").as_str())?;
     if m.has("jsonl") && m.has("format") {
         return Err(usage("conflicting output options", c)
             .with_hint("Use either --jsonl or --format, not both."));
@@ -316,6 +311,25 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         tags: m.values("tag").into_iter().map(str::to_owned).collect(),
         filter,
     };
+    #[cfg(feature = "remote")]
+    if let Some(r) = pool::remote_ref(a.pool)? {
+        check_remote(m, &a)?;
+        let remote = pool::open_remote(&r, m)?;
+        let mut matcher = matcher;
+        // `where` runs on the server when it can; otherwise here, on each message.
+        let pushed: &[String] = if remote.client().health().has("tail_where") {
+            matcher.filter = None;
+            &wheres
+        } else {
+            &[]
+        };
+        if a.since.is_some_and(|t| t > now_ns()) {
+            return Ok(0);
+        }
+        let url = remote.url().to_owned();
+        let src = remote_source(remote, &a, &matcher.tags, pushed)?;
+        return follow_remote(ui, &src, &url, &a, &matcher, template, None);
+    }
     let create = a.create.then(CreateOptions::default);
     let pool = pool::open(
         pool_dir,
@@ -327,6 +341,226 @@ pub fn run(m: &Matches, ui: &Ui, pool_dir: &Path, argv: &[String]) -> Result<u8,
         return Ok(0);
     }
     follow(ui, &pool, &a, &matcher, template, None)
+}
+
+/// What a remote follow (or duplex) refuses: `--create`, `--replay`.
+#[cfg(feature = "remote")]
+pub fn check_remote(m: &Matches, a: &Args<'_>) -> Result<(), Error> {
+    let c = Some(m.command);
+    let cmd = m.command.path.join(" ");
+    if a.create {
+        return Err(usage(format!("remote {cmd} does not support --create"), c)
+            .with_hint("Create the pool on the server first (pls pool create NAME there)."));
+    }
+    if a.replay.is_some() {
+        return Err(usage(format!("remote {cmd} does not support --replay"), c));
+    }
+    Ok(())
+}
+
+/// Starts a remote follow per `a` (live, `--tail N` or `--since`), `tags` and `wheres` selected
+/// by the server.
+#[cfg(feature = "remote")]
+pub fn remote_source(
+    pool: crate::remote::RemotePool,
+    a: &Args<'_>,
+    tags: &[String],
+    wheres: &[String],
+) -> Result<crate::remote::tail::Follower, Error> {
+    use crate::remote::tail::{Follower, From};
+    let from = match (a.since, a.tail.unwrap_or(0)) {
+        (Some(t), _) => {
+            if !pool.client().health().has("tail_since_time") {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    "this server does not support --since for remote follow",
+                )
+                .with_hint("Use --tail N instead, or a pls serve server."));
+            }
+            From::Time(t)
+        }
+        (None, 0) => From::Live,
+        (None, n) => From::Last(n),
+    };
+    Follower::start(pool, from, tags, wheres)
+}
+
+/// Follows a remote pool's messages from `src` as [`follow`] does a local pool's: history (the
+/// last N, or since a time) in full, then live; `--one`, `--timeout`, drop notices. Messages
+/// are checked by `matcher`'s local predicates (sender suppression, and `--where` when the
+/// server does not evaluate it).
+#[cfg(feature = "remote")]
+pub fn follow_remote(
+    ui: &Ui,
+    src: &crate::remote::tail::Follower,
+    url: &str,
+    a: &Args<'_>,
+    matcher: &Matcher,
+    template: Option<minijinja::Environment<'static>>,
+    stop: Option<&Cancel>,
+) -> Result<u8, Error> {
+    let mut emitter = Emitter {
+        ui,
+        format: a.format,
+        data_only: a.data_only,
+        template,
+        buf: Vec::with_capacity(1 << 16),
+    };
+    let mut drops = Drops {
+        ui,
+        quiet: a.quiet_drops,
+        pool: a.pool,
+        pool_path: url.to_owned(),
+        pending: 0,
+        last_seen: None,
+        next_seen: None,
+        last_notice: None,
+    };
+    let mut out = std::io::stdout().lock();
+    let code = remote_loop(src, a, matcher, stop, &mut emitter, &mut drops, &mut out);
+    let flushed = emitter.flush(&mut out);
+    drops.report(true);
+    let code = code?;
+    flushed?;
+    if code == TIMEOUT_EXIT && ui.stderr_tty {
+        let t = a.timeout.unwrap_or_default();
+        eprintln!(
+            "No messages received (timed out after {}).",
+            human_duration(t)
+        );
+    }
+    Ok(code)
+}
+
+/// How long a remote follow's history may pause before it counts as complete (the server
+/// sends history without pauses; a filtered history may end before the newest message).
+#[cfg(feature = "remote")]
+const HISTORY_IDLE: Duration = Duration::from_millis(150);
+
+#[cfg(feature = "remote")]
+fn remote_loop(
+    src: &crate::remote::tail::Follower,
+    a: &Args<'_>,
+    matcher: &Matcher,
+    stop: Option<&Cancel>,
+    emitter: &mut Emitter<'_>,
+    drops: &mut Drops<'_>,
+    out: &mut impl Write,
+) -> Result<u8, Error> {
+    use crate::remote::tail::Event;
+    let tail = a.tail.unwrap_or(0);
+    let history_end = src.history_end();
+    let mut history = history_end.is_some();
+    let predicates = matcher.predicates();
+    let mut kept: Option<Message> = None;
+    let mut matched = 0u64;
+    let mut last_emit = Instant::now();
+    // The newest message of history has been read: history is complete without waiting.
+    let mut through_end = false;
+    loop {
+        let next = if history && through_end {
+            None
+        } else {
+            src.try_next()?
+        };
+        let event = match next {
+            Some(e) => Some(e),
+            None if history && through_end => None,
+            None => {
+                emitter.flush(out)?;
+                let mut wait = if history {
+                    Some(HISTORY_IDLE)
+                } else {
+                    match a.timeout {
+                        Some(t) => {
+                            let left = t.saturating_sub(last_emit.elapsed());
+                            if left.is_zero() {
+                                return Ok(TIMEOUT_EXIT);
+                            }
+                            Some(left)
+                        }
+                        None => None,
+                    }
+                };
+                if stop.is_some() {
+                    wait = Some(wait.map_or(Duration::from_millis(100), |w| {
+                        w.min(Duration::from_millis(100))
+                    }));
+                }
+                src.next(wait)?
+            }
+        };
+        if stop.is_some_and(Cancel::is_cancelled) {
+            return Ok(0);
+        }
+        let ends_history = match &event {
+            None => history,
+            Some(Event::Message(m)) => history && history_end.is_some_and(|e| m.seq > e),
+            Some(Event::Gap { .. }) => false,
+        };
+        if ends_history {
+            history = false;
+            last_emit = Instant::now();
+            if a.one && matched >= tail.max(1) {
+                if let Some(k) = kept.take() {
+                    emit_message(&k, emitter, out)?;
+                }
+                return Ok(0);
+            }
+            kept = None;
+        }
+        let msg = match event {
+            None => continue,
+            Some(Event::Gap {
+                first_missing,
+                count,
+            }) => {
+                drops.gap(first_missing, count);
+                continue;
+            }
+            Some(Event::Message(m)) => m,
+        };
+        drops.seen(msg.seq);
+        if history && history_end.is_some_and(|e| msg.seq >= e) {
+            through_end = true;
+        }
+        let view = msg.view();
+        let mut pass = true;
+        for p in &predicates {
+            if !p.matches(&view).unwrap_or(false) {
+                pass = false;
+                break;
+            }
+        }
+        if !pass {
+            continue;
+        }
+        matched += 1;
+        if history && a.one {
+            kept = Some(msg);
+            continue;
+        }
+        if a.one && !history && matched < tail {
+            continue;
+        }
+        emit_message(&msg, emitter, out)?;
+        if !history {
+            last_emit = Instant::now();
+        }
+        if a.one {
+            return Ok(0);
+        }
+    }
+}
+
+#[cfg(feature = "remote")]
+fn emit_message(
+    msg: &Message,
+    emitter: &mut Emitter<'_>,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    emitter.emit(&msg.printed())?;
+    emitter.spill(out)
 }
 
 /// Follows `pool` per `a`, printing what `matcher` passes, until `--one`, `--timeout`, a closed

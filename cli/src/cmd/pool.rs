@@ -6,7 +6,8 @@
 //!
 //! # Invariants
 //! - References resolve through `plasmite_os::dir` only; remote (`http(s)://`) references are
-//!   refused with a Usage error saying so, never treated as file names.
+//!   opened by [`open_remote`] for the commands that take them and refused with a Usage error
+//!   saying so by the others, never treated as file names.
 //! - `pool create` stops at the first failure; `pool delete` tries every name and exits with
 //!   the first failure's code.
 //!
@@ -15,6 +16,8 @@
 use crate::args::{Matches, program, usage};
 use crate::ui::Ui;
 use crate::values;
+#[cfg(feature = "remote")]
+use plasmite_os::RemoteRef;
 use plasmite_os::{CreateOptions, Error, ErrorKind, Info, Pool, PoolRef, dir, now_ns};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -27,9 +30,92 @@ pub fn pool_dir(global_dir: Option<&Path>) -> PathBuf {
 /// Refuses references that are not local pools: malformed ones as `PoolRef::parse` says, and
 /// well-formed remote ones because this build has no remote client.
 pub fn check_local(reference: &str) -> Result<(), Error> {
-    PoolRef::parse(reference)?
-        .local_path(Path::new(""))
-        .map(|_| ())
+    let parsed = PoolRef::parse(reference)?;
+    if cfg!(feature = "remote") && parsed.is_remote() {
+        return Err(usage(
+            format!("this command takes local pools only, not {reference}"),
+            None,
+        )
+        .with_hint("Remote pools work with feed, follow, fetch, duplex and pool info."));
+    }
+    parsed.local_path(Path::new("")).map(|_| ()).map_err(|e| {
+        e.with_hint("This build of pls lacks remote pools (cargo feature `remote`); use a local pool name or path, or a build with remote pools.")
+    })
+}
+
+/// The remote reference `reference` names, or `None` for a local one (a malformed reference
+/// is its error).
+#[cfg(feature = "remote")]
+pub fn remote_ref(reference: &str) -> Result<Option<RemoteRef>, Error> {
+    match PoolRef::parse(reference)? {
+        PoolRef::Url(r) => Ok(Some(r)),
+        _ => Ok(None),
+    }
+}
+
+/// `--token`, `--token-file`, `--tls-ca` and `--tls-skip-verify` are for remote references:
+/// with a local one they are a Usage error.
+pub fn check_remote_flags(m: &Matches, cmd: &str) -> Result<(), Error> {
+    let reference = m.positional(0).unwrap_or_default();
+    let remote = PoolRef::parse(reference).is_ok_and(|r| r.is_remote());
+    if remote {
+        return Ok(());
+    }
+    for f in ["token", "token-file", "tls-ca", "tls-skip-verify"] {
+        if m.has(f) {
+            return Err(usage(
+                format!("{cmd} remote auth/TLS flags require a remote http(s) pool ref"),
+                Some(m.command),
+            )
+            .with_hint("Pass the pool as http(s)://host:port/pool, or drop the flag."));
+        }
+    }
+    Ok(())
+}
+
+/// Opens the remote pool `r` with the command's `--token`/`--token-file`/`--tls-ca`/
+/// `--tls-skip-verify` (a warning on stderr for the last).
+#[cfg(feature = "remote")]
+pub fn open_remote(r: &RemoteRef, m: &Matches) -> Result<crate::remote::RemotePool, Error> {
+    crate::remote::RemotePool::open(r, &remote_options(m)?)
+}
+
+/// The remote options of a command line.
+#[cfg(feature = "remote")]
+pub fn remote_options(m: &Matches) -> Result<crate::remote::Options, Error> {
+    let c = Some(m.command);
+    if m.has("token") && m.has("token-file") {
+        return Err(
+            usage("--token and --token-file cannot be used together", c).with_hint(
+                "Pass the token one way: --token-file PATH keeps it out of the process list.",
+            ),
+        );
+    }
+    let token = match (m.value("token"), m.value("token-file")) {
+        (Some(t), _) => Some(t.trim().to_owned()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::io(e, "failed to read --token-file", Path::new(path))
+                    .with_hint("Pass a readable file holding the server's token.")
+            })?;
+            let t = text.trim().to_owned();
+            if t.is_empty() {
+                return Err(usage(format!("--token-file {path} is empty"), c)
+                    .with_hint("Put the server's token in the file."));
+            }
+            Some(t)
+        }
+        (None, None) => None,
+    };
+    let skip = m.has("tls-skip-verify");
+    if skip {
+        eprintln!("warning: --tls-skip-verify: the server's certificate is not checked");
+    }
+    Ok(crate::remote::Options {
+        token,
+        tls_ca: m.value("tls-ca").map(PathBuf::from),
+        tls_skip_verify: skip,
+    })
 }
 
 /// Opens the pool `reference`; when it is missing, creates it with `create` if given, else a
@@ -227,6 +313,12 @@ fn create(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
 
 fn info(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
     let name = m.positional(0).unwrap_or_default();
+    check_remote_flags(m, "pool info")?;
+    #[cfg(feature = "remote")]
+    if let Some(r) = remote_ref(name)? {
+        let remote = open_remote(&r, m)?;
+        return remote_info(m, ui, name, remote.info()?);
+    }
     let pool = open(pool_dir, name, None, None)?;
     let info = pool.info()?;
     let now = now_ns();
@@ -289,6 +381,55 @@ fn info(m: &Matches, ui: &Ui, pool_dir: &Path) -> Result<u8, Error> {
             age(info.newest_time_ns),
         )
     };
+    ui.print(text.as_bytes())?;
+    Ok(0)
+}
+
+/// `pool info URL`: the server's info (`--json`: as the server sent it, `name` as given; text
+/// like a local pool's, from the same fields).
+#[cfg(feature = "remote")]
+fn remote_info(m: &Matches, ui: &Ui, name: &str, mut v: Value) -> Result<u8, Error> {
+    v["name"] = json!(name);
+    if m.has("json") {
+        ui.print(&ui.json(&v))?;
+        return Ok(0);
+    }
+    let n = |k: &str| v[k].as_u64().unwrap_or_default();
+    let metrics = &v["metrics"];
+    let used = metrics["utilization"]["used_bytes"]
+        .as_u64()
+        .unwrap_or_default();
+    let free = metrics["utilization"]["free_bytes"]
+        .as_u64()
+        .unwrap_or_default();
+    let pct = metrics["utilization"]["used_percent"]
+        .as_f64()
+        .unwrap_or_default();
+    let count = metrics["message_count"].as_u64().unwrap_or_default();
+    let bounds = v["bounds"]["oldest"]
+        .as_u64()
+        .zip(v["bounds"]["newest"].as_u64());
+    let time = |k: &str| {
+        metrics["age"][k]
+            .as_str()
+            .map_or_else(|| "—".to_owned(), str::to_owned)
+    };
+    let text = format!(
+        "Pool: {name}\nPath: {} (on the server)\nSize: {} bytes (index: offset={} slots={} bytes={}, ring: offset={} size={})\nBounds: {}\nUtilization: used={used}B free={free}B ({pct:.2}%)\nOldest: {}\nNewest: {}\n",
+        v["path"].as_str().unwrap_or_default(),
+        n("file_size"),
+        n("index_offset"),
+        n("index_capacity"),
+        n("index_size_bytes"),
+        n("ring_offset"),
+        n("ring_size"),
+        match bounds {
+            Some((o, nw)) => format!("oldest={o} newest={nw} count={count}"),
+            None => "empty".to_owned(),
+        },
+        time("oldest_time"),
+        time("newest_time"),
+    );
     ui.print(text.as_bytes())?;
     Ok(0)
 }

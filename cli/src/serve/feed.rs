@@ -23,7 +23,7 @@
 
 use super::tail::{Format, print_into};
 use bytes::Bytes;
-use plasmite_os::query::PayloadCheck;
+use plasmite_os::query::{PayloadCheck, Stream};
 use plasmite_os::{Error, GapPolicy, Hub, Item, Pool, Query, Start};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -49,6 +49,8 @@ pub struct Chunk {
 
 /// A chunk just read, and the gap `(first_missing, count)` found before it.
 type Made = (Chunk, Option<(u64, u64)>);
+/// A chunk, the gap before it, and whether its read stopped only because it was full.
+type Filled = (Chunk, Option<(u64, u64)>, bool);
 
 /// What a tail gets from [`Feed::take`].
 #[derive(Debug)]
@@ -73,8 +75,24 @@ pub struct Feed {
     hub: Hub,
     format: Format,
     cache: Mutex<Cache>,
-    /// Held while a chunk is made.
-    making: Mutex<()>,
+    /// Held while a chunk is made; holds the read that made the last chunk when it stopped
+    /// only because the chunk was full, to go on from there (a read started by sequence
+    /// beyond the index walks the ring from its tail, which per chunk would make reading a
+    /// long history quadratic).
+    making: Mutex<Option<Reading>>,
+}
+
+/// A read of the pool left where the last chunk ended.
+struct Reading {
+    /// The sequence its next message carries.
+    next: u64,
+    stream: Stream<Arc<Pool>>,
+}
+
+impl std::fmt::Debug for Reading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reading").field("next", &self.next).finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -107,7 +125,7 @@ impl Feeds {
             hub: Hub::of(pool),
             format,
             cache: Mutex::new(Cache::default()),
-            making: Mutex::new(()),
+            making: Mutex::new(None),
         });
         feeds.insert(key, Arc::downgrade(&feed));
         feed
@@ -150,11 +168,11 @@ impl Feed {
         if next > self.pool.state()?.newest {
             return Ok(Taken::Idle);
         }
-        let _making = lock(&self.making);
+        let mut making = lock(&self.making);
         if let Some(t) = self.cached(next, limit) {
             return Ok(t);
         }
-        let Some((chunk, gap)) = self.make(next)? else {
+        let Some((chunk, gap)) = self.make(next, &mut making)? else {
             return Ok(Taken::Idle);
         };
         let chunk = Arc::new(chunk);
@@ -207,7 +225,24 @@ impl Feed {
     }
 
     /// Reads the pool from `next`: the chunk, and the gap found before it.
-    fn make(&self, next: u64) -> Result<Option<Made>, Error> {
+    fn make(&self, next: u64, reading: &mut Option<Reading>) -> Result<Option<Made>, Error> {
+        let resumed = reading.take().filter(|r| r.next == next).map(|r| r.stream);
+        let mut stream = match resumed {
+            Some(s) => s,
+            None => self.start(next)?,
+        };
+        let made = self.fill(next, &mut stream)?;
+        if let Some((c, _, true)) = &made {
+            *reading = Some(Reading {
+                next: c.last.saturating_add(1),
+                stream,
+            });
+        }
+        Ok(made.map(|(c, gap, _)| (c, gap)))
+    }
+
+    /// A read of the pool from `next`, to its newest message.
+    fn start(&self, next: u64) -> Result<Stream<Arc<Pool>>, Error> {
         let q = Query {
             start: Start::Seq(next),
             live: false,
@@ -222,21 +257,31 @@ impl Feed {
             notify: false,
             ..Query::default()
         };
-        let mut stream = q.run(&*self.pool)?;
+        q.run(Arc::clone(&self.pool))
+    }
+
+    /// The next chunk of `stream` (which starts at `next`), the gap before it, and whether it
+    /// stopped only because the chunk was full (the stream can go on).
+    fn fill(&self, next: u64, stream: &mut Stream<Arc<Pool>>) -> Result<Option<Filled>, Error> {
+        let mut full = true;
         let mut buf = Vec::new();
         let mut marks = Vec::new();
         let mut gap = None;
         let mut first = next;
         let mut last = None;
         while buf.len() < CHUNK_BYTES && marks.len() < CHUNK_MESSAGES {
-            let Some(item) = stream.poll()? else { break };
+            let Some(item) = stream.poll()? else {
+                full = false;
+                break;
+            };
             match item {
                 Item::Gap {
                     first_missing,
                     count,
                 } => {
                     if last.is_some() {
-                        // Later reads report it.
+                        // Later reads report it (a new read: this one has taken it).
+                        full = false;
                         break;
                     }
                     gap = Some((first_missing, count));
@@ -273,6 +318,7 @@ impl Feed {
                 marks,
             },
             gap,
+            full,
         )))
     }
 }

@@ -269,6 +269,8 @@ struct BulkParams {
     tags: Vec<String>,
     durability: Durability,
     policy: Policy,
+    /// `receipts=true`: list each appended message's sequence and time.
+    receipts: bool,
 }
 
 impl BulkParams {
@@ -277,6 +279,7 @@ impl BulkParams {
             tags: Vec::new(),
             durability: durability_param(query)?,
             policy: Policy::Skip,
+            receipts: false,
         };
         for (k, v) in http::query_pairs(query).map_err(bad_request)? {
             match k.as_str() {
@@ -285,6 +288,19 @@ impl BulkParams {
                     if !t.is_empty() {
                         p.tags.push(t.to_owned());
                     }
+                }
+                "receipts" => {
+                    p.receipts = match v.as_str() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        _ => {
+                            return Err(bad_request(usage(
+                                format!("invalid receipts '{v}'"),
+                                "Use receipts=true (list each message's seq and time) or \
+                                 receipts=false.",
+                            )));
+                        }
+                    };
                 }
                 "errors" => {
                     p.policy = match v.as_str() {
@@ -350,12 +366,19 @@ fn bulk(pool: &Pool, body: &[u8], p: &BulkParams) -> Result<Value, Error> {
     }
     batcher.flush()?;
     let receipts: Vec<_> = batcher.receipts().collect();
-    Ok(json!({
+    let mut summary = json!({
         "appended": receipts.len(),
         "errors": errors,
         "first_seq": receipts.first().map(|a| a.seq),
         "last_seq": receipts.last().map(|a| a.seq),
         "rejected": rejected,
         "stopped": stopped,
-    }))
+    });
+    if p.receipts {
+        summary["receipts"] = receipts
+            .iter()
+            .map(|a| json!({"seq": a.seq, "time": plasmite_os::time::rfc3339(a.timestamp_ns)}))
+            .collect();
+    }
+    Ok(summary)
 }
