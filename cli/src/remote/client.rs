@@ -19,10 +19,12 @@
 use plasmite_os::{Error, ErrorKind, RemoteRef};
 use serde_json::Value;
 use std::path::PathBuf;
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 use std::time::Duration;
 use ureq::Agent;
 use ureq::http::Response;
+#[cfg(feature = "tls")]
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 /// How to reach a server: its token and its TLS trust.
@@ -70,16 +72,28 @@ impl RemoteClient {
     /// server and reachable).
     pub fn connect(r: &RemoteRef, opts: &Options) -> Result<RemoteClient, Error> {
         let base = r.base_url.trim_end_matches('/').to_owned();
-        let mut tls = TlsConfig::builder();
-        if let Some(path) = &opts.tls_ca {
-            tls = tls.root_certs(RootCerts::Specific(Arc::new(read_ca(path)?)));
+        let config = Agent::config_builder();
+        #[cfg(feature = "tls")]
+        let config = {
+            let mut tls = TlsConfig::builder();
+            if let Some(path) = &opts.tls_ca {
+                tls = tls.root_certs(RootCerts::Specific(Arc::new(read_ca(path)?)));
+            }
+            if opts.tls_skip_verify {
+                tls = tls.disable_verification(true);
+            }
+            config.tls_config(tls.build())
+        };
+        #[cfg(not(feature = "tls"))]
+        if base.starts_with("https://") || opts.tls_ca.is_some() || opts.tls_skip_verify {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("{base}: this build of pls has no TLS"),
+            )
+            .with_hint("Use an http:// URL, or a build with the `tls` feature (the default)."));
         }
-        if opts.tls_skip_verify {
-            tls = tls.disable_verification(true);
-        }
-        let agent: Agent = Agent::config_builder()
+        let agent: Agent = config
             .http_status_as_error(false)
-            .tls_config(tls.build())
             .timeout_connect(Some(Duration::from_secs(10)))
             // A server that accepted a request answers it at once (tails start streaming at
             // once too); one that does not is stuck or gone.
@@ -260,6 +274,7 @@ impl RemoteClient {
                     self.base
                 ),
             ),
+            #[cfg(feature = "tls")]
             ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => (
                 format!("TLS with {} failed: {e}", self.base),
                 self.tls_hint(),
@@ -340,6 +355,7 @@ fn kind_named(name: &str) -> Option<ErrorKind> {
 }
 
 /// The certificates of a PEM file, for `--tls-ca`.
+#[cfg(feature = "tls")]
 fn read_ca(path: &PathBuf) -> Result<Vec<Certificate<'static>>, Error> {
     let pem = std::fs::read(path).map_err(|e| {
         Error::io(e, "failed to read --tls-ca", path)
