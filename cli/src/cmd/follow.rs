@@ -399,37 +399,9 @@ pub fn follow_remote(
     template: Option<minijinja::Environment<'static>>,
     stop: Option<&Cancel>,
 ) -> Result<u8, Error> {
-    let mut emitter = Emitter {
-        ui,
-        format: a.format,
-        data_only: a.data_only,
-        template,
-        buf: Vec::with_capacity(1 << 16),
-    };
-    let mut drops = Drops {
-        ui,
-        quiet: a.quiet_drops,
-        pool: a.pool,
-        pool_path: url.to_owned(),
-        pending: 0,
-        last_seen: None,
-        next_seen: None,
-        last_notice: None,
-    };
-    let mut out = std::io::stdout().lock();
-    let code = remote_loop(src, a, matcher, stop, &mut emitter, &mut drops, &mut out);
-    let flushed = emitter.flush(&mut out);
-    drops.report(true);
-    let code = code?;
-    flushed?;
-    if code == TIMEOUT_EXIT && ui.stderr_tty {
-        let t = a.timeout.unwrap_or_default();
-        eprintln!(
-            "No messages received (timed out after {}).",
-            human_duration(t)
-        );
-    }
-    Ok(code)
+    print_follow(ui, a, template, url.to_owned(), |emitter, drops, out| {
+        remote_loop(src, a, matcher, stop, emitter, drops, out)
+    })
 }
 
 /// How long a remote follow's history may pause before it counts as complete (the server
@@ -573,6 +545,34 @@ pub fn follow(
     template: Option<minijinja::Environment<'static>>,
     stop: Option<&Cancel>,
 ) -> Result<u8, Error> {
+    let follow = Follow {
+        a,
+        pool,
+        matcher,
+        stop,
+    };
+    print_follow(
+        ui,
+        a,
+        template,
+        pool.path().display().to_string(),
+        |emitter, drops, out| follow.run(emitter, drops, out),
+    )
+}
+
+/// The printing around a follow loop, local or remote: the emitter and the drop notices, then
+/// the final flush, the last drop report and the timeout line.
+fn print_follow(
+    ui: &Ui,
+    a: &Args<'_>,
+    template: Option<minijinja::Environment<'static>>,
+    pool_path: String,
+    run: impl FnOnce(
+        &mut Emitter<'_>,
+        &mut Drops<'_>,
+        &mut std::io::StdoutLock<'static>,
+    ) -> Result<u8, Error>,
+) -> Result<u8, Error> {
     let mut emitter = Emitter {
         ui,
         format: a.format,
@@ -584,20 +584,14 @@ pub fn follow(
         ui,
         quiet: a.quiet_drops,
         pool: a.pool,
-        pool_path: pool.path().display().to_string(),
+        pool_path,
         pending: 0,
         last_seen: None,
         next_seen: None,
         last_notice: None,
     };
     let mut out = std::io::stdout().lock();
-    let follow = Follow {
-        a,
-        pool,
-        matcher,
-        stop,
-    };
-    let code = follow.run(&mut emitter, &mut drops, &mut out);
+    let code = run(&mut emitter, &mut drops, &mut out);
     let flushed = emitter.flush(&mut out);
     drops.report(true);
     let code = code?;
