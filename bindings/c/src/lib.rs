@@ -385,44 +385,72 @@ fn resolve(client: &plsm_client, reference: &str) -> Result<PathBuf, Error> {
 /// The compact envelope `{"seq","time","meta","data"}` of a message.
 ///
 /// The engine prints keys in byte order (`data`, `meta`, `seq`, `time`); 0.8.0's ABI put
-/// `seq` and `time` first, so the printed `data` and `meta` members are moved behind them.
+/// `seq` and `time` first, so the printed `data` and `meta` members are moved behind them. The
+/// end of `data` is found by scanning the printed JSON (strings and nesting), not by decoding
+/// the payload a second time.
 fn envelope(printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
     const DATA: &[u8] = b"{\"data\":";
     const META: &[u8] = b",\"meta\":";
     let mut sorted = Vec::with_capacity(printed.payload.len() + 96);
     message::print(&mut sorted, printed, Style::Compact)?;
-    let mut data = Vec::with_capacity(printed.payload.len() + 32);
-    message::print_data(&mut data, printed, Style::Compact)?;
-    let meta_at = DATA.len() + data.len();
-    let seq_at = find_seq(&sorted, meta_at);
-    let (Some(seq_at), true) = (seq_at, sorted[meta_at..].starts_with(META)) else {
+    let layout = || -> Option<(usize, usize)> {
+        if !sorted.starts_with(DATA) {
+            return None;
+        }
+        let data_end = value_end(&sorted, DATA.len())?;
+        if !sorted[data_end..].starts_with(META) {
+            return None;
+        }
+        let meta_end = value_end(&sorted, data_end + META.len())?;
+        Some((data_end, meta_end))
+    };
+    let Some((data_end, meta_end)) = layout() else {
         return Err(Error::new(
             ErrorKind::Internal,
             "unexpected envelope layout",
         ));
     };
-    let meta = &sorted[meta_at + META.len()..seq_at];
     let mut out = Vec::with_capacity(sorted.len());
     out.extend_from_slice(b"{\"seq\":");
     out.extend_from_slice(printed.seq.to_string().as_bytes());
     out.extend_from_slice(b",\"time\":\"");
     plasmite_os::time::write_rfc3339(&mut out, printed.timestamp_ns);
     out.extend_from_slice(b"\",\"meta\":");
-    out.extend_from_slice(meta);
+    out.extend_from_slice(&sorted[data_end + META.len()..meta_end]);
     out.extend_from_slice(b",\"data\":");
-    out.extend_from_slice(&data);
+    out.extend_from_slice(&sorted[DATA.len()..data_end]);
     out.push(b'}');
     Ok(out)
 }
 
-/// Where `,"seq":` starts in a sorted envelope (after `meta`, which ends at a closing brace).
-fn find_seq(sorted: &[u8], from: usize) -> Option<usize> {
-    const SEQ: &[u8] = b"},\"seq\":";
-    sorted
-        .get(from..)?
-        .windows(SEQ.len())
-        .rposition(|w| w == SEQ)
-        .map(|i| from + i + 1)
+/// The end (exclusive) of the JSON object or array that starts at `at` in compact JSON.
+fn value_end(json: &[u8], at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, &b) in json.get(at..)?.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(at + i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Parses one JSON document and encodes it with `tags` for `pool`.

@@ -91,3 +91,25 @@ fn null_arguments_are_usage_errors() {
         plsm_error_free(null_mut());
     }
 }
+
+#[test]
+fn envelope_moves_seq_and_time_first_whatever_the_strings_hold() {
+    let data = serde_json::json!({"a\"}": "x}\\\"{,\"meta\":", "n": [1, {"m": "]"}]});
+    let payload = message::encode(&data, &["t\"}", "u"], 1 << 20).unwrap();
+    let out = envelope(&Printed {
+        seq: 7,
+        timestamp_ns: 1_000_000_000,
+        payload: &payload,
+    })
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.starts_with(r#"{"seq":7,"time":"1970-01-01T00:00:01Z","meta":{"tags":["#),
+        "{text}"
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(parsed["data"], data);
+    assert_eq!(parsed["meta"]["tags"], serde_json::json!(["t\"}", "u"]));
+    let keys: Vec<&String> = parsed.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 4);
+}
