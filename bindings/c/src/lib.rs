@@ -85,6 +85,8 @@ struct Reader {
     stream: Stream<Arc<Pool>>,
     /// A RetentionGap under the error policy ended the stream for good.
     terminated: bool,
+    /// Scratch space for printing envelopes.
+    scratch: Vec<u8>,
 }
 
 /// A stream of JSON envelopes.
@@ -389,19 +391,26 @@ fn resolve(client: &plsm_client, reference: &str) -> Result<PathBuf, Error> {
 /// end of `data` is found by scanning the printed JSON (strings and nesting), not by decoding
 /// the payload a second time.
 fn envelope(printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
+    envelope_with(&mut Vec::new(), printed)
+}
+
+/// [`envelope`] with a scratch buffer kept by the caller (a stream's, so `next` allocates only
+/// the buffer it returns).
+fn envelope_with(sorted: &mut Vec<u8>, printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
     const DATA: &[u8] = b"{\"data\":";
     const META: &[u8] = b",\"meta\":";
-    let mut sorted = Vec::with_capacity(printed.payload.len() + 96);
-    message::print(&mut sorted, printed, Style::Compact)?;
+    sorted.clear();
+    message::print(sorted, printed, Style::Compact)?;
+    let sorted = &sorted[..];
     let layout = || -> Option<(usize, usize)> {
         if !sorted.starts_with(DATA) {
             return None;
         }
-        let data_end = value_end(&sorted, DATA.len())?;
+        let data_end = value_end(sorted, DATA.len())?;
         if !sorted[data_end..].starts_with(META) {
             return None;
         }
-        let meta_end = value_end(&sorted, data_end + META.len())?;
+        let meta_end = value_end(sorted, data_end + META.len())?;
         Some((data_end, meta_end))
     };
     let Some((data_end, meta_end)) = layout() else {
@@ -410,9 +419,9 @@ fn envelope(printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
             "unexpected envelope layout",
         ));
     };
-    let mut out = Vec::with_capacity(sorted.len());
+    let mut out = Vec::with_capacity(sorted.len() + 1);
     out.extend_from_slice(b"{\"seq\":");
-    out.extend_from_slice(printed.seq.to_string().as_bytes());
+    push_decimal(&mut out, printed.seq);
     out.extend_from_slice(b",\"time\":\"");
     plasmite_os::time::write_rfc3339(&mut out, printed.timestamp_ns);
     out.extend_from_slice(b"\",\"meta\":");
@@ -421,6 +430,21 @@ fn envelope(printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
     out.extend_from_slice(&sorted[DATA.len()..data_end]);
     out.push(b'}');
     Ok(out)
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// The end (exclusive) of the JSON object or array that starts at `at` in compact JSON.
@@ -889,6 +913,7 @@ unsafe fn open_reader<T>(
     let handle = Box::into_raw(Box::new(make(Reader {
         stream,
         terminated: false,
+        scratch: Vec::new(),
     })));
     // SAFETY: rule 4 — checked non-NULL.
     unsafe { out.write(handle) };
@@ -919,7 +944,7 @@ fn legacy_options(
 /// The next message of a reader, as `take` turns it into output. `Ok(None)`: end.
 fn next_item<R>(
     reader: &mut Reader,
-    take: impl FnOnce(&plasmite_os::MessageView<'_>) -> Result<R, Error>,
+    take: impl FnOnce(&plasmite_os::MessageView<'_>, &mut Vec<u8>) -> Result<R, Error>,
 ) -> Result<Option<R>, Error> {
     if reader.terminated {
         return Ok(None);
@@ -938,7 +963,9 @@ fn next_item<R>(
             None => Ok(None),
             Some(Item::Gap { .. }) => continue,
             Some(Item::Damaged(d)) => Err(d.error),
-            Some(Item::Message(m)) => take(&m).map(Some).map_err(|e| m.locate(e)),
+            Some(Item::Message(m)) => take(&m, &mut reader.scratch)
+                .map(Some)
+                .map_err(|e| m.locate(e)),
         };
     }
 }
@@ -1027,7 +1054,9 @@ pub unsafe extern "C" fn plsm_stream_next(
         // SAFETY: rule 4.
         return unsafe { fail(out_err, &usage("out_message is null")) };
     }
-    match next_item(&mut stream.reader, |m| envelope(&m.printed())) {
+    match next_item(&mut stream.reader, |m, scratch| {
+        envelope_with(scratch, &m.printed())
+    }) {
         Ok(Some(bytes)) => {
             // SAFETY: rule 4 — checked non-NULL.
             unsafe { out_message.write(to_buf(bytes)) };
@@ -1123,7 +1152,7 @@ pub unsafe extern "C" fn plsm_lite3_stream_next(
         // SAFETY: rule 4.
         return unsafe { fail(out_err, &usage("out_frame is null")) };
     }
-    let got = next_item(&mut stream.reader, |m| {
+    let got = next_item(&mut stream.reader, |m, _| {
         Ok(plsm_lite3_frame {
             seq: m.seq,
             timestamp_ns: m.timestamp_ns,
