@@ -196,6 +196,17 @@ pub struct plsm_error {
     pub has_offset: u8,
 }
 
+// What the header's thread rules promise: clients and pools are shared across threads, streams
+// move between them.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    const fn movable<T: Send>() {}
+    shared::<plsm_client>();
+    shared::<plsm_pool>();
+    movable::<plsm_stream>();
+    movable::<plsm_lite3_stream>();
+};
+
 // The layouts the header declares (LP64).
 const _: () = {
     use std::mem::{align_of, offset_of, size_of};

@@ -55,6 +55,10 @@ static void test_client_and_pools(void) {
     fclose(f);
     CHECK_ERR(plsm_pool_open(client, "garbage", &pool, &err), err, PLSM_ERROR_CORRUPT);
 
+    /* Io: the parent "directory" is a regular file. */
+    snprintf(path, sizeof path, "%s/garbage.plasmite/inner.plasmite", dir);
+    CHECK_ERR(plsm_pool_open(client, path, &pool, &err), err, PLSM_ERROR_IO);
+
     /* Paths are used verbatim; names ending in .plasmite are not extended again. */
     snprintf(path, sizeof path, "%s/sub/by-path.plasmite", dir);
     CHECK(plsm_pool_create(client, path, 0, &pool, &err) == 0);
