@@ -118,6 +118,17 @@ int main(void) {
     CHECK_ERR(plsm_pool_append_batch_jsonl(pool, j, 7, NULL, 0, 3, &seq, &count, &err), err,
               PLSM_ERROR_USAGE);
 
+    /* Success leaves *out_err untouched; failure overwrites it. */
+    plsm_error_t *sentinel = (plsm_error_t *)&sentinel;
+    err = sentinel;
+    CHECK(plsm_pool_get_lite3(pool, 1, &frame, &err) == 0 && err == sentinel);
+    plsm_lite3_frame_free(&frame);
+    uint64_t untouched = 12345;
+    CHECK(plsm_pool_append_lite3(pool, (const uint8_t *)"x", 1, 0, &untouched, &err) == -1);
+    CHECK(err != sentinel && err->kind == PLSM_ERROR_CORRUPT && untouched == 12345);
+    plsm_error_free(err);
+    err = NULL;
+
     /* Frees: NULL and repeated frees of buffers/frames through the API are no-ops. */
     plsm_client_free(NULL);
     plsm_pool_free(NULL);
