@@ -1,0 +1,166 @@
+//! The extensions to 0.8.0's ABI, named as such in the header: pool info and listing as JSON,
+//! delete, bulk JSON Lines appends under one lock, and the version query.
+//!
+//! # Safety
+//! The crate root's numbered rules; every `SAFETY:` comment here cites them.
+//!
+//! Spec: header `bindings/c/include/plasmite.h` (extensions).
+
+use super::*;
+
+/// Extension: the library version, a static NUL-terminated string (never freed).
+#[unsafe(no_mangle)]
+pub extern "C" fn plsm_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Writes `json` into `out` as a buffer.
+///
+/// # Safety
+/// `out` non-NULL and rule 4.
+unsafe fn write_json(out: *mut plsm_buf, json: &serde_json::Value) {
+    let bytes = serde_json::to_vec(json).unwrap_or_default();
+    // SAFETY: rule 4.
+    unsafe { out.write(to_buf(bytes)) };
+}
+
+fn pool_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Extension: the pool-info JSON object of `pool` into `out_info`.
+///
+/// # Safety
+/// Rules 1 and 4.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn plsm_pool_info_json(
+    pool: *mut plsm_pool,
+    out_info: *mut plsm_buf,
+    out_err: *mut *mut plsm_error,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: rule 1.
+        let pool = &unsafe { pool_ref(pool)? }.pool;
+        if out_info.is_null() {
+            return Err(usage("out_info is null"));
+        }
+        let info = pool.info()?;
+        let json = info.to_json(&pool_name(pool.path()), plasmite_os::now_ns());
+        // SAFETY: rule 4 — checked non-NULL.
+        unsafe { write_json(out_info, &json) };
+        Ok(())
+    })();
+    // SAFETY: rule 4.
+    unsafe { done(out_err, r) }
+}
+
+/// Extension: a JSON array of the pools in the client's directory.
+///
+/// # Safety
+/// Rules 1 and 4.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn plsm_pool_list_json(
+    client: *mut plsm_client,
+    out_list: *mut plsm_buf,
+    out_err: *mut *mut plsm_error,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: rule 1.
+        let client = unsafe { client_ref(client)? };
+        if out_list.is_null() {
+            return Err(usage("out_list is null"));
+        }
+        let now = plasmite_os::now_ns();
+        let pools: Vec<serde_json::Value> = dir::list(&client.dir)?
+            .into_iter()
+            .map(
+                |l| match Pool::open_read_only(&l.path).and_then(|p| p.info()) {
+                    Ok(info) => info.to_json(&l.name, now),
+                    Err(e) => serde_json::json!({
+                        "name": l.name,
+                        "path": l.path.to_string_lossy(),
+                        "error": e.to_json(),
+                    }),
+                },
+            )
+            .collect();
+        // SAFETY: rule 4 — checked non-NULL.
+        unsafe { write_json(out_list, &serde_json::Value::Array(pools)) };
+        Ok(())
+    })();
+    // SAFETY: rule 4.
+    unsafe { done(out_err, r) }
+}
+
+/// Extension: deletes a pool file (handles and streams on it keep reading what they mapped).
+///
+/// # Safety
+/// Rules 1 and 2.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn plsm_pool_delete(
+    client: *mut plsm_client,
+    pool_ref: *const c_char,
+    out_err: *mut *mut plsm_error,
+) -> c_int {
+    // SAFETY: rules 1 and 2.
+    let r = unsafe { client_and_path(client, pool_ref) }.and_then(|path| dir::delete(&path));
+    // SAFETY: rule 4.
+    unsafe { done(out_err, r) }
+}
+
+/// Extension: appends every non-blank line of `jsonl` (one JSON object each) under one lock.
+///
+/// # Safety
+/// Rules 1–4.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn plsm_pool_append_batch_jsonl(
+    pool: *mut plsm_pool,
+    jsonl: *const u8,
+    jsonl_len: usize,
+    tags: *const *const c_char,
+    tags_len: usize,
+    durability_: u32,
+    out_first_seq: *mut u64,
+    out_count: *mut u64,
+    out_err: *mut *mut plsm_error,
+) -> c_int {
+    let r = (|| {
+        // SAFETY: rule 1.
+        let pool = &unsafe { pool_ref(pool)? }.pool;
+        if jsonl.is_null() {
+            return Err(usage("jsonl is null"));
+        }
+        if out_first_seq.is_null() || out_count.is_null() {
+            return Err(usage("out_first_seq or out_count is null"));
+        }
+        // SAFETY: rule 3 for jsonl and the tags array.
+        let (bytes, tags) = unsafe {
+            (
+                slice(jsonl, jsonl_len, "jsonl")?,
+                c_strings(tags, tags_len, "tags")?,
+            )
+        };
+        let d = durability(durability_)?;
+        let mut payloads = Vec::new();
+        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let payload = encode_json(pool, line, &tags)
+                .map_err(|e| Error::new(e.kind(), format!("line {}: {}", i + 1, e.message())))?;
+            payloads.push(payload);
+        }
+        let mut appended = Vec::with_capacity(payloads.len());
+        pool.append_batch(&payloads, d, &mut appended)?;
+        // SAFETY: rule 4 — both checked non-NULL.
+        unsafe {
+            out_first_seq.write(appended.first().map_or(0, |a| a.seq));
+            out_count.write(appended.len() as u64);
+        }
+        Ok(())
+    })();
+    // SAFETY: rule 4.
+    unsafe { done(out_err, r) }
+}
