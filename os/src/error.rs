@@ -158,6 +158,8 @@ pub enum Cause {
     OutputClosed,
     /// A remote (`http(s)://`) pool reference where only local pools can be used.
     RemoteRef,
+    /// Text that should be JSON does not parse.
+    InvalidJson,
 }
 
 /// An error with everything a user needs to act on it (boxed: results stay one word wide).
@@ -225,6 +227,12 @@ impl Error {
     /// Adds what exactly went wrong, for front ends to act on.
     pub fn with_cause(mut self, cause: Cause) -> Error {
         self.0.cause = Some(cause);
+        self
+    }
+
+    /// Puts where it happened in front of the message (`"line 3: …"`); the rest is kept.
+    pub fn with_context(mut self, context: impl std::fmt::Display) -> Error {
+        self.0.message = format!("{context}: {}", self.0.message);
         self
     }
 

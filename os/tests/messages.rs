@@ -376,3 +376,62 @@ fn check_agrees_with_validate_and_envelope_parse_on_every_bit_flip_and_truncatio
         assert_eq!(printable(q), want, "{q:?}");
     }
 }
+
+#[test]
+fn seq_first_printing_is_the_sorted_print_reordered_and_fails_exactly_when_it_fails() {
+    use plasmite_os::message::{Style, print, print_seq_first};
+    let data = json!({"id": 7, "host": "web-07", "nested": {"a": [1, "two", null]}, "ok": true});
+    let p = encode(&data, &["x", "y"], MAX).unwrap();
+    let mut cases: Vec<Vec<u8>> = (0..p.len()).map(|n| p[..n].to_vec()).collect();
+    for i in 0..p.len() {
+        for bit in 0..8 {
+            let mut q = p.clone();
+            q[i] ^= 1 << bit;
+            cases.push(q);
+        }
+    }
+    for name in support::reference_pool_names() {
+        let (bytes, _) = support::reference_pool(&name);
+        let Ok(snap) = Snapshot::new(&bytes) else {
+            continue;
+        };
+        for seq in 0..200 {
+            if let Ok(Some(f)) = locate(&snap, seq)
+                && let Some(payload) = snap.payload(&f)
+            {
+                cases.push(payload.to_vec());
+            }
+        }
+    }
+    let mut compared = 0;
+    for q in &cases {
+        let msg = Printed {
+            seq: 42,
+            timestamp_ns: 1_700_000_000_123_456_789,
+            payload: q,
+        };
+        let (mut sorted, mut first) = (b"[".to_vec(), b"[".to_vec());
+        let a = print(&mut sorted, &msg, Style::Compact);
+        let b = print_seq_first(&mut first, &msg);
+        assert_eq!(a.is_ok(), b.is_ok(), "{q:?}");
+        if a.is_err() {
+            assert_eq!(first, b"[", "nothing is left behind on an error");
+            continue;
+        }
+        let (a, b): (Value, Value) = (
+            serde_json::from_slice(&sorted[1..]).unwrap(),
+            serde_json::from_slice(&first[1..]).unwrap(),
+        );
+        assert_eq!(a, b);
+        let text = String::from_utf8(first[1..].to_vec()).unwrap();
+        let prefix = format!(
+            "{{\"seq\":42,\"time\":\"{}\",\"meta\":{{\"tags\":",
+            a["time"].as_str().unwrap()
+        );
+        assert!(text.starts_with(&prefix), "{text}");
+        let data = serde_json::to_string(&a["data"]).unwrap();
+        assert!(text.ends_with(&format!(",\"data\":{data}}}")), "{text}");
+        compared += 1;
+    }
+    assert!(compared > 60, "{compared} payloads compared");
+}

@@ -143,15 +143,27 @@ pub unsafe extern "C" fn plsm_pool_append_batch_jsonl(
             )
         };
         let d = durability(durability_)?;
-        let mut payloads = Vec::new();
+        // Every payload goes into one arena: one allocation for the batch, not one per line.
+        let (mut arena, mut ends) = (Vec::with_capacity(bytes.len() * 4), Vec::new());
         for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let payload = encode_json(pool, line, &tags)
-                .map_err(|e| Error::new(e.kind(), format!("line {}: {}", i + 1, e.message())))?;
-            payloads.push(payload);
+            let text = std::str::from_utf8(line).map_err(|_| usage("invalid json utf-8"));
+            text.and_then(|t| {
+                message::encode_json_into(&mut arena, t, &tags, pool.max_payload_len())
+            })
+            .map_err(|e| e.with_context(format_args!("line {}", i + 1)))?;
+            ends.push(arena.len());
         }
+        let payloads: Vec<&[u8]> = ends
+            .iter()
+            .scan(0, |start, &end| {
+                let p = &arena[*start..end];
+                *start = end;
+                Some(p)
+            })
+            .collect();
         let mut appended = Vec::with_capacity(payloads.len());
         pool.append_batch(&payloads, d, &mut appended)?;
         // SAFETY: rule 4 — both checked non-NULL.

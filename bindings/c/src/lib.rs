@@ -41,7 +41,7 @@
 //! Spec: `spec/API.md` (pool references, streams); header `bindings/c/include/plasmite.h`.
 
 use plasmite_os::dir;
-use plasmite_os::message::{self, Printed, Style};
+use plasmite_os::message::{self, Printed};
 use plasmite_os::query::{DamagePolicy, Item, PayloadCheck, Predicate, Query, Stream};
 use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, GapPolicy, Pool, Start};
 use std::ffi::{CStr, CString, c_char, c_int};
@@ -395,105 +395,23 @@ fn resolve(client: &plsm_client, reference: &str) -> Result<PathBuf, Error> {
     Ok(dir::resolve(&client.dir, reference))
 }
 
-/// The compact envelope `{"seq","time","meta","data"}` of a message.
-///
-/// The engine prints keys in byte order (`data`, `meta`, `seq`, `time`); 0.8.0's ABI put
-/// `seq` and `time` first, so the printed `data` and `meta` members are moved behind them. The
-/// end of `data` is found by scanning the printed JSON (strings and nesting), not by decoding
-/// the payload a second time.
+/// The compact envelope `{"seq","time","meta","data"}` of a message (0.8.0's member order).
 fn envelope(printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
     envelope_with(&mut Vec::new(), printed)
 }
 
-/// [`envelope`] with a scratch buffer kept by the caller (a stream's, so `next` allocates only
-/// the buffer it returns).
-fn envelope_with(sorted: &mut Vec<u8>, printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
-    const DATA: &[u8] = b"{\"data\":";
-    const META: &[u8] = b",\"meta\":";
-    sorted.clear();
-    message::print(sorted, printed, Style::Compact)?;
-    let sorted = &sorted[..];
-    let layout = || -> Option<(usize, usize)> {
-        if !sorted.starts_with(DATA) {
-            return None;
-        }
-        let data_end = value_end(sorted, DATA.len())?;
-        if !sorted[data_end..].starts_with(META) {
-            return None;
-        }
-        let meta_end = value_end(sorted, data_end + META.len())?;
-        Some((data_end, meta_end))
-    };
-    let Some((data_end, meta_end)) = layout() else {
-        return Err(Error::new(
-            ErrorKind::Internal,
-            "unexpected envelope layout",
-        ));
-    };
-    let mut out = Vec::with_capacity(sorted.len() + 1);
-    out.extend_from_slice(b"{\"seq\":");
-    push_decimal(&mut out, printed.seq);
-    out.extend_from_slice(b",\"time\":\"");
-    plasmite_os::time::write_rfc3339(&mut out, printed.timestamp_ns);
-    out.extend_from_slice(b"\",\"meta\":");
-    out.extend_from_slice(&sorted[data_end + META.len()..meta_end]);
-    out.extend_from_slice(b",\"data\":");
-    out.extend_from_slice(&sorted[DATA.len()..data_end]);
-    out.push(b'}');
-    Ok(out)
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-/// The end (exclusive) of the JSON object or array that starts at `at` in compact JSON.
-fn value_end(json: &[u8], at: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, &b) in json.get(at..)?.iter().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(at + i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+/// [`envelope`] printed through a scratch buffer kept by the caller (a stream's), so the
+/// returned buffer is allocated once, at its exact size.
+fn envelope_with(scratch: &mut Vec<u8>, printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
+    scratch.clear();
+    message::print_seq_first(scratch, printed)?;
+    Ok(scratch.to_vec())
 }
 
 /// Parses one JSON document and encodes it with `tags` for `pool`.
 fn encode_json(pool: &Pool, json: &[u8], tags: &[&str]) -> Result<Vec<u8>, Error> {
     let text = std::str::from_utf8(json).map_err(|_| usage("invalid json utf-8"))?;
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| usage(&format!("invalid json: {e}")))?;
-    message::encode(&value, tags, pool.max_payload_len())
+    message::encode_json(text, tags, pool.max_payload_len())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -695,11 +613,15 @@ pub unsafe extern "C" fn plsm_pool_append_json(
                 c_strings(tags, tags_len, "tags")?,
             )
         };
-        let text = std::str::from_utf8(json).map_err(|_| usage("invalid json utf-8"))?;
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| usage(&format!("invalid json: {e}")))?;
+        // A syntax error is reported before a bad durability, anything else after it (§1.5).
+        let payload = encode_json(pool, json, &tags);
+        if let Err(e) = &payload
+            && e.cause() == Some(plasmite_os::Cause::InvalidJson)
+        {
+            return payload.map(|_| ());
+        }
         let d = durability(durability_)?;
-        let payload = message::encode(&value, &tags, pool.max_payload_len())?;
+        let payload = payload?;
         let appended = pool.append(&payload, d)?;
         let bytes = envelope(&Printed {
             seq: appended.seq,

@@ -26,10 +26,12 @@ use plasmite_core::lite3::{Lite3Error, Lite3ErrorKind};
 use serde_json::{Map, Value};
 
 mod build;
+mod json;
 mod print;
 
 pub use build::{Build, build, to_value};
-pub use print::{base64, check, print, print_data, print_frame, to_json_string};
+pub use json::{encode_json, encode_json_into, invalid_json};
+pub use print::{base64, check, print, print_data, print_frame, print_seq_first, to_json_string};
 
 /// How deep `data` may nest, counting `data` itself (the envelope root and `data`'s parent
 /// use one level; the format allows 32).
@@ -55,29 +57,50 @@ pub fn encode_with(
     size_hint: usize,
     fill: impl Fn(&mut Writer<'_>, u32) -> Result<(), Lite3Error>,
 ) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    encode_with_into(&mut out, tags, max_len, size_hint, fill)?;
+    // The attempt's room is not kept: messages are often held many at a time (a batch).
+    out.shrink_to_fit();
+    Ok(out)
+}
+
+/// [`encode_with`] appending the envelope to `out`; returns its length. On an error `out` is
+/// left as it was.
+pub fn encode_with_into(
+    out: &mut Vec<u8>,
+    tags: &[&str],
+    max_len: usize,
+    size_hint: usize,
+    fill: impl Fn(&mut Writer<'_>, u32) -> Result<(), Lite3Error>,
+) -> Result<usize, Error> {
     // Start small and double: a failed attempt costs at most what the next one does, so the
     // total stays under twice the final encode (no size guess walks the document first).
+    let start = out.len();
     let mut cap = FIRST_BUFFER
         .max(size_hint)
         .saturating_add(tags.iter().map(|t| t.len() + 8).sum::<usize>());
     loop {
-        let mut buf = vec![0u8; cap.min(max_len.max(96))];
-        match encode_into(&mut buf, tags, &fill) {
+        // The writer sets every byte it uses, so the room needs no clearing between attempts.
+        out.resize(start + cap.min(max_len.max(96)), 0);
+        match encode_into(&mut out[start..], tags, &fill) {
             Ok(len) => {
-                buf.truncate(len);
-                return Ok(buf);
+                out.truncate(start + len);
+                return Ok(len);
             }
-            Err(e) => match e.kind {
-                Lite3ErrorKind::BufferTooSmall { needed } => {
-                    let needed = usize::try_from(needed).unwrap_or(usize::MAX);
-                    // `needed` is a lower bound of the final size.
-                    if cap >= max_len || needed > max_len {
-                        return Err(too_large(max_len));
+            Err(e) => {
+                out.truncate(start);
+                match e.kind {
+                    Lite3ErrorKind::BufferTooSmall { needed } => {
+                        let needed = usize::try_from(needed).unwrap_or(usize::MAX);
+                        // `needed` is a lower bound of the final size.
+                        if cap >= max_len || needed > max_len {
+                            return Err(too_large(max_len));
+                        }
+                        cap = needed.max(cap.saturating_mul(2));
                     }
-                    cap = needed.max(cap.saturating_mul(2));
+                    _ => return Err(encode_error(e)),
                 }
-                _ => return Err(encode_error(e)),
-            },
+            }
         }
     }
 }
@@ -188,7 +211,7 @@ fn insert(
     w.insert(at, key, value).map(|_| ())
 }
 
-fn nested(
+pub(super) fn nested(
     w: &mut Writer<'_>,
     at: u32,
     key: Key<'_>,

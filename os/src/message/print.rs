@@ -21,25 +21,38 @@ use std::io;
 /// printed or not — as [`Doc::validate`] does (order, probe chains, counts, UTF-8), and is
 /// bounded by the payload's size.
 pub fn print(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
-    print_part(out, msg, style, false)
+    print_part(out, msg, style, Part::Sorted)
 }
 
 /// Appends only the message's `data` object (what `follow --data-only` prints), with the same
 /// checks and error behaviour as [`print()`].
 pub fn print_data(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
-    print_part(out, msg, style, true)
+    print_part(out, msg, style, Part::Data)
 }
 
-fn print_part(
-    out: &mut Vec<u8>,
-    msg: &Printed<'_>,
-    style: Style,
-    data_only: bool,
-) -> Result<(), Error> {
+/// Appends `{"seq":…,"time":"…","meta":{"tags":[…]},"data":…}` (compact): the envelope in the
+/// member order of the C ABI and the bindings built on it, with the same checks and error
+/// behaviour as [`print()`].
+pub fn print_seq_first(out: &mut Vec<u8>, msg: &Printed<'_>) -> Result<(), Error> {
+    print_part(out, msg, Style::Compact, Part::SeqFirst)
+}
+
+/// What of a message is printed, and in which member order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The envelope, members sorted: `data`, `meta`, `seq`, `time`.
+    Sorted,
+    /// The envelope as `seq`, `time`, `meta`, `data`.
+    SeqFirst,
+    /// `data` alone.
+    Data,
+}
+
+fn print_part(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style, part: Part) -> Result<(), Error> {
     let start = out.len();
     let result = match style {
-        Style::Compact => render(out, &mut CompactFormatter, msg, data_only),
-        Style::Pretty => render(out, &mut PrettyFormatter::new(), msg, data_only),
+        Style::Compact => render(out, &mut CompactFormatter, msg, part),
+        Style::Pretty => render(out, &mut PrettyFormatter::new(), msg, part),
     };
     result.map_err(|e| {
         out.truncate(start);
@@ -197,7 +210,7 @@ fn render<F: Formatter>(
     out: &mut Vec<u8>,
     f: &mut F,
     msg: &Printed<'_>,
-    data_only: bool,
+    part: Part,
 ) -> Result<(), Fail> {
     let doc = Doc::new(msg.payload)?;
     let root = doc.root();
@@ -213,12 +226,22 @@ fn render<F: Formatter>(
     let mut budget = doc.node_budget();
     let mut walk = root.iter_budgeted(&mut budget);
     let Some(found) = find_envelope(&mut walk)? else {
-        return render_looked_up(out, f, msg, data_only);
+        return render_looked_up(out, f, msg, part);
     };
     let mut scratch = Scratch::new();
-    if !data_only {
-        f.begin_object(out)?;
-        key(out, f, "data", true)?;
+    match part {
+        Part::Sorted => {
+            f.begin_object(out)?;
+            key(out, f, "data", true)?;
+        }
+        Part::SeqFirst => {
+            write_seq_time(out, f, msg, true)?;
+            key(out, f, "meta", false)?;
+            write_tags(out, f, &found.tags, &mut walk.nested(&found.tags), true)?;
+            f.end_object_value(out)?;
+            key(out, f, "data", false)?;
+        }
+        Part::Data => {}
     }
     write_container(
         out,
@@ -227,46 +250,74 @@ fn render<F: Formatter>(
         &mut walk.nested(&found.data),
         &mut scratch,
     )?;
-    if !data_only {
-        f.end_object_value(out)?;
-        key(out, f, "meta", false)?;
+    match part {
+        Part::Sorted => {
+            f.end_object_value(out)?;
+            key(out, f, "meta", false)?;
+            write_tags(out, f, &found.tags, &mut walk.nested(&found.tags), true)?;
+            f.end_object_value(out)?;
+            write_seq_time(out, f, msg, false)?;
+            f.end_object(out)?;
+        }
+        Part::SeqFirst => {
+            f.end_object_value(out)?;
+            f.end_object(out)?;
+        }
+        // Every tag must be a string, also when the tags are not printed.
+        Part::Data => write_tags(out, f, &found.tags, &mut walk.nested(&found.tags), false)?,
+    }
+    Ok(())
+}
+
+/// `{"tags":[…]}` from the walk of the tags array (checked, every tag a string), or only the
+/// check when `print` is false.
+fn write_tags<F: Formatter>(
+    out: &mut Vec<u8>,
+    f: &mut F,
+    tags: &Container<'_>,
+    it: &mut Iter<'_, '_>,
+    print: bool,
+) -> Result<(), Fail> {
+    if print {
         f.begin_object(out)?;
         key(out, f, "tags", true)?;
         f.begin_array(out)?;
     }
-    // Every tag must be a string, also when the tags are not printed.
     let mut first = true;
-    for e in walk.nested(&found.tags) {
+    for e in it {
         let (_, ValueRef::Str(tag)) = e? else {
             return Err(Fail::Doc(Lite3Error {
                 kind: Lite3ErrorKind::BadType,
-                offset: found.tags.offset(),
+                offset: tags.offset(),
             }));
         };
-        if !data_only {
+        if print {
             f.begin_array_value(out, first)?;
             first = false;
             string(out, f, tag)?;
             f.end_array_value(out)?;
         }
     }
-    if data_only {
-        return Ok(());
+    if print {
+        f.end_array(out)?;
+        f.end_object_value(out)?;
+        f.end_object(out)?;
     }
-    f.end_array(out)?;
-    f.end_object_value(out)?;
-    f.end_object(out)?;
-    f.end_object_value(out)?;
-    write_seq_time(out, f, msg)
+    Ok(())
 }
 
-/// `,"seq":…,"time":"…"}`: the end of a printed message.
+/// `"seq":…,"time":"…"` as an object's first members (`first`: opening the object) or as
+/// later ones.
 fn write_seq_time<F: Formatter>(
     out: &mut Vec<u8>,
     f: &mut F,
     msg: &Printed<'_>,
+    first: bool,
 ) -> Result<(), Fail> {
-    key(out, f, "seq", false)?;
+    if first {
+        f.begin_object(out)?;
+    }
+    key(out, f, "seq", first)?;
     f.write_u64(out, msg.seq)?;
     f.end_object_value(out)?;
     key(out, f, "time", false)?;
@@ -274,7 +325,6 @@ fn write_seq_time<F: Formatter>(
     write_rfc3339(out, msg.timestamp_ns);
     f.end_string(out)?;
     f.end_object_value(out)?;
-    f.end_object(out)?;
     Ok(())
 }
 
@@ -285,15 +335,39 @@ fn render_looked_up<F: Formatter>(
     out: &mut Vec<u8>,
     f: &mut F,
     msg: &Printed<'_>,
-    data_only: bool,
+    part: Part,
 ) -> Result<(), Fail> {
     let doc = Doc::new(msg.payload)?;
     let env = Envelope::parse(msg.payload)?;
     let mut budget = doc.node_budget();
     let mut scratch = Scratch::new();
-    if !data_only {
+    let tags = |out: &mut Vec<u8>, f: &mut F| -> Result<(), Fail> {
         f.begin_object(out)?;
-        key(out, f, "data", true)?;
+        key(out, f, "tags", true)?;
+        f.begin_array(out)?;
+        for (i, tag) in env.tags().enumerate() {
+            f.begin_array_value(out, i == 0)?;
+            string(out, f, tag?)?;
+            f.end_array_value(out)?;
+        }
+        f.end_array(out)?;
+        f.end_object_value(out)?;
+        f.end_object(out)?;
+        Ok(())
+    };
+    match part {
+        Part::Sorted => {
+            f.begin_object(out)?;
+            key(out, f, "data", true)?;
+        }
+        Part::SeqFirst => {
+            write_seq_time(out, f, msg, true)?;
+            key(out, f, "meta", false)?;
+            tags(out, f)?;
+            f.end_object_value(out)?;
+            key(out, f, "data", false)?;
+        }
+        Part::Data => {}
     }
     let mut root = doc.root().iter_budgeted(&mut budget);
     let mut printed = false;
@@ -315,24 +389,22 @@ fn render_looked_up<F: Formatter>(
             offset: env.data.offset(),
         }));
     }
-    if data_only {
-        return Ok(());
+    match part {
+        Part::Sorted => {
+            f.end_object_value(out)?;
+            key(out, f, "meta", false)?;
+            tags(out, f)?;
+            f.end_object_value(out)?;
+            write_seq_time(out, f, msg, false)?;
+            f.end_object(out)?;
+        }
+        Part::SeqFirst => {
+            f.end_object_value(out)?;
+            f.end_object(out)?;
+        }
+        Part::Data => {}
     }
-    f.end_object_value(out)?;
-    key(out, f, "meta", false)?;
-    f.begin_object(out)?;
-    key(out, f, "tags", true)?;
-    f.begin_array(out)?;
-    for (i, tag) in env.tags().enumerate() {
-        f.begin_array_value(out, i == 0)?;
-        string(out, f, tag?)?;
-        f.end_array_value(out)?;
-    }
-    f.end_array(out)?;
-    f.end_object_value(out)?;
-    f.end_object(out)?;
-    f.end_object_value(out)?;
-    write_seq_time(out, f, msg)
+    Ok(())
 }
 
 /// Walks a container that is not printed, checking it as `Doc::validate` does (the iterator

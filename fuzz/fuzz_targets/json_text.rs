@@ -1,0 +1,37 @@
+//! Arbitrary text through `message::encode_json` (the scanner over JSON text) and through
+//! serde_json + `message::encode` (the `Value` path).
+//!
+//! - Both accept exactly the same texts and give the same payload bytes.
+//! - Both refuse with the same error message; a syntax error is a Usage error.
+//! - `encode_json_into` appends exactly those bytes after what the arena held, and leaves the
+//!   arena as it was on an error.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use plasmite_os::ErrorKind;
+use plasmite_os::message::{encode, encode_json, encode_json_into, invalid_json};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let max = 1 << 14;
+    let tags = ["t"];
+    let by_value = serde_json::from_str::<serde_json::Value>(text)
+        .map_err(invalid_json)
+        .and_then(|v| encode(&v, &tags, max));
+    let by_text = encode_json(text, &tags, max);
+    match (&by_value, &by_text) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{text:?}"),
+        (Err(a), Err(b)) => {
+            assert_eq!(a.to_string(), b.to_string(), "{text:?}");
+            assert_eq!(b.kind(), ErrorKind::Usage);
+        }
+        _ => panic!("paths disagree on {text:?}: {by_value:?} / {by_text:?}"),
+    }
+    let mut arena = b"head".to_vec();
+    match encode_json_into(&mut arena, text, &tags, max) {
+        Ok(n) => assert_eq!(Some(&arena[4..]), by_text.as_deref().ok().filter(|b| b.len() == n)),
+        Err(_) => assert_eq!(arena, b"head"),
+    }
+});

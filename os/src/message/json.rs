@@ -1,0 +1,460 @@
+//! JSON text straight to a Lite³ envelope, without building a `serde_json::Value` first.
+//!
+//! Role: the path of every append that starts from one JSON document as text (the C ABI, the
+//! language bindings, bulk JSON Lines). The text is scanned once into a flat arena of tokens
+//! that borrow from it (strings without escapes are not copied), then each object's members are
+//! inserted in ascending bytewise key order, as [`encode`](super::encode) inserts a `Value`'s —
+//! so both paths give the same bytes.
+//!
+//! # Invariants
+//! - Accepts exactly what `serde_json::from_str` accepts: the scanner takes only the grammar it
+//!   checks completely; anything else (a syntax error, a lone surrogate, a root that is not an
+//!   object, nesting past the payload limit) goes to serde_json and `encode`, whose verdict and
+//!   message stand.
+//! - Same bytes as `encode(&serde_json::from_str(text)?, …)` for every accepted text: numbers
+//!   that are not short plain integers are converted by serde_json itself; duplicate keys keep
+//!   the last value, as serde_json's map does.
+//! - Bounded: nesting deeper than the payload allows is never scanned (the fallback refuses
+//!   it), so the scanner's recursion depth is at most [`DATA_NESTING_MAX`] + 1.
+//!
+//! Spec: `spec/LITE3.md` §7 (JSON mapping).
+
+use super::{DATA_NESTING_MAX, encode, encode_with_into, nested};
+use crate::error::{Cause, Error, ErrorKind};
+use plasmite_core::lite3::Lite3Error;
+use plasmite_core::lite3::write::{Key, Value as Lv, Writer};
+use std::borrow::Cow;
+
+/// Encodes one JSON document (an object: the message's `data`) and `tags` into a Lite³
+/// envelope of at most `max_len` bytes.
+///
+/// Invalid JSON is a Usage error with [`Cause::InvalidJson`]; the other errors are
+/// [`encode`]'s.
+pub fn encode_json(text: &str, tags: &[&str], max_len: usize) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    encode_json_into(&mut out, text, tags, max_len)?;
+    Ok(out)
+}
+
+/// [`encode_json`] appending the envelope to `out` (a batch's arena); returns its length. On
+/// an error `out` is left as it was.
+pub fn encode_json_into(
+    out: &mut Vec<u8>,
+    text: &str,
+    tags: &[&str],
+    max_len: usize,
+) -> Result<usize, Error> {
+    let mut arena = Vec::with_capacity(16);
+    if Scanner::new(text, &mut arena).document().is_none() {
+        return slow(out, text, tags, max_len);
+    }
+    let hint = text.len().saturating_mul(2);
+    encode_with_into(out, tags, max_len, hint, |w, at| {
+        fill_object(w, at, &arena, 0, 1, &mut Vec::new())
+    })
+}
+
+/// The fallback: serde_json parses (and words any syntax error), `encode` encodes.
+fn slow(out: &mut Vec<u8>, text: &str, tags: &[&str], max_len: usize) -> Result<usize, Error> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(invalid_json)?;
+    let bytes = encode(&value, tags, max_len)?;
+    out.extend_from_slice(&bytes);
+    Ok(bytes.len())
+}
+
+/// A JSON syntax error as the engine reports it.
+pub fn invalid_json(e: serde_json::Error) -> Error {
+    Error::new(ErrorKind::Usage, format!("invalid JSON: {e}"))
+        .with_hint("Send one JSON object, e.g. {\"msg\": \"hi\"}.")
+        .with_cause(Cause::InvalidJson)
+}
+
+/// One scanned value and the key it was found under (empty in arrays and at the root).
+#[derive(Debug)]
+struct Node<'a> {
+    key: Cow<'a, str>,
+    tok: Tok<'a>,
+}
+
+#[derive(Debug)]
+enum Tok<'a> {
+    Null,
+    Bool(bool),
+    I64(i64),
+    F64(f64),
+    Str(Cow<'a, str>),
+    /// An object; its members are the nodes up to (not including) index `end`.
+    Object {
+        end: u32,
+    },
+    /// An array; its elements are the nodes up to index `end`.
+    Array {
+        end: u32,
+    },
+}
+
+/// A scanner over the whole text; every method returns `None` for "let serde_json decide".
+struct Scanner<'a, 'n> {
+    text: &'a str,
+    at: usize,
+    nodes: &'n mut Vec<Node<'a>>,
+}
+
+impl<'a, 'n> Scanner<'a, 'n> {
+    fn new(text: &'a str, nodes: &'n mut Vec<Node<'a>>) -> Self {
+        Scanner { text, at: 0, nodes }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.at).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// The whole text: one object, then only whitespace.
+    fn document(&mut self) -> Option<()> {
+        self.skip_ws();
+        if self.peek() != Some(b'{') {
+            return None;
+        }
+        self.value(Cow::Borrowed(""), 0)?;
+        self.skip_ws();
+        (self.at == self.text.len()).then_some(())
+    }
+
+    /// A value at `depth` (the root object is depth 0), pushed with its `key`.
+    fn value(&mut self, key: Cow<'a, str>, depth: usize) -> Option<()> {
+        let tok = match self.peek()? {
+            b'{' | b'[' => return self.container(key, depth),
+            b'"' => Tok::Str(self.string()?),
+            b'n' => self.word(b"null", Tok::Null)?,
+            b't' => self.word(b"true", Tok::Bool(true))?,
+            b'f' => self.word(b"false", Tok::Bool(false))?,
+            b'-' | b'0'..=b'9' => self.number()?,
+            _ => return None,
+        };
+        self.nodes.push(Node { key, tok });
+        Some(())
+    }
+
+    fn word(&mut self, word: &[u8], tok: Tok<'a>) -> Option<Tok<'a>> {
+        let rest = self.bytes().get(self.at..)?;
+        rest.starts_with(word).then(|| {
+            self.at += word.len();
+            tok
+        })
+    }
+
+    fn container(&mut self, key: Cow<'a, str>, depth: usize) -> Option<()> {
+        // `data` is depth 1 in the envelope: deeper than the payload allows is the fallback's
+        // to refuse, with its error.
+        if depth >= DATA_NESTING_MAX {
+            return None;
+        }
+        let object = self.peek()? == b'{';
+        let (close, me) = (if object { b'}' } else { b']' }, self.nodes.len());
+        self.nodes.push(Node {
+            key,
+            tok: Tok::Null,
+        });
+        self.at += 1;
+        self.skip_ws();
+        if self.peek()? == close {
+            self.at += 1;
+        } else {
+            loop {
+                let key = if object {
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    let key = self.string()?;
+                    self.skip_ws();
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.at += 1;
+                    self.skip_ws();
+                    key
+                } else {
+                    Cow::Borrowed("")
+                };
+                self.value(key, depth + 1)?;
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => {
+                        self.at += 1;
+                        self.skip_ws();
+                    }
+                    b if b == close => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let end = u32::try_from(self.nodes.len()).ok()?;
+        self.nodes[me].tok = if object {
+            Tok::Object { end }
+        } else {
+            Tok::Array { end }
+        };
+        Some(())
+    }
+
+    /// A string at the opening quote; borrowed unless it has escapes.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.at + 1;
+        let mut i = start;
+        let bytes = self.bytes();
+        loop {
+            match *bytes.get(i)? {
+                b'"' => {
+                    self.at = i + 1;
+                    // Quote positions are character boundaries of a `str`.
+                    return self.text.get(start..i).map(Cow::Borrowed);
+                }
+                b'\\' => break,
+                0..=0x1f => return None,
+                _ => i += 1,
+            }
+        }
+        let mut s = String::from(self.text.get(start..i)?);
+        loop {
+            match *bytes.get(i)? {
+                b'"' => {
+                    self.at = i + 1;
+                    return Some(Cow::Owned(s));
+                }
+                b'\\' => {
+                    let c = match *bytes.get(i + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let (c, used) = unicode_escape(bytes.get(i..)?)?;
+                            s.push(c);
+                            i += used;
+                            continue;
+                        }
+                        _ => return None,
+                    };
+                    s.push(c);
+                    i += 2;
+                }
+                0..=0x1f => return None,
+                _ => {
+                    // Copy the run up to the next quote, escape or control byte at once.
+                    let run = bytes
+                        .get(i..)?
+                        .iter()
+                        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+                    s.push_str(self.text.get(i..i + run)?);
+                    i += run;
+                }
+            }
+        }
+    }
+
+    /// A number. Short plain integers are converted here; every other form is converted by
+    /// serde_json, so floats and large integers get exactly its values.
+    fn number(&mut self) -> Option<Tok<'a>> {
+        let bytes = self.bytes();
+        let start = self.at;
+        let mut i = start;
+        let negative = bytes.get(i) == Some(&b'-');
+        if negative {
+            i += 1;
+        }
+        let digits = i;
+        match *bytes.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            _ => return None,
+        }
+        let int_end = i;
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            let from = i;
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == from {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = bytes.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = bytes.get(i) {
+                i += 1;
+            }
+            let from = i;
+            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == from {
+                return None;
+            }
+        }
+        self.at = i;
+        // At most 18 digits always fit an i64; `-0` is a float in serde_json.
+        if i == int_end && int_end - digits <= 18 {
+            let mut n: i64 = 0;
+            for &d in &bytes[digits..int_end] {
+                n = n * 10 + i64::from(d - b'0');
+            }
+            if !negative {
+                return Some(Tok::I64(n));
+            }
+            if n != 0 {
+                return Some(Tok::I64(-n));
+            }
+        }
+        let token = self.text.get(start..i)?;
+        let n: serde_json::Number = serde_json::from_str(token).ok()?;
+        Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Tok::I64(i),
+            // Above i64::MAX: stored as the nearest f64, as `encode` stores it.
+            #[allow(clippy::cast_precision_loss)]
+            (None, Some(u), _) => Tok::F64(u as f64),
+            (_, _, Some(f)) => Tok::F64(f),
+            _ => return None,
+        })
+    }
+}
+
+/// `\uXXXX` (and its low surrogate when it is a high one) at the start of `bytes`: the
+/// character and the bytes used. A lone surrogate is serde_json's to refuse.
+fn unicode_escape(bytes: &[u8]) -> Option<(char, usize)> {
+    let hex = |at: usize| -> Option<u32> {
+        let digits = bytes.get(at..at + 4)?;
+        let mut v = 0u32;
+        for &d in digits {
+            v = v * 16 + char::from(d).to_digit(16)?;
+        }
+        Some(v)
+    };
+    let first = hex(2)?;
+    match first {
+        0xd800..=0xdbff => {
+            if bytes.get(6..8)? != b"\\u" {
+                return None;
+            }
+            let low = hex(8)?;
+            if !(0xdc00..=0xdfff).contains(&low) {
+                return None;
+            }
+            let c = 0x10000 + ((first - 0xd800) << 10) + (low - 0xdc00);
+            Some((char::from_u32(c)?, 12))
+        }
+        0xdc00..=0xdfff => None,
+        _ => Some((char::from_u32(first)?, 6)),
+    }
+}
+
+/// The members of the object node `at_node`, inserted into the container at `at` in ascending
+/// bytewise key order, the last of equal keys winning. `order` is scratch shared by the walk.
+fn fill_object(
+    w: &mut Writer<'_>,
+    at: u32,
+    nodes: &[Node<'_>],
+    at_node: usize,
+    level: usize,
+    order: &mut Vec<u32>,
+) -> Result<(), Lite3Error> {
+    let Some(Tok::Object { end }) = nodes.get(at_node).map(|n| &n.tok) else {
+        return Ok(());
+    };
+    let base = order.len();
+    let mut i = at_node + 1;
+    while i < *end as usize {
+        order.push(i as u32);
+        i = next_sibling(nodes, i);
+    }
+    let members = &mut order[base..];
+    let sorted = members
+        .windows(2)
+        .all(|p| nodes[p[0] as usize].key.as_bytes() < nodes[p[1] as usize].key.as_bytes());
+    if !sorted {
+        members.sort_by(|a, b| {
+            nodes[*a as usize]
+                .key
+                .as_bytes()
+                .cmp(nodes[*b as usize].key.as_bytes())
+        });
+    }
+    let mut k = base;
+    while k < order.len() {
+        let idx = order[k] as usize;
+        let later_same = order
+            .get(k + 1)
+            .is_some_and(|&n| nodes[n as usize].key == nodes[idx].key);
+        k += 1;
+        if later_same {
+            continue;
+        }
+        insert(w, at, Key::Name(&nodes[idx].key), nodes, idx, level, order)?;
+    }
+    order.truncate(base);
+    Ok(())
+}
+
+fn insert(
+    w: &mut Writer<'_>,
+    at: u32,
+    key: Key<'_>,
+    nodes: &[Node<'_>],
+    idx: usize,
+    level: usize,
+    order: &mut Vec<u32>,
+) -> Result<(), Lite3Error> {
+    let value = match &nodes[idx].tok {
+        Tok::Null => Lv::Null,
+        Tok::Bool(b) => Lv::Bool(*b),
+        Tok::I64(n) => Lv::I64(*n),
+        Tok::F64(x) => Lv::F64(*x),
+        Tok::Str(s) => Lv::Str(s),
+        Tok::Object { .. } => {
+            let inner = nested(w, at, key, Lv::Object, level)?;
+            return fill_object(w, inner, nodes, idx, level + 1, order);
+        }
+        Tok::Array { end } => {
+            let inner = nested(w, at, key, Lv::Array, level)?;
+            let mut i = idx + 1;
+            while i < *end as usize {
+                insert(w, inner, Key::Append, nodes, i, level + 1, order)?;
+                i = next_sibling(nodes, i);
+            }
+            return Ok(());
+        }
+    };
+    w.insert(at, key, value).map(|_| ())
+}
+
+/// The index of the node after `i`'s subtree.
+fn next_sibling(nodes: &[Node<'_>], i: usize) -> usize {
+    match nodes[i].tok {
+        Tok::Object { end } | Tok::Array { end } => end as usize,
+        _ => i + 1,
+    }
+}
+
+#[cfg(test)]
+mod tests;
