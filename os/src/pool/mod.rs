@@ -300,7 +300,8 @@ impl Pool {
         })
     }
 
-    /// Opens an existing pool, read-write when the file allows it, else read-only.
+    /// Opens an existing pool, read-write when the file allows it, else read-only. A missing
+    /// file is NotFound "pool not found" ([`Cause::PoolNotFound`]).
     pub fn open(path: &Path) -> Result<Pool, Error> {
         match OpenOptions::new().read(true).write(true).open(path) {
             Ok(file) => Self::from_file(path, file, true),
@@ -310,13 +311,13 @@ impl Pool {
             {
                 Self::open_read_only(path)
             }
-            Err(e) => Err(Error::io(e, "failed to open pool", path)),
+            Err(e) => Err(open_error(e, path)),
         }
     }
 
     /// Opens an existing pool for reading only (readers need no write permission).
     pub fn open_read_only(path: &Path) -> Result<Pool, Error> {
-        let file = File::open(path).map_err(|e| Error::io(e, "failed to open pool", path))?;
+        let file = File::open(path).map_err(|e| open_error(e, path))?;
         Self::from_file(path, file, false)
     }
 
@@ -405,4 +406,16 @@ impl Pool {
     pub(crate) fn lock_shared(&self) -> Result<FileLock<'_>, Error> {
         FileLock::shared(self)
     }
+}
+
+/// Why a pool file did not open: a missing one is "pool not found" (every front end words
+/// its own hint from the cause), anything else the I/O error.
+fn open_error(e: std::io::Error, path: &Path) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        return Error::new(ErrorKind::NotFound, "pool not found")
+            .with_path(path)
+            .with_cause(Cause::PoolNotFound)
+            .with_hint("Create the pool first, or check the pool directory.");
+    }
+    Error::io(e, "failed to open pool", path)
 }
