@@ -80,7 +80,7 @@ impl Surface for Cli {
     fn supports(&self, op: &str) -> bool {
         // The command line has no gap policy (`follow` reports a gap and goes on). Pool
         // administration is local in either case (the served directory).
-        op != "retention_gap"
+        !matches!(op, "retention_gap" | "tail.gap_error")
     }
 
     fn create_pool(&mut self, pool: &str, size: u64) -> R<()> {

@@ -350,6 +350,21 @@ impl Run<'_> {
                 "not offered by this surface".into(),
             ));
         }
+        // Extension: a step that builds on a feature the surface lacks is not run.
+        for feature in step
+            .get("requires")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !s.supports(feature) {
+                return Err(Verdict::Unsupported(
+                    feature.to_owned(),
+                    "a step this one builds on needs it".into(),
+                ));
+            }
+        }
         let null = Value::Null;
         let input = step.get("input").unwrap_or(&null);
         let expect = step.get("expect").unwrap_or(&null);

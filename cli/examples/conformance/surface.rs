@@ -130,7 +130,8 @@ pub(crate) struct PoolInfo {
 
 /// One surface of plasmite, driven by the runner.
 pub(crate) trait Surface {
-    /// Whether the surface can run `op` at all (a form of it may still be unsupported).
+    /// Whether the surface offers a feature: an op (`append_batch`), or a form of one
+    /// (`tail.gap_error`) as `spec/CONFORMANCE.md` §5 names them.
     fn supports(&self, op: &str) -> bool;
     /// Whether a tail reads the pool ahead of its consumer (a server streaming into a
     /// socket): then a writer cannot lap it by outpacing the consumer alone.
