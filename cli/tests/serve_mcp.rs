@@ -375,6 +375,63 @@ fn waits_beyond_the_tail_limit_are_busy_until_a_waiter_leaves() {
 }
 
 #[test]
+fn long_calls_hold_a_storage_place_so_blocking_threads_stay_bounded() {
+    let e = env("serve-mcp-storage");
+    let s = e.serve(&["--max-tail-concurrency", "1"]);
+    create(&s, "p");
+    append(&s, "p", json!({"n": 1}));
+    let read = |expr: &str| {
+        request(
+            "tools/call",
+            json!({"name": "plasmite_read", "arguments": {"pool": "p", "where": expr}}),
+        )
+    };
+    // A `where` that never answers runs until the evaluator's budget (2 s) stops it, holding
+    // the only storage place meanwhile.
+    let endless = read("repeat(false)").to_string();
+    let first = s.send(
+        "POST",
+        "/mcp",
+        &[("content-type", "application/json")],
+        endless.as_bytes(),
+    );
+    // The probe runs in the sandbox too (a compiled-path predicate would answer at once).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = post(&s, &read("repeat(false)"), &[]);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let result = r.json()["result"].clone();
+        if result["isError"] == true {
+            assert_tool_error(&result, "Busy");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a second long call was never refused"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(first);
+    // Once the endless call is over, calls run again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = post(&s, &read("(.data.n | tostring) == \"1\""), &[]);
+        if r.status == 200 && r.json()["result"]["isError"] != true {
+            assert_eq!(
+                r.json()["result"]["structuredContent"]["messages"][0]["data"]["n"],
+                1
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the storage place was never freed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn stopping_the_server_ends_a_running_wait() {
     let e = env("serve-mcp-stop");
     let mut s = e.serve(&[]);

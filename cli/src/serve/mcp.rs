@@ -13,7 +13,9 @@
 //!   `Origin`, when sent, is a well-formed http(s) origin (else 403), both before the body is
 //!   read. Both answers use the JSON error shape.
 //! - Nothing that may block runs on the server's async threads: every call that reaches a
-//!   pool runs on a blocking thread.
+//!   pool runs on a blocking thread. A long call (a wait, a `where` read) holds a place while
+//!   it runs — among the tails for a wait, among the storage operations otherwise — so a
+//!   client cannot pile up blocking threads; one finding no place is refused Busy.
 //! - A `plasmite_wait` holds one place among the tails (`--max-tail-concurrency`) while it
 //!   runs; with none free it is refused at once as a Busy tool error, never queued. It is
 //!   cancelled — and its place freed — when its client goes away or the server stops.
@@ -52,6 +54,7 @@ pub async fn post(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> 
         state.config.access,
     );
     // Dispatching may open pools (a quick call, a wait's starting cursor): a blocking thread.
+    // It is short, and bounded by the requests the connection limits admit.
     let (server, reply) = match state::blocking(move || {
         let reply = server.handle(message);
         Ok((server, reply))
@@ -65,13 +68,16 @@ pub async fn post(req: Request<Incoming>, state: &Arc<State>) -> Response<Body> 
         Reply::Nothing => accepted(),
         Reply::Now(response) => http::json_response(StatusCode::OK, &response),
         Reply::Later(slow) => {
+            // A wait takes a place among the tails, any other long call one among the storage
+            // operations: either way the number of blocking threads MCP holds is bounded.
             let permit = if slow.waits() {
-                match state.tail_permit() {
-                    Ok(p) => Some(p),
-                    Err(e) => return http::json_response(StatusCode::OK, &slow.refuse(e)),
-                }
+                state.tail_permit()
             } else {
-                None
+                state.storage_permit()
+            };
+            let permit = match permit {
+                Ok(p) => p,
+                Err(e) => return http::json_response(StatusCode::OK, &slow.refuse(e)),
             };
             let cancel = Cancel::new();
             // Dropped with this future — the client went away — it stops the call.

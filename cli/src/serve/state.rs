@@ -67,17 +67,22 @@ impl State {
         })
     }
 
+    /// A place among the running storage operations; Busy when all are taken.
+    pub fn storage_permit(&self) -> Result<OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.storage).try_acquire_owned().map_err(|_| {
+            Error::new(ErrorKind::Busy, "server storage executor is saturated").with_hint(
+                "Retry later with backoff, or raise the server's --max-tail-concurrency.",
+            )
+        })
+    }
+
     /// Runs `work` (which may block: file I/O, locks, the sandbox) on a blocking thread, if a
     /// place among the running storage operations is free; Busy when none is.
     pub async fn storage<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let permit = Arc::clone(&self.storage).try_acquire_owned().map_err(|_| {
-            Error::new(ErrorKind::Busy, "server storage executor is saturated").with_hint(
-                "Retry later with backoff, or raise the server's --max-tail-concurrency.",
-            )
-        })?;
+        let permit = self.storage_permit()?;
         blocking(move || {
             let out = work();
             drop(permit);
