@@ -282,36 +282,19 @@ impl<'a, 'n> Scanner<'a, 'n> {
         let digits = i;
         match *bytes.get(i)? {
             b'0' => i += 1,
-            b'1'..=b'9' => {
-                while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-            }
+            b'1'..=b'9' => i = digits_end(bytes, i),
             _ => return None,
         }
         let int_end = i;
         if bytes.get(i) == Some(&b'.') {
-            i += 1;
-            let from = i;
-            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == from {
-                return None;
-            }
+            i = some_digits_end(bytes, i + 1)?;
         }
         if let Some(b'e' | b'E') = bytes.get(i) {
             i += 1;
             if let Some(b'+' | b'-') = bytes.get(i) {
                 i += 1;
             }
-            let from = i;
-            while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == from {
-                return None;
-            }
+            i = some_digits_end(bytes, i)?;
         }
         self.at = i;
         // At most 18 digits always fit an i64; `-0` is a float in serde_json.
@@ -338,6 +321,20 @@ impl<'a, 'n> Scanner<'a, 'n> {
             _ => return None,
         })
     }
+}
+
+/// Where the run of ASCII digits starting at `i` ends.
+fn digits_end(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
+/// [`digits_end`] of a run that must not be empty.
+fn some_digits_end(bytes: &[u8], i: usize) -> Option<usize> {
+    let end = digits_end(bytes, i);
+    (end > i).then_some(end)
 }
 
 /// `\uXXXX` (and its low surrogate when it is a high one) at the start of `bytes`: the
@@ -455,6 +452,3 @@ fn next_sibling(nodes: &[Node<'_>], i: usize) -> usize {
         _ => i + 1,
     }
 }
-
-#[cfg(test)]
-mod tests;

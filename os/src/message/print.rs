@@ -229,20 +229,14 @@ fn render<F: Formatter>(
         return render_looked_up(out, f, msg, part);
     };
     let mut scratch = Scratch::new();
-    match part {
-        Part::Sorted => {
-            f.begin_object(out)?;
-            key(out, f, "data", true)?;
-        }
-        Part::SeqFirst => {
-            write_seq_time(out, f, msg, true)?;
-            key(out, f, "meta", false)?;
-            write_tags(out, f, &found.tags, &mut walk.nested(&found.tags), true)?;
-            f.end_object_value(out)?;
-            key(out, f, "data", false)?;
-        }
-        Part::Data => {}
-    }
+    before_data(out, f, msg, part, |out, f, print| {
+        write_tags(
+            out,
+            f,
+            walked_tags(&found.tags, walk.nested(&found.tags)),
+            print,
+        )
+    })?;
     write_container(
         out,
         f,
@@ -250,11 +244,56 @@ fn render<F: Formatter>(
         &mut walk.nested(&found.data),
         &mut scratch,
     )?;
+    // Every tag must be a string, also when the tags are not printed.
+    after_data(out, f, msg, part, |out, f, print| {
+        write_tags(
+            out,
+            f,
+            walked_tags(&found.tags, walk.nested(&found.tags)),
+            print,
+        )
+    })
+}
+
+/// What a message prints before its `data`: `{"data":` (sorted), `{"seq":…,"time":"…",
+/// "meta":{"tags":[…]},"data":` (seq first), nothing (data only). `tags` writes the tags
+/// object, or only checks the tags when its flag is false.
+fn before_data<F: Formatter>(
+    out: &mut Vec<u8>,
+    f: &mut F,
+    msg: &Printed<'_>,
+    part: Part,
+    tags: impl FnOnce(&mut Vec<u8>, &mut F, bool) -> Result<(), Fail>,
+) -> Result<(), Fail> {
+    match part {
+        Part::Sorted => {
+            f.begin_object(out)?;
+            key(out, f, "data", true)
+        }
+        Part::SeqFirst => {
+            write_seq_time(out, f, msg, true)?;
+            key(out, f, "meta", false)?;
+            tags(out, f, true)?;
+            f.end_object_value(out)?;
+            key(out, f, "data", false)
+        }
+        Part::Data => Ok(()),
+    }
+}
+
+/// What a message prints after its `data` (see [`before_data`]); data only checks the tags.
+fn after_data<F: Formatter>(
+    out: &mut Vec<u8>,
+    f: &mut F,
+    msg: &Printed<'_>,
+    part: Part,
+    tags: impl FnOnce(&mut Vec<u8>, &mut F, bool) -> Result<(), Fail>,
+) -> Result<(), Fail> {
     match part {
         Part::Sorted => {
             f.end_object_value(out)?;
             key(out, f, "meta", false)?;
-            write_tags(out, f, &found.tags, &mut walk.nested(&found.tags), true)?;
+            tags(out, f, true)?;
             f.end_object_value(out)?;
             write_seq_time(out, f, msg, false)?;
             f.end_object(out)?;
@@ -263,19 +302,16 @@ fn render<F: Formatter>(
             f.end_object_value(out)?;
             f.end_object(out)?;
         }
-        // Every tag must be a string, also when the tags are not printed.
-        Part::Data => write_tags(out, f, &found.tags, &mut walk.nested(&found.tags), false)?,
+        Part::Data => tags(out, f, false)?,
     }
     Ok(())
 }
 
-/// `{"tags":[…]}` from the walk of the tags array (checked, every tag a string), or only the
-/// check when `print` is false.
-fn write_tags<F: Formatter>(
+/// `{"tags":[…]}` from `tags` (each checked), or only the check when `print` is false.
+fn write_tags<'t, F: Formatter>(
     out: &mut Vec<u8>,
     f: &mut F,
-    tags: &Container<'_>,
-    it: &mut Iter<'_, '_>,
+    tags: impl Iterator<Item = Result<&'t str, Fail>>,
     print: bool,
 ) -> Result<(), Fail> {
     if print {
@@ -283,17 +319,10 @@ fn write_tags<F: Formatter>(
         key(out, f, "tags", true)?;
         f.begin_array(out)?;
     }
-    let mut first = true;
-    for e in it {
-        let (_, ValueRef::Str(tag)) = e? else {
-            return Err(Fail::Doc(Lite3Error {
-                kind: Lite3ErrorKind::BadType,
-                offset: tags.offset(),
-            }));
-        };
+    for (i, tag) in tags.enumerate() {
+        let tag = tag?;
         if print {
-            f.begin_array_value(out, first)?;
-            first = false;
+            f.begin_array_value(out, i == 0)?;
             string(out, f, tag)?;
             f.end_array_value(out)?;
         }
@@ -304,6 +333,21 @@ fn write_tags<F: Formatter>(
         f.end_object(out)?;
     }
     Ok(())
+}
+
+/// The entries of the tags array at `tags`, walked by `it`: each must be a string.
+fn walked_tags<'a, 'i>(
+    tags: &Container<'a>,
+    it: Iter<'a, 'i>,
+) -> impl Iterator<Item = Result<&'a str, Fail>> + use<'a, 'i> {
+    let offset = tags.offset();
+    it.map(move |e| match e? {
+        (_, ValueRef::Str(tag)) => Ok(tag),
+        _ => Err(Fail::Doc(Lite3Error {
+            kind: Lite3ErrorKind::BadType,
+            offset,
+        })),
+    })
 }
 
 /// `"seq":…,"time":"…"` as an object's first members (`first`: opening the object) or as
@@ -341,34 +385,14 @@ fn render_looked_up<F: Formatter>(
     let env = Envelope::parse(msg.payload)?;
     let mut budget = doc.node_budget();
     let mut scratch = Scratch::new();
-    let tags = |out: &mut Vec<u8>, f: &mut F| -> Result<(), Fail> {
-        f.begin_object(out)?;
-        key(out, f, "tags", true)?;
-        f.begin_array(out)?;
-        for (i, tag) in env.tags().enumerate() {
-            f.begin_array_value(out, i == 0)?;
-            string(out, f, tag?)?;
-            f.end_array_value(out)?;
+    // The lookups have parsed the tags; data only does not walk them again.
+    let tags = |out: &mut Vec<u8>, f: &mut F, print: bool| {
+        if !print {
+            return Ok(());
         }
-        f.end_array(out)?;
-        f.end_object_value(out)?;
-        f.end_object(out)?;
-        Ok(())
+        write_tags(out, f, env.tags().map(|t| t.map_err(Fail::from)), true)
     };
-    match part {
-        Part::Sorted => {
-            f.begin_object(out)?;
-            key(out, f, "data", true)?;
-        }
-        Part::SeqFirst => {
-            write_seq_time(out, f, msg, true)?;
-            key(out, f, "meta", false)?;
-            tags(out, f)?;
-            f.end_object_value(out)?;
-            key(out, f, "data", false)?;
-        }
-        Part::Data => {}
-    }
+    before_data(out, f, msg, part, tags)?;
     let mut root = doc.root().iter_budgeted(&mut budget);
     let mut printed = false;
     while let Some(e) = root.next() {
@@ -389,22 +413,7 @@ fn render_looked_up<F: Formatter>(
             offset: env.data.offset(),
         }));
     }
-    match part {
-        Part::Sorted => {
-            f.end_object_value(out)?;
-            key(out, f, "meta", false)?;
-            tags(out, f)?;
-            f.end_object_value(out)?;
-            write_seq_time(out, f, msg, false)?;
-            f.end_object(out)?;
-        }
-        Part::SeqFirst => {
-            f.end_object_value(out)?;
-            f.end_object(out)?;
-        }
-        Part::Data => {}
-    }
-    Ok(())
+    after_data(out, f, msg, part, tags)
 }
 
 /// Walks a container that is not printed, checking it as `Doc::validate` does (the iterator

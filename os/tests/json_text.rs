@@ -1,24 +1,22 @@
-use super::*;
+//! JSON text straight to Lite³ (`message::encode_json`) agrees with the `Value` path
+//! (`serde_json` + `message::encode`): the same bytes for every accepted text, the same refusal
+//! and message for every other, and an arena left as it was on an error.
+
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
+use plasmite_os::message::{encode, encode_json, encode_json_into, invalid_json};
+use plasmite_os::{Cause, ErrorKind};
 use serde_json::Value;
+use support::model::Rng;
 
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
+/// Uniform in `0..n`.
+fn below(r: &mut Rng, n: u64) -> u64 {
+    r.range(0, n - 1)
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
+fn pick<'a>(r: &mut Rng, items: &[&'a str]) -> &'a str {
+    items[below(r, items.len() as u64) as usize]
 }
 
 const KEYS: &[&str] = &[
@@ -79,30 +77,30 @@ const NUMBERS: &[&str] = &[
 ];
 
 fn ws(r: &mut Rng, out: &mut String) {
-    for _ in 0..r.below(3) {
+    for _ in 0..below(r, 3) {
         out.push(
             *[' ', '\n', '\t', '\r']
-                .get(r.below(4) as usize)
+                .get(below(r, 4) as usize)
                 .unwrap_or(&' '),
         );
     }
 }
 
 fn value(r: &mut Rng, out: &mut String, depth: usize) {
-    let kind = if depth > 4 { r.below(5) } else { r.below(7) };
+    let kind = if depth > 4 { below(r, 5) } else { below(r, 7) };
     match kind {
-        0 => out.push_str(r.pick(&["null", "true", "false"])),
-        1 | 2 => out.push_str(r.pick(NUMBERS)),
+        0 => out.push_str(pick(r, &["null", "true", "false"])),
+        1 | 2 => out.push_str(pick(r, NUMBERS)),
         3 | 4 => {
             out.push('"');
-            out.push_str(r.pick(STRINGS));
+            out.push_str(pick(r, STRINGS));
             out.push('"');
         }
         5 => object(r, out, depth + 1),
         _ => {
             out.push('[');
             ws(r, out);
-            for i in 0..r.below(4) {
+            for i in 0..below(r, 4) {
                 if i > 0 {
                     out.push(',');
                     ws(r, out);
@@ -118,13 +116,13 @@ fn value(r: &mut Rng, out: &mut String, depth: usize) {
 fn object(r: &mut Rng, out: &mut String, depth: usize) {
     out.push('{');
     ws(r, out);
-    for i in 0..r.below(7) {
+    for i in 0..below(r, 7) {
         if i > 0 {
             out.push(',');
             ws(r, out);
         }
         out.push('"');
-        out.push_str(r.pick(KEYS));
+        out.push_str(pick(r, KEYS));
         out.push('"');
         ws(r, out);
         out.push(':');
@@ -147,13 +145,17 @@ fn text_path(text: &str, tags: &[&str], max: usize) -> Result<Vec<u8>, String> {
 
 #[test]
 fn text_path_gives_the_value_paths_bytes_for_generated_documents() {
-    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut r = Rng::new(0x9e37_79b9_7f4a_7c15);
     for _ in 0..4000 {
         let mut text = String::new();
         ws(&mut r, &mut text);
         object(&mut r, &mut text, 0);
         ws(&mut r, &mut text);
-        let tags: &[&str] = if r.below(2) == 0 { &[] } else { &["x", "prod"] };
+        let tags: &[&str] = if below(&mut r, 2) == 0 {
+            &[]
+        } else {
+            &["x", "prod"]
+        };
         let want = value_path(&text, tags, 1 << 20);
         assert!(want.is_ok(), "generated text is valid: {text}");
         assert_eq!(text_path(&text, tags, 1 << 20), want, "{text}");
@@ -162,20 +164,20 @@ fn text_path_gives_the_value_paths_bytes_for_generated_documents() {
 
 #[test]
 fn damaged_text_is_refused_or_accepted_exactly_as_serde_json_does() {
-    let mut r = Rng(42);
+    let mut r = Rng::new(42);
     let noise = [
         "\"", "\\", "{", "}", "[", "]", ",", ":", "-", "0", "e", ".", "\u{1}", "x", " ",
     ];
     for _ in 0..6000 {
         let mut text = String::new();
         object(&mut r, &mut text, 0);
-        let cut = r.below(text.len() as u64 + 1) as usize;
+        let cut = below(&mut r, text.len() as u64 + 1) as usize;
         let cut = (0..=cut)
             .rev()
             .find(|&c| text.is_char_boundary(c))
             .unwrap_or(0);
-        match r.below(3) {
-            0 => text.insert_str(cut, noise[r.below(noise.len() as u64) as usize]),
+        match below(&mut r, 3) {
+            0 => text.insert_str(cut, noise[below(&mut r, noise.len() as u64) as usize]),
             1 => {
                 let end = (cut + 1..=text.len())
                     .find(|&c| text.is_char_boundary(c))
