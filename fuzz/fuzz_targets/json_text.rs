@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut arena = b"head".to_vec();
     match encode_json_into(&mut arena, text, &tags, max) {
-        Ok(n) => assert_eq!(Some(&arena[4..]), by_text.as_deref().ok().filter(|b| b.len() == n)),
+        Ok(n) => assert_eq!(
+            Some(&arena[4..]),
+            by_text.as_deref().ok().filter(|b| b.len() == n)
+        ),
         Err(_) => assert_eq!(arena, b"head"),
     }
 });
