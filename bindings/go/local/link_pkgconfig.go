@@ -3,9 +3,10 @@
 package local
 
 // With -tags plasmite_pkgconfig: header and library of an installed SDK found through
-// pkg-config's `plasmite` module (plasmite.pc). Whether the shared or the static library is
-// linked is the SDK's and the linker's choice (PKG_CONFIG="pkg-config --static" and a lib
-// directory holding only libplasmite.a give a static link).
+// pkg-config's `plasmite` module (plasmite.pc). The linker picks libplasmite.so when the SDK
+// has it, else libplasmite.a; the system libraries a static link needs are added here since
+// cgo does not ask pkg-config for its private ones.
 
 // #cgo pkg-config: plasmite
+// #cgo LDFLAGS: -Wl,--no-as-needed -lpthread -ldl -lm
 import "C"

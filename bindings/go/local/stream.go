@@ -92,7 +92,7 @@ func (s *Stream) NextJSON() ([]byte, error) {
 		return nil, api.ClosedError("stream")
 	}
 	defer c.busy.Unlock()
-	buf := c.buffer(0)
+	buf := c.buffer(1)
 	raw, ok, err := cStreamNext(p, buf)
 	if err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func (s *Lite3Stream) Next() (*Lite3Frame, error) {
 		return nil, api.ClosedError("stream")
 	}
 	defer c.busy.Unlock()
-	buf := c.buffer(0)
+	buf := c.buffer(1)
 	f, payload, err := cLite3Next(p, buf)
 	if err != nil {
 		return nil, err
