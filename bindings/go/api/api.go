@@ -2,8 +2,18 @@
 // frames, options, the error type, and the Client/Pool/Stream contracts that package local
 // implements over libplasmite.
 //
-// Invariants: everything here is plain data; nothing here touches a pool. Sequence numbers
-// start at 1 and only grow. Message.Raw is the envelope exactly as the library produced it.
+// Role: the contract both sides agree on — code can depend on these interfaces and test
+// against fakes, while package local is the implementation over libplasmite.
+//
+// # Invariants
+//
+//   - Everything here is plain data: nothing touches a pool or calls C.
+//   - Sequence numbers start at 1 and only grow; a Message's Raw is the envelope as the library
+//     produced it, and its other fields are read from it.
+//   - Error kinds are the C ABI's numbers, stable across releases.
+//
+// Spec: bindings/c/include/plasmite.h (envelopes, kinds); API layout compatible with plasmite
+// 0.8.0's Go module.
 package api
 
 import (

@@ -6,6 +6,7 @@
 // selection, gaps, waiting); this package converts arguments, calls it, and returns Go values.
 //
 // # Invariants
+//
 //   - Handles are safe for concurrent use: Client and Pool methods from many goroutines at
 //     once (appends serialise on the pool's writer lock); Close waits for calls in flight, and
 //     a handle used after Close returns an error wrapping ErrClosed.
