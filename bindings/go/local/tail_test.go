@@ -308,3 +308,28 @@ func TestTailSeesAnotherProcessFeeding(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Closing a pool while other goroutines append through it: every append either lands or fails
+// with ErrClosed; nothing uses the freed handle.
+func TestPoolCloseDuringConcurrentAppendsIsSafe(t *testing.T) {
+	c, _ := newClient(t)
+	p := newPool(t, c, "closing", 0)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				if _, err := p.AppendJSON([]byte(`{"x":1}`), nil, plasmite.DurabilityFast); err != nil {
+					if !errors.Is(err, plasmite.ErrClosed) {
+						t.Error(err)
+					}
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	p.Close()
+	wg.Wait()
+}
