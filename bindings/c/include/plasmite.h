@@ -309,6 +309,19 @@ int plsm_pool_append_batch_jsonl(plsm_pool_t *pool, const uint8_t *jsonl, size_t
                                  uint64_t *out_first_seq, uint64_t *out_count,
                                  plsm_error_t **out_err);
 
+/** EXTENSION: ends a stream from ANY thread, even while another thread waits in
+ *  plsm_stream_next on it (the one exception to "one thread at a time"; not concurrently with
+ *  plsm_stream_free). The pending `next` returns 0 within 50 ms, and so does every later one.
+ *  NULL: no-op. The stream must still be freed. */
+void plsm_stream_cancel(plsm_stream_t *stream);
+
+/** EXTENSION: plsm_stream_cancel for a raw-frame stream. */
+void plsm_lite3_stream_cancel(plsm_lite3_stream_t *stream);
+
+/** EXTENSION: the error's hint — what to do next, in words — or NULL when it has none (or
+ *  `err` is NULL). The string belongs to the error: valid until plsm_error_free(err). */
+const char *plsm_error_hint(const plsm_error_t *err);
+
 /** EXTENSION: the library version ("major.minor.patch"), a static string: do not free. */
 const char *plsm_version(void);
 

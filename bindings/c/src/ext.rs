@@ -1,5 +1,5 @@
 //! The extensions to 0.8.0's ABI, named as such in the header: pool info and listing as JSON,
-//! delete, bulk JSON Lines appends under one lock, and the version query.
+//! delete, bulk JSON Lines appends under one lock, the version query and error hints.
 //!
 //! # Safety
 //! The crate root's numbered rules; every `SAFETY:` comment here cites them.
@@ -12,6 +12,20 @@ use super::*;
 #[unsafe(no_mangle)]
 pub extern "C" fn plsm_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Extension: the hint of an error (what to do next), a NUL-terminated string owned by the
+/// error (freed with it), or NULL when it has none or `err` is NULL.
+///
+/// # Safety
+/// Rule 5 (an error of this library, not freed yet).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn plsm_error_hint(err: *const plsm_error) -> *const c_char {
+    if err.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: rule 5 — every error this library hands out is the first field of an ErrorAlloc.
+    unsafe { (*err.cast::<ErrorAlloc>()).hint }
 }
 
 /// Writes `json` into `out` as a buffer.

@@ -34,16 +34,20 @@
 //! 4. A non-NULL out-pointer addresses writable, properly aligned storage of its C type.
 //! 5. A non-NULL `plsm_buf_t*` / `plsm_lite3_frame_t*` given to a `*_free` holds either zeroes
 //!    or exactly what this library wrote into it (pointer and length of one boxed slice), and a
-//!    `plsm_error_t*` given to `plsm_error_free` came from this library, once.
+//!    `plsm_error_t*` given to `plsm_error_free` came from this library, once; one given to
+//!    `plsm_error_hint` came from this library and was not freed yet.
 //! 6. A stream handle is used by one thread at a time; pool and client handles may be used from
-//!    several threads at once (the engine's `Pool` is `Sync`; clients are immutable).
+//!    several threads at once (the engine's `Pool` is `Sync`; clients are immutable). The one
+//!    exception is `*_stream_cancel`, which any thread may call on a stream that is not being
+//!    freed, while another thread uses it.
 //!
 //! Spec: `spec/API.md` (pool references, streams); header `bindings/c/include/plasmite.h`.
 
 use plasmite_os::dir;
 use plasmite_os::message::{self, Printed};
-use plasmite_os::query::{DamagePolicy, Item, PayloadCheck, Predicate, Query, Stream};
+use plasmite_os::query::{Cancel, DamagePolicy, Item, PayloadCheck, Predicate, Query, Stream};
 use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, GapPolicy, Pool, Start};
+use std::cell::UnsafeCell;
 use std::ffi::{CStr, CString, c_char, c_int};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -93,15 +97,29 @@ struct Reader {
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct plsm_stream {
-    reader: Reader,
+    /// Used by one thread at a time (rule 6), hence behind a cell: `next` takes the handle
+    /// shared so that `cancel` may hold it at the same time from another thread.
+    reader: UnsafeCell<Reader>,
+    /// Raised by `plsm_stream_cancel` from any thread.
+    cancel: Cancel,
 }
 
 /// A stream of raw Lite³ frames.
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct plsm_lite3_stream {
-    reader: Reader,
+    /// As [`plsm_stream::reader`].
+    reader: UnsafeCell<Reader>,
+    /// Raised by `plsm_lite3_stream_cancel` from any thread.
+    cancel: Cancel,
 }
+
+// SAFETY: a stream is shared between threads only through `*_stream_cancel`, which touches
+// `cancel` alone (an `Arc<AtomicBool>`, itself Sync); `reader` is reached by one thread at a
+// time (rule 6) and `Reader` is Send.
+unsafe impl Sync for plsm_stream {}
+// SAFETY: as for plsm_stream.
+unsafe impl Sync for plsm_lite3_stream {}
 
 /// Stream options (0.8.0 layout).
 #[allow(non_camel_case_types)]
@@ -205,6 +223,7 @@ const _: () = {
     shared::<plsm_pool>();
     movable::<plsm_stream>();
     movable::<plsm_lite3_stream>();
+    shared::<Cancel>();
 };
 
 // The layouts the header declares (LP64).
@@ -257,20 +276,37 @@ fn c_string(s: &[u8]) -> *mut c_char {
     CString::new(s).map_or(std::ptr::null_mut(), CString::into_raw)
 }
 
+/// What an error pointer handed out really addresses: the public struct first (so a
+/// `plsm_error_t*` is a pointer to this allocation), then what only extensions read.
+#[repr(C)]
+struct ErrorAlloc {
+    public: plsm_error,
+    /// NUL-terminated hint (what to do next), or NULL.
+    hint: *mut c_char,
+}
+
 fn to_c_error(e: &Error) -> *mut plsm_error {
     let message = c_string(e.message().as_bytes());
     let path = e
         .path()
         .map_or(std::ptr::null_mut(), |p| c_string(p.as_os_str().as_bytes()));
-    Box::into_raw(Box::new(plsm_error {
-        kind: i32::from(e.kind().code()),
-        message,
-        path,
-        seq: e.seq().unwrap_or(0),
-        offset: e.offset().unwrap_or(0),
-        has_seq: u8::from(e.seq().is_some()),
-        has_offset: u8::from(e.offset().is_some()),
-    }))
+    let hint = e
+        .hint()
+        .map_or(std::ptr::null_mut(), |h| c_string(h.as_bytes()));
+    let alloc = Box::into_raw(Box::new(ErrorAlloc {
+        public: plsm_error {
+            kind: i32::from(e.kind().code()),
+            message,
+            path,
+            seq: e.seq().unwrap_or(0),
+            offset: e.offset().unwrap_or(0),
+            has_seq: u8::from(e.seq().is_some()),
+            has_offset: u8::from(e.offset().is_some()),
+        },
+        hint,
+    }));
+    // `public` is the first field of a repr(C) struct: same address as the allocation.
+    alloc.cast::<plsm_error>()
 }
 
 /// Reports `e` through `out_err` and returns -1.
@@ -770,9 +806,10 @@ pub unsafe extern "C" fn plsm_error_free(err: *mut plsm_error) {
     if err.is_null() {
         return;
     }
-    // SAFETY: rule 5 — made by Box::into_raw in to_c_error, freed once.
-    let err = unsafe { Box::from_raw(err) };
-    for s in [err.message, err.path] {
+    // SAFETY: rule 5 — made by Box::into_raw of an ErrorAlloc in to_c_error (whose first
+    // field `err` addresses), freed once.
+    let err = unsafe { Box::from_raw(err.cast::<ErrorAlloc>()) };
+    for s in [err.public.message, err.public.path, err.hint] {
         if !s.is_null() {
             // SAFETY: rule 5 — made by CString::into_raw in c_string.
             drop(unsafe { CString::from_raw(s) });

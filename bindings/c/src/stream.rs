@@ -5,6 +5,8 @@
 //! - A stream starts at the oldest retained message (or `since`), waits on the pool's futex
 //!   through the engine's `Query`, and reports a gap only when messages were evicted unread.
 //! - After an error a stream answers `0` (ended) for ever.
+//! - Cancelling (from any thread) ends the stream: a pending `next` returns `0` within the
+//!   engine's park bound (50 ms), and so does every later one.
 //!
 //! # Safety
 //! The crate root's numbered rules; every `SAFETY:` comment here cites them.
@@ -112,21 +114,24 @@ unsafe fn open_reader<T>(
     options: *const plsm_stream_options,
     filter: *const plsm_stream_filter,
     out: *mut *mut T,
-    make: fn(Reader) -> T,
+    make: fn(Reader, Cancel) -> T,
 ) -> Result<(), Error> {
     // SAFETY: the caller's contract.
-    let q = unsafe { build_query(options, filter)? };
+    let mut q = unsafe { build_query(options, filter)? };
+    let cancel = Cancel::new();
+    q.cancel = Some(cancel.clone());
     // SAFETY: rule 1.
     let pool = unsafe { pool_ref(pool)? }.pool.clone();
     if out.is_null() {
         return Err(usage("out_stream is null"));
     }
     let stream = q.run(pool)?;
-    let handle = Box::into_raw(Box::new(make(Reader {
+    let reader = Reader {
         stream,
         terminated: false,
         scratch: Vec::new(),
-    })));
+    };
+    let handle = Box::into_raw(Box::new(make(reader, cancel)));
     // SAFETY: rule 4 — checked non-NULL.
     unsafe { out.write(handle) };
     Ok(())
@@ -239,8 +244,11 @@ pub unsafe extern "C" fn plsm_stream_open_ex2(
 ) -> c_int {
     // SAFETY: the caller's contract.
     let r = unsafe {
-        open_reader(pool, options, filter, out_stream, |reader| plsm_stream {
-            reader,
+        open_reader(pool, options, filter, out_stream, |reader, cancel| {
+            plsm_stream {
+                reader: UnsafeCell::new(reader),
+                cancel,
+            }
         })
     };
     // SAFETY: rule 4.
@@ -257,8 +265,8 @@ pub unsafe extern "C" fn plsm_stream_next(
     out_message: *mut plsm_buf,
     out_err: *mut *mut plsm_error,
 ) -> c_int {
-    // SAFETY: rules 1 and 6 — a live handle used by this thread alone.
-    let Some(stream) = (unsafe { stream.as_mut() }) else {
+    // SAFETY: rule 1 — a live handle (shared: a canceller may hold it too).
+    let Some(stream) = (unsafe { stream.as_ref() }) else {
         // SAFETY: rule 4.
         return unsafe { fail(out_err, &usage("stream is null")) };
     };
@@ -266,9 +274,9 @@ pub unsafe extern "C" fn plsm_stream_next(
         // SAFETY: rule 4.
         return unsafe { fail(out_err, &usage("out_message is null")) };
     }
-    match next_item(&mut stream.reader, |m, scratch| {
-        envelope_with(scratch, &m.printed())
-    }) {
+    // SAFETY: rule 6 — this thread alone uses the reader now.
+    let reader = unsafe { &mut *stream.reader.get() };
+    match next_item(reader, |m, scratch| envelope_with(scratch, &m.printed())) {
         Ok(Some(bytes)) => {
             // SAFETY: rule 4 — checked non-NULL.
             unsafe { out_message.write(to_buf(bytes)) };
@@ -337,8 +345,11 @@ pub unsafe extern "C" fn plsm_lite3_stream_open_ex2(
 ) -> c_int {
     // SAFETY: the caller's contract.
     let r = unsafe {
-        open_reader(pool, options, filter, out_stream, |reader| {
-            plsm_lite3_stream { reader }
+        open_reader(pool, options, filter, out_stream, |reader, cancel| {
+            plsm_lite3_stream {
+                reader: UnsafeCell::new(reader),
+                cancel,
+            }
         })
     };
     // SAFETY: rule 4.
@@ -355,8 +366,8 @@ pub unsafe extern "C" fn plsm_lite3_stream_next(
     out_frame: *mut plsm_lite3_frame,
     out_err: *mut *mut plsm_error,
 ) -> c_int {
-    // SAFETY: rules 1 and 6.
-    let Some(stream) = (unsafe { stream.as_mut() }) else {
+    // SAFETY: rule 1 — a live handle (shared: a canceller may hold it too).
+    let Some(stream) = (unsafe { stream.as_ref() }) else {
         // SAFETY: rule 4.
         return unsafe { fail(out_err, &usage("stream is null")) };
     };
@@ -364,7 +375,9 @@ pub unsafe extern "C" fn plsm_lite3_stream_next(
         // SAFETY: rule 4.
         return unsafe { fail(out_err, &usage("out_frame is null")) };
     }
-    let got = next_item(&mut stream.reader, |m, _| {
+    // SAFETY: rule 6 — this thread alone uses the reader now.
+    let reader = unsafe { &mut *stream.reader.get() };
+    let got = next_item(reader, |m, _| {
         Ok(plsm_lite3_frame {
             seq: m.seq,
             timestamp_ns: m.timestamp_ns,
@@ -405,5 +418,29 @@ pub unsafe extern "C" fn plsm_lite3_stream_free(stream: *mut plsm_lite3_stream) 
     if !stream.is_null() {
         // SAFETY: rule 1 — made by Box::into_raw in open_reader.
         drop(unsafe { Box::from_raw(stream) });
+    }
+}
+
+/// Extension: ends a JSON stream from any thread (NULL: no-op).
+///
+/// # Safety
+/// Rule 1; the handle is not being freed concurrently (rule 6's exception).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn plsm_stream_cancel(stream: *mut plsm_stream) {
+    // SAFETY: rule 1 — a live handle, only read shared (the cancel flag is atomic).
+    if let Some(stream) = unsafe { stream.as_ref() } {
+        stream.cancel.cancel();
+    }
+}
+
+/// Extension: ends a raw-frame stream from any thread (NULL: no-op).
+///
+/// # Safety
+/// As [`plsm_stream_cancel`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn plsm_lite3_stream_cancel(stream: *mut plsm_lite3_stream) {
+    // SAFETY: rule 1 — a live handle, only read shared.
+    if let Some(stream) = unsafe { stream.as_ref() } {
+        stream.cancel.cancel();
     }
 }

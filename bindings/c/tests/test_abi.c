@@ -459,6 +459,41 @@ static void test_processes(void) {
     plsm_pool_free(pool);
 }
 
+static void *cancel_later(void *arg) {
+    struct timespec d = {0, 100 * 1000000};
+    nanosleep(&d, NULL);
+    plsm_stream_cancel((plsm_stream_t *)arg);
+    return NULL;
+}
+
+/* Another thread cancels a stream waiting without a deadline: the wait ends, and so does every
+ * later next; an error carries its hint until freed. */
+static void test_cancel_and_hint(void) {
+    plsm_error_t *err = NULL;
+    plsm_pool_t *pool = NULL;
+    CHECK(plsm_pool_create(client, "cancel", 0, &pool, &err) == 0);
+    plsm_stream_t *s = NULL;
+    CHECK(plsm_stream_open(pool, 0, 0, 0, 0, 0, 0, &s, &err) == 0);
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_later, s);
+    plsm_buf_t out = {0};
+    CHECK(plsm_stream_next(s, &out, &err) == 0);
+    pthread_join(t, NULL);
+    append(pool, "{\"after\":1}", NULL, 0);
+    CHECK(plsm_stream_next(s, &out, &err) == 0);
+    CHECK(err == NULL);
+    plsm_stream_free(s);
+    plsm_lite3_stream_cancel(NULL);
+    plsm_stream_cancel(NULL);
+
+    CHECK(plsm_error_hint(NULL) == NULL);
+    plsm_pool_t *p2 = NULL;
+    CHECK(plsm_pool_open(client, "http://host/x", &p2, &err) == -1);
+    CHECK(err != NULL && plsm_error_hint(err) != NULL && strlen(plsm_error_hint(err)) > 0);
+    plsm_error_free(err);
+    plsm_pool_free(pool);
+}
+
 int main(void) {
     temp_dir(dir, sizeof dir, "abi");
     plsm_error_t *err = NULL;
@@ -469,6 +504,7 @@ int main(void) {
     test_wrapped();
     test_threads();
     test_processes();
+    test_cancel_and_hint();
     plsm_client_free(client);
     rm_dir(dir);
     return finish("test_abi");
