@@ -1,0 +1,142 @@
+"use strict";
+// `Message` (one envelope: seq, time, data, tags) and `parseMessage`, plus the argument
+// conversions shared by the local and remote clients.
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/**
+ * `value` as a bigint in [0, 2^64): a non-negative safe integer number or a bigint. `name` is
+ * the argument's name for the error.
+ */
+function toU64(value, name) {
+  if (typeof value === "bigint") {
+    if (value < 0n || value > MAX_U64) {
+      throw new RangeError(`${name} must be a non-negative integer below 2^64`);
+    }
+    return value;
+  }
+  if (typeof value === "number") {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new RangeError(`${name} must be a non-negative integer`);
+    }
+    if (!Number.isSafeInteger(value)) {
+      throw new RangeError(`${name} is beyond Number.MAX_SAFE_INTEGER: pass a bigint`);
+    }
+    return BigInt(value);
+  }
+  throw new TypeError(`${name} must be a number or a bigint`);
+}
+
+/** `toU64`, with null and undefined meaning "absent". */
+function optionalU64(value, name) {
+  return value === undefined || value === null ? undefined : toU64(value, name);
+}
+
+/** A message's sequence from an envelope field. */
+function toSeq(seq) {
+  if (typeof seq === "bigint") return seq;
+  if (typeof seq === "number" && Number.isFinite(seq)) return BigInt(Math.trunc(seq));
+  if (typeof seq === "string" && seq.length > 0) return BigInt(seq);
+  throw new TypeError("message seq must be a number, bigint or numeric string");
+}
+
+function seqForJson(seq) {
+  return seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : seq.toString();
+}
+
+const EMPTY_TAGS = Object.freeze([]);
+const EMPTY_META = Object.freeze({ tags: EMPTY_TAGS });
+
+/** One message: `seq` (bigint), `time` (Date), `timeRfc3339`, `data`, `meta.tags`. */
+class Message {
+  #raw;
+  #source;
+  #start;
+  #end;
+
+  /**
+   * @param envelope `{seq, time, data, meta: {tags}}` as the JSON envelope has it.
+   * @param raw the envelope's bytes, when known (kept as `raw`).
+   */
+  constructor(envelope, raw = null) {
+    if (envelope === null || typeof envelope !== "object") {
+      throw new TypeError("message envelope must be an object");
+    }
+    this.seq = toSeq(envelope.seq);
+    const time = new Date(envelope.time);
+    if (typeof envelope.time !== "string" || Number.isNaN(time.getTime())) {
+      throw new TypeError("message time must be an RFC 3339 string");
+    }
+    this.time = time;
+    this.timeRfc3339 = envelope.time;
+    this.data = envelope.data;
+    const tags = envelope.meta && Array.isArray(envelope.meta.tags) ? envelope.meta.tags : [];
+    this.meta = tags.length === 0
+      ? EMPTY_META
+      : Object.freeze({ tags: Object.freeze(tags.map(String)) });
+    this.#raw = raw;
+  }
+
+  /** A message of a native batch: `source.subarray(start, end)` is its envelope. */
+  static _fromBatch(envelope, source, start, end) {
+    const m = new Message(envelope);
+    m.#source = source;
+    m.#start = start;
+    m.#end = end;
+    return m;
+  }
+
+  /** The message's tags (frozen). */
+  get tags() {
+    return this.meta.tags;
+  }
+
+  /** The envelope's bytes: as received, or made from the fields. */
+  get raw() {
+    if (this.#raw == null) {
+      if (this.#source) {
+        this.#raw = this.#source.subarray(this.#start, this.#end);
+        this.#source = undefined;
+      } else {
+        this.#raw = Buffer.from(JSON.stringify({
+          seq: seqForJson(this.seq),
+          time: this.timeRfc3339,
+          meta: { tags: [...this.meta.tags] },
+          data: this.data,
+        }));
+      }
+    }
+    return this.#raw;
+  }
+
+  toJSON() {
+    return {
+      seq: seqForJson(this.seq),
+      time: this.timeRfc3339,
+      meta: { tags: [...this.meta.tags] },
+      data: this.data,
+    };
+  }
+}
+
+/** A Message from a Message, an envelope Buffer, or an envelope object. */
+function parseMessage(x) {
+  if (x instanceof Message) return x;
+  if (Buffer.isBuffer(x)) return new Message(JSON.parse(x.toString("utf8")), x);
+  if (x instanceof Uint8Array) return parseMessage(Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+  if (x !== null && typeof x === "object") return new Message(x);
+  throw new TypeError("parseMessage expects a Message, a Buffer or an envelope object");
+}
+
+/** Tags as an array of strings (one string is one tag). */
+function toTags(tags) {
+  if (tags === undefined || tags === null) return [];
+  if (typeof tags === "string") return [tags];
+  if (!Array.isArray(tags)) throw new TypeError("tags must be an array of strings");
+  for (const t of tags) {
+    if (typeof t !== "string") throw new TypeError("tags must be an array of strings");
+  }
+  return tags;
+}
+
+module.exports = { Message, parseMessage, toU64, optionalU64, toTags };
