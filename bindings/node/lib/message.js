@@ -44,8 +44,54 @@ function seqForJson(seq) {
   return seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : seq.toString();
 }
 
+/**
+ * Milliseconds since the epoch of an RFC 3339 UTC time as the engine prints it
+ * (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`), read digit by digit; NaN for any other form (which
+ * the Date parser then reads).
+ */
+function fastTimeMs(s) {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */ || s.charCodeAt(4) !== 45 || s.charCodeAt(10) !== 84) {
+    return NaN;
+  }
+  const d = (i) => s.charCodeAt(i) - 48;
+  const year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+  const month = d(5) * 10 + d(6);
+  const day = d(8) * 10 + d(9);
+  const hour = d(11) * 10 + d(12);
+  const minute = d(14) * 10 + d(15);
+  const second = d(17) * 10 + d(18);
+  let ms = 0;
+  if (n > 20) {
+    if (s.charCodeAt(19) !== 46 /* . */) return NaN;
+    for (let i = 20, scale = 100; i < n - 1 && scale >= 1; i++, scale /= 10) ms += d(i) * scale;
+  }
+  const t = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  return Number.isFinite(t) && month >= 1 && month <= 12 ? t : NaN;
+}
+
 const EMPTY_TAGS = Object.freeze([]);
 const EMPTY_META = Object.freeze({ tags: EMPTY_TAGS });
+
+// Consecutive messages usually carry the same tags: they share one frozen meta object.
+let lastMeta = EMPTY_META;
+
+function metaFor(tags) {
+  if (tags.length === 0) return EMPTY_META;
+  const last = lastMeta.tags;
+  if (last.length === tags.length) {
+    let same = true;
+    for (let i = 0; i < tags.length; i++) {
+      if (last[i] !== tags[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastMeta;
+  }
+  lastMeta = Object.freeze({ tags: Object.freeze(tags.map(String)) });
+  return lastMeta;
+}
 
 /** One message: `seq` (bigint), `time` (Date), `timeRfc3339`, `data`, `meta.tags`. */
 class Message {
@@ -63,7 +109,8 @@ class Message {
       throw new TypeError("message envelope must be an object");
     }
     this.seq = toSeq(envelope.seq);
-    const time = new Date(envelope.time);
+    const fast = typeof envelope.time === "string" ? fastTimeMs(envelope.time) : NaN;
+    const time = new Date(Number.isNaN(fast) ? envelope.time : fast);
     if (typeof envelope.time !== "string" || Number.isNaN(time.getTime())) {
       throw new TypeError("message time must be an RFC 3339 string");
     }
@@ -71,9 +118,7 @@ class Message {
     this.timeRfc3339 = envelope.time;
     this.data = envelope.data;
     const tags = envelope.meta && Array.isArray(envelope.meta.tags) ? envelope.meta.tags : [];
-    this.meta = tags.length === 0
-      ? EMPTY_META
-      : Object.freeze({ tags: Object.freeze(tags.map(String)) });
+    this.meta = metaFor(tags);
     this.#raw = raw;
   }
 

@@ -19,7 +19,8 @@
 mod envelope;
 mod stream;
 
-use napi::bindgen_prelude::{BigInt, Buffer};
+use napi::Env;
+use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice};
 use napi_derive::napi;
 use plasmite_os::message::{self, Printed};
 use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, PoolRef, dir};
@@ -234,12 +235,13 @@ impl NativePool {
 
     /// Appends one JSON object (UTF-8 bytes) with tags; returns the stored envelope.
     #[napi]
-    pub fn append_json(
+    pub fn append_json<'e>(
         &mut self,
+        env: &'e Env,
         json: &[u8],
         tags: Vec<String>,
         durability: u32,
-    ) -> napi::Result<Buffer> {
+    ) -> napi::Result<BufferSlice<'e>> {
         let r = (|| {
             let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| {
                 usage(&format!("invalid json: {e}")).with_hint(
@@ -248,19 +250,21 @@ impl NativePool {
             })?;
             self.append_value(&value, &tags, durability)
         })();
-        r.map(Buffer::from).map_err(|e| to_js(&e))
+        let bytes = r.map_err(|e| to_js(&e))?;
+        BufferSlice::copy_from(env, bytes)
     }
 
     /// Appends one JSON object given as text (what `JSON.stringify` made); returns the stored
     /// envelope.
     #[napi]
-    pub fn append_text(
+    pub fn append_text<'e>(
         &mut self,
+        env: &'e Env,
         json: String,
         tags: Vec<String>,
         durability: u32,
-    ) -> napi::Result<Buffer> {
-        self.append_json(json.as_bytes(), tags, durability)
+    ) -> napi::Result<BufferSlice<'e>> {
+        self.append_json(env, json.as_bytes(), tags, durability)
     }
 
     /// Appends a Lite³ envelope as stored bytes; returns its sequence.
@@ -276,13 +280,14 @@ impl NativePool {
 
     /// One message as its envelope.
     #[napi]
-    pub fn get_json(&mut self, seq: BigInt) -> napi::Result<Buffer> {
+    pub fn get_json<'e>(&mut self, env: &'e Env, seq: BigInt) -> napi::Result<BufferSlice<'e>> {
         let r = (|| {
             let seq = u64_of(&seq, "seq")?;
             let msg = self.pool.get(seq)?;
             envelope::to_vec(&mut self.scratch, &msg.printed()).map_err(|e| msg.view().locate(e))
         })();
-        r.map(Buffer::from).map_err(|e| to_js(&e))
+        let bytes = r.map_err(|e| to_js(&e))?;
+        BufferSlice::copy_from(env, bytes)
     }
 
     /// One message as a raw frame.

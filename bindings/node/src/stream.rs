@@ -11,17 +11,19 @@
 //! - `wait` holds no thread: it registers an `Arrival` with the pool's hub, whose thread settles
 //!   the promise (through a thread-safe N-API call) when a message past the stream's position
 //!   is committed or the timeout passes. `cancelWait` settles it at once with `false`.
-//! - A batch is a JSON array of envelopes plus their byte bounds, so JavaScript parses a whole
-//!   batch with one `JSON.parse` and slices each message's raw bytes only when asked. An error
+//! - A batch is a JSON array of envelopes (keys sorted, as the server's tails send them) plus
+//!   their byte bounds, so JavaScript parses a whole batch with one `JSON.parse` and slices each
+//!   message's raw bytes only when asked. An error
 //!   met after some messages were batched is held and thrown by the next call.
 //!
 //! Spec: `spec/API.md` §5.2 (queries), §5.3 (the wake hub).
 
 use crate::{envelope, to_js, u64_of, usage};
-use napi::bindgen_prelude::{BigInt, Buffer, Object, Uint32Array};
+use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Object, Uint32Array};
 use napi::{Env, JsDeferred};
 use napi_derive::napi;
 use plasmite_os::hub::Arrival;
+use plasmite_os::message::{self, Style};
 use plasmite_os::query::{DamagePolicy, Item, PayloadCheck, Predicate, Stream};
 use plasmite_os::{Error, ErrorKind, GapPolicy, Hub, Pool, Query, Start};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -256,7 +258,8 @@ impl NativeStream {
                         out.push(b',');
                     }
                     let start = out.len();
-                    let r = envelope::write(&mut out, &mut self.scratch, &m.printed());
+                    // The engine's key order (data, meta, seq, time), as the server's tails send.
+                    let r = message::print(&mut out, &m.printed(), Style::Compact);
                     if r.is_ok() {
                         bounds.push(to_u32(start));
                         bounds.push(to_u32(out.len()));
@@ -294,10 +297,12 @@ fn to_u32(n: usize) -> u32 {
 impl NativeStream {
     /// The next envelope, or `null` (caught up, the deadline passed, or the end).
     #[napi]
-    pub fn next_json(&mut self) -> napi::Result<Option<Buffer>> {
-        self.next_with(|m, scratch| envelope::to_vec(scratch, &m.printed()))
-            .map(|o| o.map(Buffer::from))
-            .map_err(|e| to_js(&e))
+    pub fn next_json<'e>(&mut self, env: &'e Env) -> napi::Result<Option<BufferSlice<'e>>> {
+        let next = self
+            .next_with(|m, scratch| envelope::to_vec(scratch, &m.printed()))
+            .map_err(|e| to_js(&e))?;
+        next.map(|bytes| BufferSlice::copy_from(env, bytes))
+            .transpose()
     }
 
     /// The next raw frame, or `null`.
