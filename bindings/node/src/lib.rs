@@ -214,6 +214,15 @@ impl NativePool {
         let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
         let payload = message::encode(value, &tags, self.pool.max_payload_len())?;
         let appended = self.pool.append(&payload, d)?;
+        if let Some(out) = envelope::from_value(
+            appended.seq,
+            appended.timestamp_ns,
+            &tags,
+            value,
+            payload.len(),
+        ) {
+            return Ok(out);
+        }
         envelope::to_vec(
             &mut self.scratch,
             &Printed {
