@@ -198,7 +198,19 @@ class Pool {
 
   /** Appends a value (a plain object) and returns the stored Message. */
   append(payload, tags = [], durability = Durability.Fast) {
-    return parseMessage(this.appendJson(payload, tags, durability));
+    if (payload instanceof Uint8Array) return parseMessage(this.appendJson(payload, tags, durability));
+    const p = this.#pool();
+    const t = toTags(tags);
+    const d = durabilityCode(durability);
+    const text = typeof payload === "string" ? payload : JSON.stringify(payload);
+    if (text === undefined) throw new TypeError("payload must be a JSON object");
+    let envelope;
+    try {
+      envelope = p.appendTextEnvelope(text, t, d);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return Message._fromText(envelope);
   }
 
   /** Appends a Lite³ envelope (its stored bytes); returns its sequence. */

@@ -131,6 +131,13 @@ class Message {
     return m;
   }
 
+  /** A message from its envelope's JSON text (kept, for `raw`). */
+  static _fromText(text) {
+    const m = new Message(JSON.parse(text));
+    m.#source = text;
+    return m;
+  }
+
   /** The message's tags (frozen). */
   get tags() {
     return this.meta.tags;
@@ -139,7 +146,10 @@ class Message {
   /** The envelope's bytes: as received, or made from the fields. */
   get raw() {
     if (this.#raw == null) {
-      if (this.#source) {
+      if (typeof this.#source === "string") {
+        this.#raw = Buffer.from(this.#source);
+        this.#source = undefined;
+      } else if (this.#source) {
         this.#raw = this.#source.subarray(this.#start, this.#end);
         this.#source = undefined;
       } else {

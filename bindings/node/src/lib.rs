@@ -276,6 +276,27 @@ impl NativePool {
         self.append_json(env, json.as_bytes(), tags, durability)
     }
 
+    /// [`NativePool::append_text`] returning the envelope as a string (for `append`, which
+    /// parses it at once).
+    #[napi]
+    pub fn append_text_envelope(
+        &mut self,
+        json: String,
+        tags: Vec<String>,
+        durability: u32,
+    ) -> napi::Result<String> {
+        let r = (|| {
+            let value: serde_json::Value = serde_json::from_str(&json).map_err(|e| {
+                usage(&format!("invalid json: {e}"))
+                    .with_hint("Pass one JSON object (a value to serialize).")
+            })?;
+            let out = self.append_value(&value, &tags, durability)?;
+            String::from_utf8(out)
+                .map_err(|_| Error::new(ErrorKind::Internal, "envelope is not UTF-8"))
+        })();
+        r.map_err(|e| to_js(&e))
+    }
+
     /// Appends a Lite³ envelope as stored bytes; returns its sequence.
     #[napi]
     pub fn append_lite3(&self, payload: &[u8], durability_: u32) -> napi::Result<u64> {
