@@ -95,8 +95,8 @@ fn serde_sorts_keys() -> bool {
     static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *SORTED.get_or_init(|| {
         serde_json::from_str::<serde_json::Value>(r#"{"b":1,"a":2}"#)
-            .map(|v| v.to_string() == r#"{"a":2,"b":1}"#)
-            .unwrap_or(false)
+            .and_then(|v| serde_json::to_string(&v))
+            .is_ok_and(|text| text == r#"{"a":2,"b":1}"#)
     })
 }
 
