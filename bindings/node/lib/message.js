@@ -95,8 +95,9 @@ function metaFor(tags) {
 
 /** One message: `seq` (bigint), `time` (Date), `timeRfc3339`, `data`, `meta.tags`. */
 class Message {
+  // The envelope's bytes: `#raw` (a Buffer, or the JSON text it is made from on demand), or,
+  // for a message of a native batch, `#raw.subarray(#start, #end)` (`#start` >= 0).
   #raw;
-  #source;
   #start;
   #end;
 
@@ -104,7 +105,7 @@ class Message {
    * @param envelope `{seq, time, data, meta: {tags}}` as the JSON envelope has it.
    * @param raw the envelope's bytes, when known (kept as `raw`).
    */
-  constructor(envelope, raw = null) {
+  constructor(envelope, raw = null, start = -1, end = -1) {
     if (envelope === null || typeof envelope !== "object") {
       throw new TypeError("message envelope must be an object");
     }
@@ -120,22 +121,18 @@ class Message {
     const tags = envelope.meta && Array.isArray(envelope.meta.tags) ? envelope.meta.tags : [];
     this.meta = metaFor(tags);
     this.#raw = raw;
+    this.#start = start;
+    this.#end = end;
   }
 
   /** A message of a native batch: `source.subarray(start, end)` is its envelope. */
   static _fromBatch(envelope, source, start, end) {
-    const m = new Message(envelope);
-    m.#source = source;
-    m.#start = start;
-    m.#end = end;
-    return m;
+    return new Message(envelope, source, start, end);
   }
 
   /** A message from its envelope's JSON text (kept, for `raw`). */
   static _fromText(text) {
-    const m = new Message(JSON.parse(text));
-    m.#source = text;
-    return m;
+    return new Message(JSON.parse(text), text);
   }
 
   /** The message's tags (frozen). */
@@ -145,21 +142,18 @@ class Message {
 
   /** The envelope's bytes: as received, or made from the fields. */
   get raw() {
-    if (this.#raw == null) {
-      if (typeof this.#source === "string") {
-        this.#raw = Buffer.from(this.#source);
-        this.#source = undefined;
-      } else if (this.#source) {
-        this.#raw = this.#source.subarray(this.#start, this.#end);
-        this.#source = undefined;
-      } else {
-        this.#raw = Buffer.from(JSON.stringify({
-          seq: seqForJson(this.seq),
-          time: this.timeRfc3339,
-          meta: { tags: [...this.meta.tags] },
-          data: this.data,
-        }));
-      }
+    if (this.#start >= 0) {
+      this.#raw = this.#raw.subarray(this.#start, this.#end);
+      this.#start = -1;
+    } else if (typeof this.#raw === "string") {
+      this.#raw = Buffer.from(this.#raw);
+    } else if (this.#raw == null) {
+      this.#raw = Buffer.from(JSON.stringify({
+        seq: seqForJson(this.seq),
+        time: this.timeRfc3339,
+        meta: { tags: [...this.meta.tags] },
+        data: this.data,
+      }));
     }
     return this.#raw;
   }
