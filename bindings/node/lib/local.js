@@ -1,0 +1,568 @@
+"use strict";
+// Local pools through the native addon: Client, Pool, Stream, Lite3Stream, and the async
+// tail and replay. Every native call is wrapped so engine errors surface as
+// PlasmiteNativeError.
+
+const os = require("node:os");
+const path = require("node:path");
+const { addon } = require("./native");
+const { PlasmiteNativeError, fromNative, usageError } = require("./errors");
+const { Message, parseMessage, toU64, optionalU64, toTags } = require("./message");
+
+const DEFAULT_POOL_DIR = path.join(os.homedir(), ".plasmite", "pools");
+const DEFAULT_POOL_SIZE = 1048576;
+const DEFAULT_POOL_SIZE_BYTES = DEFAULT_POOL_SIZE;
+
+/** How appends reach the disk: Fast (default) returns once written to the shared mapping;
+ * Flush also syncs the written pages to disk before returning. */
+const Durability = Object.freeze({ Fast: 0, Flush: 1 });
+
+const dispose = Symbol.dispose || Symbol.for("nodejs.dispose");
+const asyncDispose = Symbol.asyncDispose || Symbol.for("nodejs.asyncDispose");
+
+/** Messages a tail asks the addon for per call. */
+const BATCH = 512;
+
+function durabilityCode(d) {
+  if (d === undefined || d === null) return 0;
+  if (d === 0 || d === 1) return d;
+  if (typeof d === "string") {
+    const s = d.toLowerCase();
+    if (s === "fast") return 0;
+    if (s === "flush") return 1;
+  }
+  throw new TypeError('durability must be Durability.Fast, Durability.Flush, "fast" or "flush"');
+}
+
+function closedError(what) {
+  return usageError(`${what} is closed`, `Open the ${what} again.`);
+}
+
+function optionalTimeout(ms, name = "timeoutMs") {
+  if (ms === undefined || ms === null) return undefined;
+  if (typeof ms === "bigint") ms = Number(ms);
+  if (typeof ms !== "number" || !(ms >= 0)) {
+    throw new TypeError(`${name} must be a non-negative number`);
+  }
+  return ms;
+}
+
+function whereList(where) {
+  if (where === undefined || where === null) return undefined;
+  if (typeof where === "string") return [where];
+  if (!Array.isArray(where) || where.some((w) => typeof w !== "string")) {
+    throw new TypeError("where must be a string or an array of strings");
+  }
+  return where;
+}
+
+/** A raw frame: `{seq, timestampNs, flags, payload}` and a `time` getter. */
+function toFrame(f) {
+  const frame = { seq: f.seq, timestampNs: f.timestampNs, flags: 0, payload: f.payload };
+  Object.defineProperty(frame, "time", {
+    enumerable: true,
+    get() {
+      return new Date(Number(this.timestampNs) / 1e6);
+    },
+  });
+  return frame;
+}
+
+/** A pool directory. */
+class Client {
+  #native;
+
+  constructor(poolDir = DEFAULT_POOL_DIR) {
+    if (typeof poolDir !== "string") throw new TypeError("poolDir must be a string");
+    this.poolDir = poolDir;
+    const { NativeClient } = addon();
+    this.#native = new NativeClient(poolDir);
+  }
+
+  #client() {
+    if (!this.#native) throw closedError("client");
+    return this.#native;
+  }
+
+  /** Creates a pool (`sizeBytes` default 1 MiB) and opens it. */
+  createPool(poolRef, sizeBytes = DEFAULT_POOL_SIZE) {
+    const c = this.#client();
+    const size = toU64(sizeBytes ?? DEFAULT_POOL_SIZE, "sizeBytes");
+    try {
+      return new Pool(c.createPool(String(poolRef), size));
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Opens an existing pool. */
+  openPool(poolRef) {
+    const c = this.#client();
+    try {
+      return new Pool(c.openPool(String(poolRef)));
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Opens a pool, creating it when it does not exist. */
+  pool(poolRef, sizeBytes = DEFAULT_POOL_SIZE) {
+    try {
+      return this.openPool(poolRef);
+    } catch (e) {
+      if (!(e instanceof PlasmiteNativeError && e.kind === "NotFound")) throw e;
+    }
+    try {
+      return this.createPool(poolRef, sizeBytes);
+    } catch (e) {
+      // Another process created it meanwhile.
+      if (e instanceof PlasmiteNativeError && e.kind === "AlreadyExists") return this.openPool(poolRef);
+      throw e;
+    }
+  }
+
+  /** The pools of the directory: pool-info objects, sorted by name. */
+  listPools() {
+    const c = this.#client();
+    try {
+      return JSON.parse(c.listPools());
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** One pool's info object. */
+  poolInfo(poolRef) {
+    const c = this.#client();
+    try {
+      return JSON.parse(c.poolInfo(String(poolRef)));
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Deletes a pool file. */
+  deletePool(poolRef) {
+    const c = this.#client();
+    try {
+      c.deletePool(String(poolRef));
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  close() {
+    this.#native = null;
+  }
+
+  [dispose]() {
+    this.close();
+  }
+}
+
+/** An open pool. */
+class Pool {
+  #native;
+
+  constructor(native) {
+    if (!native || typeof native.appendJson !== "function") {
+      throw new TypeError("pools are opened with Client.createPool, openPool or pool");
+    }
+    this.#native = native;
+    this.path = native.path;
+  }
+
+  #pool() {
+    if (!this.#native) throw closedError("pool");
+    return this.#native;
+  }
+
+  /**
+   * Appends one JSON object: a Buffer/Uint8Array or string of JSON text, or any other value,
+   * serialized with JSON.stringify. Returns the stored envelope as a Buffer.
+   */
+  appendJson(payload, tags = [], durability = Durability.Fast) {
+    const p = this.#pool();
+    const t = toTags(tags);
+    const d = durabilityCode(durability);
+    try {
+      if (payload instanceof Uint8Array) return p.appendJson(payload, t, d);
+      if (typeof payload === "string") return p.appendText(payload, t, d);
+      const text = JSON.stringify(payload);
+      if (text === undefined) throw new TypeError("payload must be a JSON object");
+      return p.appendText(text, t, d);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Appends a value (a plain object) and returns the stored Message. */
+  append(payload, tags = [], durability = Durability.Fast) {
+    if (payload instanceof Uint8Array) return parseMessage(this.appendJson(payload, tags, durability));
+    const p = this.#pool();
+    const t = toTags(tags);
+    const d = durabilityCode(durability);
+    const text = typeof payload === "string" ? payload : JSON.stringify(payload);
+    if (text === undefined) throw new TypeError("payload must be a JSON object");
+    let envelope;
+    try {
+      envelope = p.appendTextEnvelope(text, t, d);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return Message._fromText(envelope);
+  }
+
+  /** Appends a Lite³ envelope (its stored bytes); returns its sequence. */
+  appendLite3(payload, durability = Durability.Fast) {
+    const p = this.#pool();
+    if (!(payload instanceof Uint8Array)) throw new TypeError("payload must be a Buffer");
+    const d = durabilityCode(durability);
+    try {
+      return p.appendLite3(payload, d);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** One message's envelope as a Buffer. */
+  getJson(seq) {
+    const p = this.#pool();
+    const s = toU64(seq, "seq");
+    try {
+      return p.getJson(s);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** One message. */
+  get(seq) {
+    return parseMessage(this.getJson(seq));
+  }
+
+  /** One message as a raw frame `{seq, timestampNs, flags, payload, time}`. */
+  getLite3(seq) {
+    const p = this.#pool();
+    const s = toU64(seq, "seq");
+    try {
+      return toFrame(p.getLite3(s));
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** The pool's info object (bounds, sizes, metrics). */
+  info() {
+    const p = this.#pool();
+    try {
+      return JSON.parse(p.info());
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  _open(options) {
+    const p = this.#pool();
+    try {
+      return p.openStream(options);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /**
+   * A synchronous stream of envelopes from the oldest retained message (or `sinceSeq`).
+   * Without `timeoutMs`, `nextJson()` returns what is in the pool now and then null; with it,
+   * it waits for new messages until that many ms after opening.
+   */
+  openStream(sinceSeq, maxMessages, timeoutMs, errorOnGap = false) {
+    return new Stream(this._open(streamOptions(sinceSeq, maxMessages, timeoutMs, errorOnGap)));
+  }
+
+  /** `openStream`, yielding raw frames. */
+  openLite3Stream(sinceSeq, maxMessages, timeoutMs, errorOnGap = false) {
+    return new Lite3Stream(this._open(streamOptions(sinceSeq, maxMessages, timeoutMs, errorOnGap)));
+  }
+
+  /**
+   * An async iterator of Messages, live: `{sinceSeq, maxMessages, timeoutMs, tags, where,
+   * errorOnGap}`. Waiting happens off the event loop; `break` (or `cancel()`) stops it.
+   */
+  tail(options = {}) {
+    return new LocalTail(this, options);
+  }
+
+  /** The messages in the pool now, re-played with their original spacing divided by `speed`. */
+  replay(options = {}) {
+    return replayMessages(this, options);
+  }
+
+  close() {
+    this.#native = null;
+  }
+
+  [dispose]() {
+    this.close();
+  }
+}
+
+function streamOptions(sinceSeq, maxMessages, timeoutMs, errorOnGap) {
+  return {
+    sinceSeq: optionalU64(sinceSeq, "sinceSeq"),
+    maxMessages: optionalU64(maxMessages, "maxMessages"),
+    timeoutMs: optionalTimeout(timeoutMs),
+    errorOnGap: errorOnGap === true,
+  };
+}
+
+/** A synchronous stream of envelopes (Buffers). */
+class Stream {
+  #native;
+
+  constructor(native) {
+    this.#native = native;
+  }
+
+  /** The next envelope, or null when there is none (now, or before the timeout). */
+  nextJson() {
+    if (!this.#native) return null;
+    try {
+      return this.#native.nextJson();
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  *[Symbol.iterator]() {
+    let b;
+    while ((b = this.nextJson()) !== null) yield b;
+  }
+
+  close() {
+    if (this.#native) this.#native.close();
+    this.#native = null;
+  }
+
+  [dispose]() {
+    this.close();
+  }
+}
+
+/** A synchronous stream of raw frames. */
+class Lite3Stream {
+  #native;
+
+  constructor(native) {
+    this.#native = native;
+  }
+
+  /** The next frame, or null. */
+  next() {
+    if (!this.#native) return null;
+    try {
+      const f = this.#native.nextLite3();
+      return f === null ? null : toFrame(f);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  *[Symbol.iterator]() {
+    let f;
+    while ((f = this.next()) !== null) yield f;
+  }
+
+  close() {
+    if (this.#native) this.#native.close();
+    this.#native = null;
+  }
+
+  [dispose]() {
+    this.close();
+  }
+}
+
+/** Messages of a native batch. */
+function batchMessages(batch, out) {
+  const envelopes = JSON.parse(batch.json.toString("utf8"));
+  const bounds = batch.bounds;
+  for (let i = 0; i < envelopes.length; i++) {
+    out.push(Message._fromBatch(envelopes[i], batch.json, bounds[2 * i], bounds[2 * i + 1]));
+  }
+}
+
+function tailOptions(options) {
+  if (options === null || typeof options !== "object") throw new TypeError("tail options must be an object");
+  return {
+    native: {
+      sinceSeq: optionalU64(options.sinceSeq, "sinceSeq"),
+      maxMessages: optionalU64(options.maxMessages, "maxMessages"),
+      tags: options.tags === undefined ? undefined : toTags(options.tags),
+      where: whereList(options.where),
+      errorOnGap: options.errorOnGap === true,
+    },
+    timeoutMs: optionalTimeout(options.timeoutMs),
+  };
+}
+
+/**
+ * A live tail of a local pool: an async iterator of Messages. It reads what the pool holds in
+ * batches, then waits for the next message through the pool's wake-up without blocking the
+ * event loop. It ends after `maxMessages`, after `timeoutMs` without a message, or when
+ * cancelled (`break` in `for await`, `return()`, `cancel()`).
+ */
+class LocalTail {
+  #stream;
+  #queue = [];
+  #head = 0;
+  #done = false;
+  #timeoutMs;
+  #lastActivity = Date.now();
+  #chain = Promise.resolve();
+  #pending = 0;
+
+  constructor(pool, options = {}) {
+    const o = tailOptions(options);
+    this.#timeoutMs = o.timeoutMs;
+    this.#stream = pool._open(o.native);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  /** `{value: Message, done: false}`, or `{done: true}` once the tail ended. */
+  next() {
+    if (this.#pending === 0 && this.#head < this.#queue.length) {
+      return Promise.resolve({ value: this.#take(), done: false });
+    }
+    this.#pending++;
+    const p = this.#chain.then(() => this.#next()).finally(() => this.#pending--);
+    this.#chain = p.then(noop, noop);
+    return p;
+  }
+
+  #take() {
+    const m = this.#queue[this.#head];
+    this.#queue[this.#head++] = undefined;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    }
+    return m;
+  }
+
+  async #next() {
+    for (;;) {
+      if (this.#head < this.#queue.length) return { value: this.#take(), done: false };
+      if (this.#done) return { value: undefined, done: true };
+      let batch;
+      try {
+        batch = this.#stream.nextBatch(BATCH);
+      } catch (e) {
+        this.#finish();
+        throw fromNative(e);
+      }
+      if (batch !== null) {
+        batchMessages(batch, this.#queue);
+        this.#lastActivity = Date.now();
+        continue;
+      }
+      if (this.#stream.ended() !== null) {
+        this.#finish();
+        continue;
+      }
+      let wait;
+      if (this.#timeoutMs !== undefined) {
+        wait = this.#timeoutMs - (Date.now() - this.#lastActivity);
+        if (wait <= 0) {
+          this.#finish();
+          continue;
+        }
+      }
+      await this.#stream.wait(wait);
+    }
+  }
+
+  #finish() {
+    if (this.#done) return;
+    this.#done = true;
+    this.#stream.close();
+  }
+
+  /** Stops the tail: a pending `next()` resolves as done. */
+  cancel() {
+    this.#queue = [];
+    this.#head = 0;
+    this.#finish();
+  }
+
+  return(value) {
+    this.cancel();
+    return Promise.resolve({ value, done: true });
+  }
+
+  throw(error) {
+    this.cancel();
+    return Promise.reject(error);
+  }
+
+  [asyncDispose]() {
+    this.cancel();
+    return Promise.resolve();
+  }
+}
+
+function noop() {}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function* replayMessages(pool, options = {}) {
+  if (options === null || typeof options !== "object") throw new TypeError("replay options must be an object");
+  const speed = options.speed === undefined ? 1.0 : options.speed;
+  if (typeof speed !== "number" || !(speed > 0)) throw new Error("speed must be positive");
+  const o = tailOptions(options);
+  const stream = pool._open({ ...o.native, live: false });
+  const messages = [];
+  try {
+    for (;;) {
+      const batch = stream.nextBatch(BATCH);
+      if (batch === null) break;
+      batchMessages(batch, messages);
+    }
+  } catch (e) {
+    throw fromNative(e);
+  } finally {
+    stream.close();
+  }
+  let previous = null;
+  for (const m of messages) {
+    if (previous !== null) {
+      const gap = (m.time.getTime() - previous.time.getTime()) / speed;
+      if (gap > 0) await sleep(gap);
+    }
+    previous = m;
+    yield m;
+  }
+}
+
+/** `pool.replay(options)`. */
+function replay(pool, options = {}) {
+  return pool.replay(options);
+}
+
+module.exports = {
+  Client,
+  Pool,
+  Stream,
+  Lite3Stream,
+  LocalTail,
+  Durability,
+  DEFAULT_POOL_DIR,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_POOL_SIZE_BYTES,
+  replay,
+};
