@@ -1608,10 +1608,10 @@ static int run_manifest(const char *file, size_t *passed, size_t *failed, size_t
         const json_t *st = steps->items[k];
         const char *id = json_str(json_get(st, "id"));
         char *label = id ? fmt("step %zu (%s)", k, id) : fmt("step %zu", k);
-        int v = step(&r, st);
-        if (v == V_PASS) {
+        int verdict = step(&r, st);
+        if (verdict == V_PASS) {
             (*passed)++;
-        } else if (v == V_FAIL) {
+        } else if (verdict == V_FAIL) {
             fprintf(stderr, "%s: %s\n", label, r.reason ? r.reason : "failed");
             (*failed)++;
         } else {
