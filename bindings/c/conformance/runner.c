@@ -1047,7 +1047,7 @@ static pid_t start(char **argv, int out_fd, bool quiet_err) {
     fflush(stderr);
     pid_t pid = fork();
     if (pid != 0) return pid;
-    int null = open("/dev/null", O_RDWR);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     dup2(out_fd >= 0 ? out_fd : null, 1);
     if (quiet_err) dup2(null, 2);
     execvp(argv[0], argv);
