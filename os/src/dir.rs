@@ -2,7 +2,8 @@
 //! name files, and what lives in the directory.
 //!
 //! Role: the one place that turns a local pool reference into a pool path, lists the
-//! directory and deletes pools — shared by the CLI, the HTTP server and MCP. Telling names,
+//! directory (with each pool's info) and deletes pools — shared by the CLI, the HTTP server,
+//! MCP and the bindings. Telling names,
 //! paths and URLs apart, and what a valid name is, is [`crate::pool_ref`]'s.
 //!
 //! # Invariants
@@ -15,6 +16,9 @@
 //! Spec: `spec/API.md` (pool references).
 
 use crate::error::{Cause, Error, ErrorKind};
+use crate::info::Info;
+use crate::pool::Pool;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// File extension of pool files.
@@ -80,6 +84,38 @@ pub fn list(dir: &Path) -> Result<Vec<Listed>, Error> {
     }
     pools.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(pools)
+}
+
+/// A listed pool and its info, or why it could not be read.
+pub type ListedInfo = (Listed, Result<Info, Error>);
+
+/// Every pool of `dir` (as [`list`]) with its info read at this instant, or the error that
+/// kept it from being read (a damaged file, another version): one unreadable pool does not
+/// hide the others.
+pub fn list_infos(dir: &Path) -> Result<Vec<ListedInfo>, Error> {
+    Ok(list(dir)?
+        .into_iter()
+        .map(|l| {
+            let info = Pool::open_read_only(&l.path).and_then(|p| p.info());
+            (l, info)
+        })
+        .collect())
+}
+
+/// [`list_infos`] as JSON: each pool's info object ([`Info::to_json`], ages relative to
+/// `now_ns`), or `{"error", "name", "path"}` with the engine's error object.
+pub fn list_json(dir: &Path, now_ns: u64) -> Result<Vec<Value>, Error> {
+    Ok(list_infos(dir)?
+        .into_iter()
+        .map(|(l, info)| match info {
+            Ok(info) => info.to_json(&l.name, now_ns),
+            Err(e) => json!({
+                "error": e.to_json(),
+                "name": l.name,
+                "path": l.path.to_string_lossy(),
+            }),
+        })
+        .collect())
 }
 
 /// Deletes the pool file at `path` (`unlink`, no lock). NotFound when there is none.

@@ -86,20 +86,7 @@ pub unsafe extern "C" fn plsm_pool_list_json(
         if out_list.is_null() {
             return Err(usage("out_list is null"));
         }
-        let now = plasmite_os::now_ns();
-        let pools: Vec<serde_json::Value> = dir::list(&client.dir)?
-            .into_iter()
-            .map(
-                |l| match Pool::open_read_only(&l.path).and_then(|p| p.info()) {
-                    Ok(info) => info.to_json(&l.name, now),
-                    Err(e) => serde_json::json!({
-                        "name": l.name,
-                        "path": l.path.to_string_lossy(),
-                        "error": e.to_json(),
-                    }),
-                },
-            )
-            .collect();
+        let pools = dir::list_json(&client.dir, plasmite_os::now_ns())?;
         // SAFETY: rule 4 — checked non-NULL.
         unsafe { write_json(out_list, &serde_json::Value::Array(pools)) };
         Ok(())

@@ -129,21 +129,7 @@ impl NativeClient {
     /// read is `{"name", "path", "error"}`).
     #[napi]
     pub fn list_pools(&self) -> napi::Result<String> {
-        let now = plasmite_os::now_ns();
-        let listed = dir::list(&self.dir).map_err(|e| to_js(&e))?;
-        let pools: Vec<serde_json::Value> = listed
-            .into_iter()
-            .map(
-                |l| match Pool::open_read_only(&l.path).and_then(|p| p.info()) {
-                    Ok(info) => info.to_json(&l.name, now),
-                    Err(e) => serde_json::json!({
-                        "name": l.name,
-                        "path": l.path.to_string_lossy(),
-                        "error": e.to_json(),
-                    }),
-                },
-            )
-            .collect();
+        let pools = dir::list_json(&self.dir, plasmite_os::now_ns()).map_err(|e| to_js(&e))?;
         Ok(serde_json::Value::Array(pools).to_string())
     }
 
@@ -204,25 +190,13 @@ impl NativePool {
         }
     }
 
-    fn append_value(
-        &mut self,
-        value: &serde_json::Value,
-        tags: &[String],
-        d: u32,
-    ) -> Result<Vec<u8>, Error> {
+    /// Appends one JSON object given as text: encoded straight from the text (no value tree),
+    /// its envelope printed from the stored payload.
+    fn append_text_inner(&mut self, json: &str, tags: &[String], d: u32) -> Result<Vec<u8>, Error> {
         let d = durability(d)?;
         let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-        let payload = message::encode(value, &tags, self.pool.max_payload_len())?;
+        let payload = message::encode_json(json, &tags, self.pool.max_payload_len())?;
         let appended = self.pool.append(&payload, d)?;
-        if let Some(out) = envelope::from_value(
-            appended.seq,
-            appended.timestamp_ns,
-            &tags,
-            value,
-            payload.len(),
-        ) {
-            return Ok(out);
-        }
         envelope::to_vec(
             &mut self.scratch,
             &Printed {
@@ -251,14 +225,13 @@ impl NativePool {
         tags: Vec<String>,
         durability: u32,
     ) -> napi::Result<BufferSlice<'e>> {
-        let r = (|| {
-            let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| {
-                usage(&format!("invalid json: {e}")).with_hint(
+        let r = std::str::from_utf8(json)
+            .map_err(|_| {
+                usage("invalid JSON: not UTF-8").with_hint(
                     "Pass one JSON object (a Buffer of UTF-8 JSON, or a value to serialize).",
                 )
-            })?;
-            self.append_value(&value, &tags, durability)
-        })();
+            })
+            .and_then(|text| self.append_text_inner(text, &tags, durability));
         let bytes = r.map_err(|e| to_js(&e))?;
         BufferSlice::copy_from(env, bytes)
     }
@@ -285,15 +258,12 @@ impl NativePool {
         tags: Vec<String>,
         durability: u32,
     ) -> napi::Result<String> {
-        let r = (|| {
-            let value: serde_json::Value = serde_json::from_str(&json).map_err(|e| {
-                usage(&format!("invalid json: {e}"))
-                    .with_hint("Pass one JSON object (a value to serialize).")
-            })?;
-            let out = self.append_value(&value, &tags, durability)?;
-            String::from_utf8(out)
-                .map_err(|_| Error::new(ErrorKind::Internal, "envelope is not UTF-8"))
-        })();
+        let r = self
+            .append_text_inner(&json, &tags, durability)
+            .and_then(|out| {
+                String::from_utf8(out)
+                    .map_err(|_| Error::new(ErrorKind::Internal, "envelope is not UTF-8"))
+            });
         r.map_err(|e| to_js(&e))
     }
 

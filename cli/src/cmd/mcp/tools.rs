@@ -492,23 +492,21 @@ fn open(pool_dir: &Path, name: &str, create: Option<CreateOptions>) -> Result<Po
 
 fn pool_list(c: &Call<'_>, _: &Args<'_>) -> Result<Value, Failure> {
     let now = now_ns();
-    let pools: Vec<Value> = dir::list(c.dir)?
+    let pools: Vec<Value> = dir::list_infos(c.dir)?
         .into_iter()
-        .map(
-            |l| match Pool::open_read_only(&l.path).and_then(|p| p.info()) {
-                Ok(info) => info.to_json(&l.name, now),
-                Err(e) => {
-                    // The engine's error object with MCP's hint (not the CLI's wording), and
-                    // no source chain, as in every MCP error.
-                    let mut error = e.to_json();
-                    error["hint"] = json!(hint_of(&e));
-                    if let Some(o) = error.as_object_mut() {
-                        o.remove("causes");
-                    }
-                    json!({"error": error, "name": l.name, "path": l.path.display().to_string()})
+        .map(|(l, info)| match info {
+            Ok(info) => info.to_json(&l.name, now),
+            Err(e) => {
+                // The engine's error object with MCP's hint (not the CLI's wording), and
+                // no source chain, as in every MCP error.
+                let mut error = e.to_json();
+                error["hint"] = json!(hint_of(&e));
+                if let Some(o) = error.as_object_mut() {
+                    o.remove("causes");
                 }
-            },
-        )
+                json!({"error": error, "name": l.name, "path": l.path.display().to_string()})
+            }
+        })
         .collect();
     Ok(json!({ "pools": pools }))
 }
