@@ -79,14 +79,26 @@ const fn pos_many(name: &'static str) -> Positional {
 }
 
 /// The server and credentials flags of `bridge out` and `bridge in`.
-const NATS_TOKEN: Flag = opt("token", "TOKEN", "NATS token (development; prefer --token-file)");
+const NATS_TOKEN: Flag = opt(
+    "token",
+    "TOKEN",
+    "NATS token (development; prefer --token-file)",
+);
 const NATS_TOKEN_FILE: Flag = opt("token-file", "PATH", "NATS token in this file");
 const NATS_USER: Flag = opt("user", "USER", "NATS user (with --password-file)");
 const NATS_PASSWORD_FILE: Flag = opt("password-file", "PATH", "NATS password in this file");
 const NATS_NKEY_FILE: Flag = opt("nkey-file", "PATH", "NKey seed in this file");
 const NATS_CREDS: Flag = opt("creds", "PATH", "NATS creds file (JWT and NKey seed)");
-const NATS_TLS_CA: Flag = opt("tls-ca", "PATH", "CA certificates (PEM) for the server's TLS");
-const NATS_TLS_CERT: Flag = opt("tls-cert", "PEM", "client certificate for TLS (with --tls-key)");
+const NATS_TLS_CA: Flag = opt(
+    "tls-ca",
+    "PATH",
+    "CA certificates (PEM) for the server's TLS",
+);
+const NATS_TLS_CERT: Flag = opt(
+    "tls-cert",
+    "PEM",
+    "client certificate for TLS (with --tls-key)",
+);
 const NATS_TLS_KEY: Flag = opt("tls-key", "PEM", "client key for TLS");
 const STREAM: Flag = opt("stream", "NAME", "the JetStream stream (required)");
 const CATCH_UP: Flag = flag("catch-up", "bridge what is there when it starts, then exit");
@@ -459,11 +471,7 @@ pub static COMMANDS: &[Command] = &[
         positionals: &[pos("POOL"), pos("URL")],
         flags: &[
             STREAM,
-            opt(
-                "subject-prefix",
-                "P",
-                "subjects are P.SOURCE (default pls)",
-            ),
+            opt("subject-prefix", "P", "subjects are P.SOURCE (default pls)"),
             opt(
                 "source",
                 "NAME",
@@ -509,11 +517,7 @@ pub static COMMANDS: &[Command] = &[
                 "S",
                 "only messages on subjects matching S",
             ),
-            opt(
-                "durable",
-                "NAME",
-                "the durable consumer (default pls-POOL)",
-            ),
+            opt("durable", "NAME", "the durable consumer (default pls-POOL)"),
             opt("batch", "N", "messages per pull (default 1024)"),
             flag("create", "create the pool if it is missing"),
             opt("create-size", "SIZE", "size of a pool made by --create"),

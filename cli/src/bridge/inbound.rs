@@ -103,7 +103,10 @@ async fn consume(
         .map_err(|e| {
             nats_error(
                 ErrorKind::Io,
-                &format!("failed to open consumer {} on stream {}", cfg.durable, cfg.stream),
+                &format!(
+                    "failed to open consumer {} on stream {}",
+                    cfg.durable, cfg.stream
+                ),
                 e,
             )
             .with_hint(

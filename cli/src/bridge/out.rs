@@ -21,8 +21,8 @@
 //! Spec: `spec/BRIDGE.md` §2.
 
 use super::{
-    BRIDGED_TAG, Connect, H_MSG_ID, H_SEQ, H_SOURCE, H_TAGS, H_TIME, Reconnect, Report,
-    nats_error, token,
+    BRIDGED_TAG, Connect, H_MSG_ID, H_SEQ, H_SOURCE, H_TAGS, H_TIME, Reconnect, Report, nats_error,
+    token,
 };
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::PublishMessage as Publish, stream};
@@ -210,7 +210,10 @@ async fn session(
     type AckFuture = Pin<
         Box<
             dyn Future<
-                    Output = Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
+                    Output = Result<
+                        jetstream::publish::PublishAck,
+                        jetstream::context::PublishError,
+                    >,
                 > + Send,
         >,
     >;
@@ -320,8 +323,12 @@ async fn open_stream(
             }
             let config = stream_config(pool, cfg);
             let s = js.create_stream(config).await.map_err(|e| {
-                nats_error(ErrorKind::Io, &format!("failed to create stream {}", cfg.stream), e)
-                    .with_hint("Check the server's JetStream limits and the account's permissions.")
+                nats_error(
+                    ErrorKind::Io,
+                    &format!("failed to create stream {}", cfg.stream),
+                    e,
+                )
+                .with_hint("Check the server's JetStream limits and the account's permissions.")
             })?;
             report(Report::StreamCreated {
                 name: cfg.stream.clone(),
@@ -344,10 +351,22 @@ async fn open_stream(
         subject.clone()
     };
     let info = stream.info().await.map_err(|e| {
-        nats_error(ErrorKind::Io, "failed to read the stream's configuration", e)
+        nats_error(
+            ErrorKind::Io,
+            "failed to read the stream's configuration",
+            e,
+        )
     })?;
-    if !info.config.subjects.iter().any(|s| subject_matches(s, &subject))
-        || !info.config.subjects.iter().any(|s| subject_matches(s, &probe))
+    if !info
+        .config
+        .subjects
+        .iter()
+        .any(|s| subject_matches(s, &subject))
+        || !info
+            .config
+            .subjects
+            .iter()
+            .any(|s| subject_matches(s, &probe))
     {
         return Err(Error::new(
             ErrorKind::Usage,
@@ -418,7 +437,11 @@ async fn resume_at(
     }
     let state = pool.state()?;
     let Some((_, last_seq)) = last else {
-        return Ok(if state.is_empty() { state.newest + 1 } else { state.oldest });
+        return Ok(if state.is_empty() {
+            state.newest + 1
+        } else {
+            state.oldest
+        });
     };
     let next = last_seq + 1;
     if next > state.newest + 1 {
@@ -534,12 +557,13 @@ impl Reader {
         let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
         let mut json = Vec::with_capacity(256);
         loop {
-            let wait = if batch.is_empty() {
-                Some(Duration::from_millis(100))
+            // Wait (briefly, to notice a closed channel) only with nothing to hand over.
+            let next = if batch.is_empty() {
+                follower.next(Some(Duration::from_millis(100)))
             } else {
-                None
+                follower.poll()
             };
-            let event = match follower.next(wait) {
+            let event = match next {
                 Ok(e) => e,
                 Err(e) => {
                     batch.push(Item::Failed(e));

@@ -90,8 +90,9 @@ fn connect(m: &Matches, url: &str) -> Result<Connect, Error> {
     let user = match (m.value("user"), m.value("password-file")) {
         (Some(u), Some(p)) => Some((u.to_owned(), read_secret("--password-file", p, m)?)),
         (Some(_), None) => {
-            return Err(usage("--user requires --password-file", c)
-                .with_hint("Put the password in a file (or in the URL: nats://USER:PASS@HOST:PORT)."));
+            return Err(usage("--user requires --password-file", c).with_hint(
+                "Put the password in a file (or in the URL: nats://USER:PASS@HOST:PORT).",
+            ));
         }
         (None, Some(_)) => return Err(usage("--password-file requires --user", c)),
         (None, None) => None,
@@ -125,7 +126,11 @@ fn notice(ui: &Ui, cmd: &str, pool: &str, r: Report) {
             } else {
                 format!("Bridge {what}: appending after stream seq {at}.")
             };
-            ("bridge_resumed", message, json!({"at": at, "reconnect": reconnect}))
+            (
+                "bridge_resumed",
+                message,
+                json!({"at": at, "reconnect": reconnect}),
+            )
         }
         Report::Skipped { first, count } => (
             "drop",
@@ -166,8 +171,11 @@ fn run_out(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
     let stream = stream_name(m)?;
     let prefix = m.value("subject-prefix").unwrap_or("pls").to_owned();
     if !bridge::is_prefix(&prefix) {
-        return Err(usage(format!("invalid --subject-prefix '{prefix}'"), c)
-            .with_hint("Use dot-separated tokens without wildcards or spaces, e.g. pls or org.pls."));
+        return Err(
+            usage(format!("invalid --subject-prefix '{prefix}'"), c).with_hint(
+                "Use dot-separated tokens without wildcards or spaces, e.g. pls or org.pls.",
+            ),
+        );
     }
     let source = match m.value("source") {
         Some(s) if bridge::is_token(s) => s.to_owned(),
