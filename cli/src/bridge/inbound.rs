@@ -250,3 +250,70 @@ fn wrap(key: &str, v: Value) -> Value {
     m.insert(key.to_owned(), v);
     Value::Object(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plasmite_os::message::{Printed, to_value};
+    use serde_json::json;
+
+    fn message(body: &[u8], tags: Option<&str>) -> async_nats::Message {
+        let headers = tags.map(|t| {
+            let mut h = async_nats::HeaderMap::new();
+            h.insert(H_TAGS, t);
+            h
+        });
+        async_nats::Message {
+            subject: "pls.a".into(),
+            reply: None,
+            payload: bytes::Bytes::copy_from_slice(body),
+            headers,
+            status: None,
+            description: None,
+            length: body.len(),
+        }
+    }
+
+    fn decoded(payload: &[u8]) -> Value {
+        let v = to_value(&Printed {
+            seq: 1,
+            timestamp_ns: 0,
+            payload,
+        })
+        .expect("a valid payload");
+        json!({"data": v["data"], "tags": v["meta"]["tags"]})
+    }
+
+    #[test]
+    fn an_object_body_is_the_data_and_the_tags_header_gains_the_bridged_tag() {
+        let p = incoming(
+            &message(br#"{"a":[1,2.5]}"#, Some(r#"["x","y z"]"#)),
+            1 << 20,
+        );
+        assert_eq!(
+            decoded(&p.expect("mapped")),
+            json!({"data": {"a": [1, 2.5]}, "tags": ["x", "y z", BRIDGED_TAG]})
+        );
+    }
+
+    #[test]
+    fn other_bodies_are_wrapped_by_what_they_are() {
+        let data = |body: &[u8]| {
+            decoded(&incoming(&message(body, None), 1 << 20).unwrap())["data"].clone()
+        };
+        assert_eq!(data(b"[1,2]"), json!({"value": [1, 2]}));
+        assert_eq!(data(b"plain text"), json!({"text": "plain text"}));
+        assert_eq!(data(&[0xff, 0x00]), json!({"base64": "/wA="}));
+        assert_eq!(
+            decoded(&incoming(&message(b"{}", None), 1 << 20).unwrap())["tags"],
+            json!([BRIDGED_TAG])
+        );
+    }
+
+    #[test]
+    fn a_malformed_tags_header_or_an_oversized_message_is_refused() {
+        assert!(incoming(&message(b"{}", Some("not json")), 1 << 20).is_err());
+        let big = format!("{{\"s\":\"{}\"}}", "x".repeat(4096));
+        assert!(incoming(&message(big.as_bytes(), None), 1024).is_err());
+    }
+}
