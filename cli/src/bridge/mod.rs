@@ -74,7 +74,9 @@ impl Connect {
         let mut o = ConnectOptions::new()
             .name("plasmite bridge")
             .connection_timeout(Duration::from_secs(5))
-            .ping_interval(Duration::from_secs(10));
+            .ping_interval(Duration::from_secs(10))
+            // Subjects are built from checked tokens (or given as filters the server checks).
+            .skip_subject_validation(true);
         if let Some(t) = &self.token {
             o = o.token(t.clone());
         }
@@ -182,11 +184,11 @@ pub fn is_prefix(s: &str) -> bool {
         })
 }
 
-/// A multi-threaded tokio runtime for one bridge session (two workers: the connection's and
-/// the bridge's).
+/// A single-threaded tokio runtime for one bridge session: the connection's task and the
+/// bridge's share the thread, so handing a publish (or a received message) from one to the
+/// other costs no wake-up of another thread; the pool is read (out) on a thread of its own.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| {
