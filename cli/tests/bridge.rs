@@ -541,3 +541,60 @@ fn a_token_authenticates() {
     out.code(0);
     assert_eq!(out.json()["published"], 1);
 }
+
+/// `serve init` writes a self-signed certificate for 127.0.0.1 (and its key): the server's,
+/// and the CA the bridge is given.
+#[test]
+#[cfg(feature = "serve")]
+fn tls_is_verified_against_the_given_ca() {
+    let e = env("bridge-tls");
+    let certs = e.root.join("certs");
+    e.pls(&["serve", "init", "--output-dir", certs.to_str().unwrap()])
+        .code(0);
+    let cert = certs.join("plasmite-tls-cert.pem");
+    let key = certs.join("plasmite-tls-key.pem");
+    let Some(nats) = Nats::start(
+        &e,
+        &[
+            "--tls",
+            "--tlscert",
+            cert.to_str().unwrap(),
+            "--tlskey",
+            key.to_str().unwrap(),
+        ],
+    ) else {
+        return;
+    };
+    let url = nats.url();
+    e.create("a", "1M");
+    e.feed("a", r#"{"i":1}"#, &["t"]);
+    // The system's roots do not know the certificate.
+    e.pls(&out_args("a", &url, &["--create-stream", "--catch-up"]))
+        .fails(8, "Io");
+    let out = e.pls(&out_args(
+        "a",
+        &url,
+        &[
+            "--create-stream",
+            "--catch-up",
+            "--tls-ca",
+            cert.to_str().unwrap(),
+        ],
+    ));
+    out.code(0);
+    assert_eq!(out.json()["published"], 1);
+    let out = e.pls(&[
+        "bridge",
+        "in",
+        &url,
+        "--stream",
+        "S",
+        "b",
+        "--create",
+        "--catch-up",
+        "--tls-ca",
+        cert.to_str().unwrap(),
+    ]);
+    out.code(0);
+    assert_eq!(indices(&e, "b"), [1]);
+}
