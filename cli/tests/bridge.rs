@@ -472,7 +472,12 @@ fn two_way_bridging_between_two_pools_does_not_loop() {
     })
     .collect();
     feed_many(&e, "a", 6, 1);
-    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    while !indices(&e, "b").contains(&6) && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Time for a loop to show, were there one.
+    std::thread::sleep(Duration::from_millis(700));
     for mut p in procs {
         let _ = p.kill();
         let _ = p.wait();
