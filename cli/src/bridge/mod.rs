@@ -150,9 +150,12 @@ fn connect_error(url: &str, e: async_nats::ConnectError) -> Error {
         .with_source(e)
 }
 
-/// An error of a JetStream request, as an engine error of `kind`.
+/// An error of a JetStream request, as an engine error of `kind` (with a generic hint the
+/// caller may replace).
 fn nats_error(kind: ErrorKind, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(kind, format!("{what}: {e}"))
+    Error::new(kind, format!("{what}: {e}")).with_hint(
+        "Check that the NATS server is reachable and runs with JetStream enabled, then retry.",
+    )
 }
 
 /// `s` as one subject token: every character outside `[A-Za-z0-9_-]` becomes `_`; empty
