@@ -47,7 +47,9 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path, argv: &[String]) -> Result<u8, Erro
             ErrorKind::Usage,
             "this pls was built without the NATS bridge",
         )
-        .with_hint("Install a build with the `bridge` feature (the default).")),
+        .with_hint(
+            "Install a build with the `bridge` feature: cargo install plasmite --features bridge.",
+        )),
         ["version"] => version(ui),
         other => Err(Error::new(
             ErrorKind::Internal,
