@@ -45,6 +45,8 @@ pub use plasmite_os::*;
 // The command line (the `cli` feature).
 #[cfg(feature = "cli")]
 mod args;
+#[cfg(feature = "bridge")]
+mod bridge;
 #[cfg(feature = "cli")]
 mod cmd;
 #[cfg(feature = "cli")]

@@ -71,7 +71,7 @@ t pls --dir {dir} get ""
     let lines = out.lines();
     assert_eq!(
         lines[0],
-        "pool feed poke fetch get follow peek duplex tap doctor completion mcp serve version help"
+        "pool feed poke fetch get follow peek duplex tap doctor completion mcp serve bridge version help"
     );
     assert_eq!(lines[1], "alpha beta", "pool names from --dir");
     assert_eq!(lines[2], "--tail --tag");
@@ -226,7 +226,7 @@ fn elvish_script_is_valid_and_completes_commands_aliases_flags_values_and_pools(
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "pool feed poke fetch get follow peek duplex tap doctor completion mcp serve version help",
+        "pool feed poke fetch get follow peek duplex tap doctor completion mcp serve bridge version help",
         "{}",
         out.show()
     );

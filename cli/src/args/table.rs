@@ -78,6 +78,31 @@ const fn pos_many(name: &'static str) -> Positional {
     }
 }
 
+/// The server and credentials flags of `bridge out` and `bridge in`.
+const NATS_TOKEN: Flag = opt(
+    "token",
+    "TOKEN",
+    "NATS token (development; prefer --token-file)",
+);
+const NATS_TOKEN_FILE: Flag = opt("token-file", "PATH", "NATS token in this file");
+const NATS_USER: Flag = opt("user", "USER", "NATS user (with --password-file)");
+const NATS_PASSWORD_FILE: Flag = opt("password-file", "PATH", "NATS password in this file");
+const NATS_NKEY_FILE: Flag = opt("nkey-file", "PATH", "NKey seed in this file");
+const NATS_CREDS: Flag = opt("creds", "PATH", "NATS creds file (JWT and NKey seed)");
+const NATS_TLS_CA: Flag = opt(
+    "tls-ca",
+    "PATH",
+    "CA certificates (PEM) for the server's TLS",
+);
+const NATS_TLS_CERT: Flag = opt(
+    "tls-cert",
+    "PEM",
+    "client certificate for TLS (with --tls-key)",
+);
+const NATS_TLS_KEY: Flag = opt("tls-key", "PEM", "client key for TLS");
+const STREAM: Flag = opt("stream", "NAME", "the JetStream stream (required)");
+const CATCH_UP: Flag = flag("catch-up", "bridge what is there when it starts, then exit");
+
 const HELP: Flag = short(flag("help", "print help"), 'h');
 const JSON: Flag = flag("json", "print JSON");
 const DURABILITY: Flag = choices(
@@ -438,6 +463,77 @@ pub static COMMANDS: &[Command] = &[
             HELP,
         ],
         example: "serve --bind 127.0.0.1:9700",
+        ..PLAIN
+    },
+    Command {
+        path: &["bridge", "out"],
+        about: "publish a pool's messages to a NATS JetStream stream",
+        positionals: &[pos("POOL"), pos("URL")],
+        flags: &[
+            STREAM,
+            opt("subject-prefix", "P", "subjects are P.SOURCE (default pls)"),
+            opt(
+                "source",
+                "NAME",
+                "this pool's name in the stream (default: the pool's name)",
+            ),
+            flag("subject-tags", "add one subject token per tag"),
+            flag(
+                "allow-gap",
+                "go on past messages overwritten before they were published",
+            ),
+            flag(
+                "create-stream",
+                "create the stream if it is missing, sized from the pool",
+            ),
+            opt(
+                "window",
+                "N",
+                "publishes awaiting acknowledgement (default 4096)",
+            ),
+            CATCH_UP,
+            NATS_TOKEN,
+            NATS_TOKEN_FILE,
+            NATS_USER,
+            NATS_PASSWORD_FILE,
+            NATS_NKEY_FILE,
+            NATS_CREDS,
+            NATS_TLS_CA,
+            NATS_TLS_CERT,
+            NATS_TLS_KEY,
+            HELP,
+        ],
+        example: "bridge out events nats://127.0.0.1:4222 --stream EVENTS --create-stream",
+        ..PLAIN
+    },
+    Command {
+        path: &["bridge", "in"],
+        about: "append a NATS JetStream stream's messages to a pool",
+        positionals: &[pos("URL"), pos("POOL")],
+        flags: &[
+            STREAM,
+            opt(
+                "filter-subject",
+                "S",
+                "only messages on subjects matching S",
+            ),
+            opt("durable", "NAME", "the durable consumer (default pls-POOL)"),
+            opt("batch", "N", "messages per pull (default 1024)"),
+            flag("create", "create the pool if it is missing"),
+            opt("create-size", "SIZE", "size of a pool made by --create"),
+            CATCH_UP,
+            NATS_TOKEN,
+            NATS_TOKEN_FILE,
+            NATS_USER,
+            NATS_PASSWORD_FILE,
+            NATS_NKEY_FILE,
+            NATS_CREDS,
+            NATS_TLS_CA,
+            NATS_TLS_CERT,
+            NATS_TLS_KEY,
+            HELP,
+        ],
+        example: "bridge in nats://127.0.0.1:4222 --stream EVENTS all-events --create",
         ..PLAIN
     },
     Command {

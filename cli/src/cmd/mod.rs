@@ -3,6 +3,8 @@
 //!
 //! Spec: `spec/CLI.md` §2.
 
+#[cfg(feature = "bridge")]
+pub mod bridge;
 pub mod completion;
 pub mod doctor;
 pub mod duplex;
@@ -38,6 +40,16 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path, argv: &[String]) -> Result<u8, Erro
             "this pls was built without the HTTP server",
         )
         .with_hint("Install a build with the `serve` feature (the default).")),
+        #[cfg(feature = "bridge")]
+        ["bridge", _] => bridge::run(m, ui, dir),
+        #[cfg(not(feature = "bridge"))]
+        ["bridge", _] => Err(Error::new(
+            ErrorKind::Usage,
+            "this pls was built without the NATS bridge",
+        )
+        .with_hint(
+            "Install a build with the `bridge` feature: cargo install plasmite --features bridge.",
+        )),
         ["version"] => version(ui),
         other => Err(Error::new(
             ErrorKind::Internal,
