@@ -204,3 +204,80 @@ fn nested(
     }
     w.insert(at, key, kind)
 }
+
+/// A message's envelope built straight from its Lite³ bytes into Python objects (one walk, no
+/// intermediate tree). `None` when Python could not allocate an object.
+pub(crate) struct Built(Option<Py<PyAny>>);
+
+impl Built {
+    fn of(f: impl FnOnce(Python<'_>) -> PyResult<Py<PyAny>>) -> Built {
+        Built(Python::attach(|py| f(py).ok()))
+    }
+
+    /// The built object (a `MemoryError`-like failure of Python when it is missing).
+    pub(crate) fn into_py(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        match self.0 {
+            Some(v) => Ok(v.into_bound(py)),
+            None => Err(PyErr::fetch(py)),
+        }
+    }
+}
+
+impl message::Build for Built {
+    fn null() -> Built {
+        Built::of(|py| Ok(py.None()))
+    }
+
+    fn bool(b: bool) -> Built {
+        Built::of(|py| Ok(PyBool::new(py, b).to_owned().into_any().unbind()))
+    }
+
+    fn int(n: i128) -> Built {
+        Built::of(|py| Ok(n.into_pyobject(py)?.into_any().unbind()))
+    }
+
+    fn float(x: f64) -> Built {
+        Built::of(|py| Ok(x.into_pyobject(py)?.into_any().unbind()))
+    }
+
+    fn string(s: String) -> Built {
+        Built::of(|py| Ok(PyString::new(py, &s).into_any().unbind()))
+    }
+
+    fn object(entries: Vec<(String, Built)>) -> Built {
+        Built::of(|py| {
+            let dict = PyDict::new(py);
+            for (k, v) in entries {
+                let v = v.into_py(py)?;
+                dict.set_item(k, v)?;
+            }
+            Ok(dict.into_any().unbind())
+        })
+    }
+
+    fn array(items: Vec<Built>) -> Built {
+        Built::of(|py| {
+            let list = PyList::empty(py);
+            for v in items {
+                list.append(v.into_py(py)?)?;
+            }
+            Ok(list.into_any().unbind())
+        })
+    }
+}
+
+/// Whether the compact serde_json text of `v` is what printing its stored form gives: object
+/// keys in ascending byte order and no integer beyond `i64` (stored as a float).
+pub(crate) fn prints_as_stored(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_i64() || n.is_f64(),
+        Value::Array(items) => items.iter().all(prints_as_stored),
+        Value::Object(map) => {
+            map.keys()
+                .zip(map.keys().skip(1))
+                .all(|(a, b)| a.as_bytes() < b.as_bytes())
+                && map.values().all(prints_as_stored)
+        }
+        _ => true,
+    }
+}

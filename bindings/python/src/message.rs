@@ -11,7 +11,7 @@
 //!
 //! Spec: `bindings/python/README.md` (Message); `spec/API.md` §4.
 
-use crate::convert::json_to_py;
+use crate::convert::{Built, prints_as_stored};
 use crate::OrRaise;
 use plasmite_os::core::lite3::envelope::Envelope;
 use plasmite_os::message::{self, Printed, Style};
@@ -66,19 +66,46 @@ fn stored_tags(payload: &[u8]) -> Result<Vec<String>, Error> {
         .collect()
 }
 
-/// The `data` of a stored payload as Python objects.
+/// The `data` of a stored payload as Python objects, built straight from the Lite³ bytes.
 fn stored_data(py: Python<'_>, seq: u64, ts: u64, payload: &[u8]) -> PyResult<Py<PyAny>> {
-    let value = message::to_value(&Printed {
+    let printed = Printed {
         seq,
         timestamp_ns: ts,
         payload,
-    })
-    .map_err(|e| e.with_seq(seq))
-    .or_raise(py)?;
-    match value.get("data") {
-        Some(d) => json_to_py(py, d),
-        None => Ok(py.None()),
+    };
+    let built: Built = message::build(&printed)
+        .map_err(|e| message::corrupt(e).with_seq(seq))
+        .or_raise(py)?;
+    let envelope = built.into_py(py)?;
+    Ok(envelope.get_item("data")?.unbind())
+}
+
+/// The envelope of a message just appended from parsed JSON: `data` printed from the value
+/// itself when that gives the stored form's text, else from the payload.
+pub(crate) fn envelope_of_value(
+    seq: u64,
+    timestamp_ns: u64,
+    tags: &[&str],
+    data: &serde_json::Value,
+    payload: &[u8],
+) -> Result<Vec<u8>, Error> {
+    if !prints_as_stored(data) {
+        return envelope(seq, timestamp_ns, payload);
     }
+    let mut out = Vec::with_capacity(payload.len() + 96);
+    out.extend_from_slice(b"{\"seq\":");
+    out.extend_from_slice(seq.to_string().as_bytes());
+    out.extend_from_slice(b",\"time\":\"");
+    plasmite_os::time::write_rfc3339(&mut out, timestamp_ns);
+    out.extend_from_slice(b"\",\"meta\":{\"tags\":");
+    let printed = serde_json::to_writer(&mut out, tags)
+        .and_then(|()| {
+            out.extend_from_slice(b"},\"data\":");
+            serde_json::to_writer(&mut out, data)
+        });
+    printed.map_err(|e| Error::new(ErrorKind::Internal, format!("cannot print message: {e}")))?;
+    out.push(b'}');
+    Ok(out)
 }
 
 /// One message: `seq`, `time` (UTC `datetime`), `time_rfc3339`, `data`, `meta` (`tags`) and

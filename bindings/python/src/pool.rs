@@ -11,7 +11,7 @@
 //! Spec: `spec/API.md` §3–§5; `bindings/python/README.md` (Pool).
 
 use crate::convert::{encode_py, json_to_py};
-use crate::message::{Lite3Frame, Message, envelope};
+use crate::message::{Lite3Frame, Message, envelope, envelope_of_value};
 use crate::stream::{Lite3Stream, Options, Reader, Stream, Tail};
 use crate::{OrRaise, Shared, tags_arg, to_py_err, u64_arg, usage};
 use plasmite_os::message;
@@ -142,10 +142,19 @@ impl Pool {
             let value: serde_json::Value = serde_json::from_str(text)
                 .map_err(|e| json_usage(format!("invalid json: {e}")))
                 .or_raise(py)?;
-            message::encode(&value, &tag_refs, pool.max_payload_len()).or_raise(py)
+            let stored = message::encode(&value, &tag_refs, pool.max_payload_len()).or_raise(py)?;
+            Ok((value, stored))
         })?;
+        let (value, stored) = stored;
         let appended = Pool::append_payload(py, &pool, &stored, d)?;
-        let bytes = envelope(appended.seq, appended.timestamp_ns, &stored).or_raise(py)?;
+        let bytes = envelope_of_value(
+            appended.seq,
+            appended.timestamp_ns,
+            &tag_refs,
+            &value,
+            &stored,
+        )
+        .or_raise(py)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
