@@ -86,17 +86,13 @@ pub(crate) fn encode_py(
         let state = State {
             fallback: Cell::new(false),
         };
-        let r = message::encode_with(tags, max_len, 0, |w, at| {
-            fill_dict(w, at, dict, 1, &state)
-        });
+        let r = message::encode_with(tags, max_len, 0, |w, at| fill_dict(w, at, dict, 1, &state));
         if !state.fallback.get() {
             return r.map_err(Ok);
         }
     }
     // The path of the reference: json.dumps, then the JSON text.
-    let dumps = JSON_DUMPS
-        .import(py, "json", "dumps")
-        .map_err(Err)?;
+    let dumps = JSON_DUMPS.import(py, "json", "dumps").map_err(Err)?;
     let text: String = dumps
         .call1((value,))
         .and_then(|t| t.extract())

@@ -240,9 +240,7 @@ impl Client {
             size,
             index_capacity: None,
         };
-        let pool = py
-            .detach(|| OsPool::create(&path, opts))
-            .or_raise(py)?;
+        let pool = py.detach(|| OsPool::create(&path, opts)).or_raise(py)?;
         Ok(Pool::new(pool))
     }
 
@@ -302,16 +300,16 @@ impl Client {
                 dir::list(&dir).map(|pools| {
                     pools
                         .into_iter()
-                        .map(|l| {
-                            match OsPool::open_read_only(&l.path).and_then(|p| p.info()) {
+                        .map(
+                            |l| match OsPool::open_read_only(&l.path).and_then(|p| p.info()) {
                                 Ok(info) => info.to_json(&l.name, now),
                                 Err(e) => serde_json::json!({
                                     "name": l.name,
                                     "path": l.path.to_string_lossy(),
                                     "error": e.to_json(),
                                 }),
-                            }
-                        })
+                            },
+                        )
                         .collect::<Vec<_>>()
                 })
             })

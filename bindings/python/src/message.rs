@@ -11,8 +11,8 @@
 //!
 //! Spec: `bindings/python/README.md` (Message); `spec/API.md` §4.
 
-use crate::convert::{Built, prints_as_stored};
 use crate::OrRaise;
+use crate::convert::{Built, prints_as_stored};
 use plasmite_os::core::lite3::envelope::Envelope;
 use plasmite_os::message::{self, Printed, Style};
 use plasmite_os::{Error, ErrorKind};
@@ -98,11 +98,10 @@ pub(crate) fn envelope_of_value(
     out.extend_from_slice(b",\"time\":\"");
     plasmite_os::time::write_rfc3339(&mut out, timestamp_ns);
     out.extend_from_slice(b"\",\"meta\":{\"tags\":");
-    let printed = serde_json::to_writer(&mut out, tags)
-        .and_then(|()| {
-            out.extend_from_slice(b"},\"data\":");
-            serde_json::to_writer(&mut out, data)
-        });
+    let printed = serde_json::to_writer(&mut out, tags).and_then(|()| {
+        out.extend_from_slice(b"},\"data\":");
+        serde_json::to_writer(&mut out, data)
+    });
     printed.map_err(|e| Error::new(ErrorKind::Internal, format!("cannot print message: {e}")))?;
     out.push(b'}');
     Ok(out)
@@ -286,7 +285,10 @@ impl Message {
             && self.time_rfc3339(py)?.eq(o.time_rfc3339(py)?)?
             && self.tags(py)?.eq(o.tags(py)?)?
             && self.data(py)?.eq(o.data(py)?)?;
-        Ok(pyo3::types::PyBool::new(py, same).to_owned().into_any().unbind())
+        Ok(pyo3::types::PyBool::new(py, same)
+            .to_owned()
+            .into_any()
+            .unbind())
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -330,7 +332,10 @@ impl MessageMeta {
             return Ok(py.NotImplemented());
         };
         let same = self.tags.bind(py).eq(other.get().tags.bind(py))?;
-        Ok(pyo3::types::PyBool::new(py, same).to_owned().into_any().unbind())
+        Ok(pyo3::types::PyBool::new(py, same)
+            .to_owned()
+            .into_any()
+            .unbind())
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -411,7 +416,10 @@ impl Lite3Frame {
             && self.timestamp_ns == o.timestamp_ns
             && self.flags == o.flags
             && self.payload.bind(py).as_bytes() == o.payload.bind(py).as_bytes();
-        Ok(pyo3::types::PyBool::new(py, same).to_owned().into_any().unbind())
+        Ok(pyo3::types::PyBool::new(py, same)
+            .to_owned()
+            .into_any()
+            .unbind())
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {

@@ -181,11 +181,7 @@ impl Pool {
             Err(Err(e)) => return Err(e),
         };
         let appended = Pool::append_payload(py, &pool, &stored, d)?;
-        Ok(Message::stored(
-            appended.seq,
-            appended.timestamp_ns,
-            stored,
-        ))
+        Ok(Message::stored(appended.seq, appended.timestamp_ns, stored))
     }
 
     /// Appends an encoded Lite³ message envelope verbatim; returns its sequence number.

@@ -94,7 +94,9 @@ impl Options {
         };
         let mut predicates: Vec<Arc<dyn Predicate>> = Vec::new();
         if !self.wheres.is_empty() {
-            predicates.push(Arc::new(Filter::compile(&self.wheres).map_err(Error::from)?));
+            predicates.push(Arc::new(
+                Filter::compile(&self.wheres).map_err(Error::from)?,
+            ));
         }
         let deadline = self
             .timeout_ms
