@@ -252,3 +252,24 @@ def test_corrupt_payloads_surface_as_corrupt_errors(client, pool_dir):
     with pytest.raises(CorruptError) as e:
         client.open_pool("bad").get(m.seq)
     assert e.value.seq == m.seq and e.value.hint
+
+
+def test_error_texts_name_no_command_line_flag(client, pool):
+    errors = []
+    for call in (
+        lambda: client.create_pool("events"),
+        lambda: client.open_pool("nope"),
+        lambda: client.create_pool("tiny", 10),
+        lambda: pool.get(77),
+        lambda: pool.append_json(b"{", [], Durability.FAST),
+        lambda: pool.append({"x": "y" * 2_000_000}),
+        lambda: pool.tail(where="(("),
+        lambda: client.open_pool("http://host/pool"),
+    ):
+        with pytest.raises(PlasmiteError) as e:
+            call()
+        errors.append(e.value)
+    for e in errors:
+        assert e.hint, repr(e)
+        for text in (e.message, e.hint):
+            assert "--" not in text and "pls " not in text, repr(e)
