@@ -111,9 +111,14 @@ pub(crate) fn opt_u64(v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Opti
 
 /// `Durability.FAST` (0) or `Durability.FLUSH` (1); anything else is a Usage error.
 pub(crate) fn durability(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Durability> {
-    match v.extract::<i64>() {
-        Ok(0) => Ok(Durability::Fast),
-        Ok(1) => Ok(Durability::Flush),
+    durability_code(py, v.extract::<i64>().unwrap_or(-1))
+}
+
+/// [`durability`] of a number.
+pub(crate) fn durability_code(py: Python<'_>, code: i64) -> PyResult<Durability> {
+    match code {
+        0 => Ok(Durability::Fast),
+        1 => Ok(Durability::Flush),
         _ => Err(to_py_err(
             py,
             &usage(
@@ -224,17 +229,22 @@ impl Client {
     }
 
     /// Creates a pool (its directory too) and opens it. `size_bytes` 0 is the default.
-    #[pyo3(signature = (pool_ref, size_bytes = None))]
+    #[pyo3(signature = (pool_ref, size_bytes = 1048576))]
     fn create_pool(
         &self,
         py: Python<'_>,
         pool_ref: &Bound<'_, PyAny>,
-        size_bytes: Option<&Bound<'_, PyAny>>,
+        size_bytes: i128,
     ) -> PyResult<Pool> {
         let path = self.resolve(py, pool_ref)?;
-        let size = match size_bytes.map(|s| u64_arg(s, "size_bytes")).transpose()? {
-            None | Some(0) => DEFAULT_POOL_SIZE,
-            Some(n) => n,
+        let size = match u64::try_from(size_bytes) {
+            Ok(0) => DEFAULT_POOL_SIZE,
+            Ok(n) => n,
+            Err(_) => {
+                return Err(PyValueError::new_err(
+                    "size_bytes must be a non-negative 64-bit int",
+                ));
+            }
         };
         let opts = CreateOptions {
             size,
@@ -252,12 +262,12 @@ impl Client {
     }
 
     /// Opens a pool, creating it when it does not exist.
-    #[pyo3(signature = (pool_ref, size_bytes = None))]
+    #[pyo3(signature = (pool_ref, size_bytes = 1048576))]
     fn pool(
         &self,
         py: Python<'_>,
         pool_ref: &Bound<'_, PyAny>,
-        size_bytes: Option<&Bound<'_, PyAny>>,
+        size_bytes: i128,
     ) -> PyResult<Pool> {
         let path = self.resolve(py, pool_ref)?;
         match py.detach(|| OsPool::open(&path)) {

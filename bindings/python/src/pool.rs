@@ -160,20 +160,17 @@ impl Pool {
 
     /// Appends `value` (a dict, as `json.dumps` would write it) with tags; returns the
     /// committed `Message`.
-    #[pyo3(signature = (value, tags = None, durability = None))]
+    #[pyo3(signature = (value, tags = None, durability = 0))]
     fn append(
         &self,
         py: Python<'_>,
         value: &Bound<'_, PyAny>,
         tags: Option<&Bound<'_, PyAny>>,
-        durability: Option<&Bound<'_, PyAny>>,
+        durability: i64,
     ) -> PyResult<Message> {
         let pool = self.handle(py)?;
         let tags = tags_arg(tags)?;
-        let d = match durability {
-            Some(d) if !d.is_none() => crate::durability(py, d)?,
-            _ => Durability::Fast,
-        };
+        let d = crate::durability_code(py, durability)?;
         let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         let stored = match encode_py(py, value, &tag_refs, pool.max_payload_len()) {
             Ok(p) => p,

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from ._native import Message, Tail
 
 _WAIT_MS = 250
 _YIELD_EVERY = 64
@@ -35,14 +38,14 @@ class ATail:
     """An async iterator of ``Message`` over a ``Tail``; ``close()``/``aclose()`` or
     ``async with`` end it."""
 
-    def __init__(self, tail: Any) -> None:
+    def __init__(self, tail: "Tail") -> None:
         self._tail = tail
         self._burst = 0
 
     def __aiter__(self) -> "ATail":
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> "Message":
         tail = self._tail
         while True:
             m = tail._poll()

@@ -2,11 +2,26 @@
 
 import datetime
 from types import TracebackType
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Union, final
 
 from ._aio import ATail
 from ._support import Durability
 
+__all__ = [
+    "Client",
+    "DEFAULT_POOL_SIZE",
+    "Lite3Frame",
+    "Lite3Stream",
+    "Message",
+    "MessageMeta",
+    "Pool",
+    "Stream",
+    "Tail",
+    "__version__",
+    "default_pool_dir",
+    "format_rfc3339_ns",
+    "parse_rfc3339_ns",
+]
 __version__: str
 DEFAULT_POOL_SIZE: int
 
@@ -18,21 +33,23 @@ def parse_rfc3339_ns(text: str) -> int: ...
 def format_rfc3339_ns(ns: int) -> str: ...
 def default_pool_dir() -> str: ...
 
+@final
 class MessageMeta:
-    def __init__(self, tags: Optional[List[str]] = None) -> None: ...
+    def __new__(cls, tags: Optional[List[str]] = None) -> "MessageMeta": ...
     @property
     def tags(self) -> List[str]: ...
 
+@final
 class Message:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         seq: int,
         time: datetime.datetime,
         time_rfc3339: str,
         data: Any,
         meta: MessageMeta,
         raw: bytes,
-    ) -> None: ...
+    ) -> "Message": ...
     @property
     def seq(self) -> int: ...
     @property
@@ -50,8 +67,9 @@ class Message:
     @property
     def raw(self) -> bytes: ...
 
+@final
 class Lite3Frame:
-    def __init__(self, seq: int, timestamp_ns: int, flags: int, payload: bytes) -> None: ...
+    def __new__(cls, seq: int, timestamp_ns: int, flags: int, payload: bytes) -> "Lite3Frame": ...
     @property
     def seq(self) -> int: ...
     @property
@@ -63,6 +81,7 @@ class Lite3Frame:
     @property
     def time(self) -> datetime.datetime: ...
 
+@final
 class Stream:
     def next_json(self) -> Optional[bytes]: ...
     def __iter__(self) -> Iterator[bytes]: ...
@@ -78,6 +97,7 @@ class Stream:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class Lite3Stream:
     def next(self) -> Optional[Lite3Frame]: ...
     def __iter__(self) -> Iterator[Lite3Frame]: ...
@@ -93,6 +113,7 @@ class Lite3Stream:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class Tail:
     def __iter__(self) -> Iterator[Message]: ...
     def __next__(self) -> Message: ...
@@ -110,6 +131,7 @@ class Tail:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class Pool:
     @property
     def path(self) -> str: ...
@@ -117,7 +139,7 @@ class Pool:
     def name(self) -> str: ...
     def append_json(self, payload: _Bytes, tags: _Tags, durability: Durability) -> bytes: ...
     def append(
-        self, value: Any, tags: _Tags = None, durability: Durability = Durability.FAST
+        self, value: Any, tags: _Tags = None, durability: Union[Durability, int] = 0
     ) -> Message: ...
     def append_lite3(self, payload: _Bytes, durability: Durability) -> int: ...
     def get_json(self, seq: int) -> bytes: ...
@@ -181,8 +203,9 @@ class Pool:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class Client:
-    def __init__(self, pool_dir: Optional[str] = None) -> None: ...
+    def __new__(cls, pool_dir: Optional[str] = None) -> "Client": ...
     @property
     def pool_dir(self) -> str: ...
     def create_pool(self, pool_ref: str, size_bytes: int = 1048576) -> Pool: ...

@@ -15,7 +15,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Iterable, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from ._native import Message, MessageMeta, parse_rfc3339_ns
 from ._support import Durability, IoError, NotFoundError, _from_json, _time_from_ns
@@ -103,7 +103,7 @@ class RemoteClient:
         method: str,
         path: str,
         body: Optional[bytes] = None,
-        query: Optional[list] = None,
+        query: Optional[List[Tuple[str, Any]]] = None,
         timeout: Optional[float] = None,
     ) -> Any:
         if self._closed:
@@ -134,7 +134,7 @@ class RemoteClient:
                 hint="Check the server URL and that the server is running.",
             ) from None
 
-    def _json(self, method: str, path: str, body: Any = None, query: Optional[list] = None) -> Any:
+    def _json(self, method: str, path: str, body: Any = None, query: Optional[List[Tuple[str, Any]]] = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         with self._open(method, path, data, query) as resp:
             return json.loads(resp.read() or b"null")
@@ -163,11 +163,13 @@ class RemoteClient:
         except NotFoundError:
             return self.create_pool(pool, size_bytes)
 
-    def pool_info(self, pool: str) -> dict:
-        return self._json("GET", f"/v0/pools/{self._seg(pool)}/info")["pool"]
+    def pool_info(self, pool: str) -> Dict[str, Any]:
+        info: Dict[str, Any] = self._json("GET", f"/v0/pools/{self._seg(pool)}/info")["pool"]
+        return info
 
-    def list_pools(self) -> list:
-        return self._json("GET", "/v0/pools")["pools"]
+    def list_pools(self) -> List[Dict[str, Any]]:
+        pools: List[Dict[str, Any]] = self._json("GET", "/v0/pools")["pools"]
+        return pools
 
     def delete_pool(self, pool: str) -> None:
         self._json("DELETE", f"/v0/pools/{self._seg(pool)}")
@@ -250,9 +252,10 @@ class RemotePool:
     def get_json(self, seq: int) -> bytes:
         return self.get(seq).raw
 
-    def info(self) -> dict:
+    def info(self) -> Dict[str, Any]:
         self._check()
-        return self.client._json("GET", self._path + "/info")["pool"]
+        info: Dict[str, Any] = self.client._json("GET", self._path + "/info")["pool"]
+        return info
 
     def tail(
         self,
@@ -311,7 +314,7 @@ class RemoteTail:
         self._first = True
 
     def _connect(self) -> None:
-        query: list = []
+        query: List[Tuple[str, Any]] = []
         if self._first and self._live:
             query.append(("last", 0))
         elif self._first and self._last is not None:
