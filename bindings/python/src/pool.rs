@@ -104,6 +104,7 @@ fn json_usage(message: String) -> Error {
 }
 
 static REPLAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static PLS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static ATAIL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 #[pymethods]
@@ -281,8 +282,15 @@ impl Pool {
         live: bool,
         last: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Tail> {
-        let opts = Options::parse(since_seq, max_messages, timeout_ms, error_on_gap)?
+        let mut opts = Options::parse(since_seq, max_messages, timeout_ms, error_on_gap)?
             .select(tags, r#where, live, last)?;
+        if !opts.wheres.is_empty() {
+            let find = PLS.import(py, "plasmite._support", "_pls_path")?;
+            opts.evaluator = find
+                .call0()?
+                .extract::<Option<String>>()?
+                .map(PathBuf::from);
+        }
         Ok(Tail::new(self.reader(py, opts)?))
     }
 

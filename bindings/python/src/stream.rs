@@ -20,12 +20,18 @@
 use crate::message::{Lite3Frame, Message, envelope};
 use crate::{OrRaise, opt_u64, tags_arg, to_py_err};
 use plasmite_os::filter::Filter;
-use plasmite_os::query::{Item, Predicate, Query, Stream as OsStream};
-use plasmite_os::{Cancel, Error, ErrorKind, GapPolicy, Pool as OsPool, Start};
+use plasmite_os::query::{DamagePolicy, Item, Predicate, Query, Stream as OsStream};
+use plasmite_os::sandbox::{Found, SandboxError};
+use plasmite_os::{Cancel, Error, ErrorKind, GapPolicy, Launcher, Pool as OsPool, QuerySpec};
+use plasmite_os::{Sandbox, Start};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -43,6 +49,8 @@ pub(crate) struct Options {
     pub(crate) wheres: Vec<String>,
     pub(crate) live: bool,
     pub(crate) last: Option<u64>,
+    /// The `pls` that evaluates `where` expressions out of process (`None`: in process).
+    pub(crate) evaluator: Option<PathBuf>,
 }
 
 impl Options {
@@ -85,13 +93,26 @@ impl Options {
         Ok(self)
     }
 
-    fn query(self, cancel: &Cancel) -> Result<Query, Error> {
-        let start = match (self.since_seq, self.live, self.last) {
+    fn start(&self) -> Start {
+        match (self.since_seq, self.live, self.last) {
             (Some(s), _, _) if s > 0 => Start::Seq(s),
             (_, true, _) => Start::Live,
             (_, _, Some(n)) => Start::Last(n),
             _ => Start::Oldest,
-        };
+        }
+    }
+
+    fn gap(&self) -> GapPolicy {
+        if self.error_on_gap {
+            GapPolicy::Stop
+        } else {
+            GapPolicy::Continue
+        }
+    }
+
+    fn query(self, cancel: &Cancel) -> Result<Query, Error> {
+        let start = self.start();
+        let gap = self.gap();
         let mut predicates: Vec<Arc<dyn Predicate>> = Vec::new();
         if !self.wheres.is_empty() {
             predicates.push(Arc::new(
@@ -106,16 +127,86 @@ impl Options {
             tags: self.tags,
             predicates,
             limit: self.max_messages,
-            gap: if self.error_on_gap {
-                GapPolicy::Stop
-            } else {
-                GapPolicy::Continue
-            },
+            gap,
             live: true,
             deadline,
             cancel: Some(cancel.clone()),
             ..Query::default()
         })
+    }
+
+    /// The query as data for an evaluator process (after checking the expressions compile).
+    fn spec(self) -> Result<QuerySpec, Error> {
+        Filter::compile(&self.wheres).map_err(Error::from)?;
+        Ok(QuerySpec {
+            start: self.start(),
+            gap: self.gap(),
+            tags: self.tags,
+            since_ns: None,
+            wheres: self.wheres,
+            limit: self.max_messages,
+            damage: DamagePolicy::Report,
+            live: true,
+            timeout: self.timeout_ms.map(Duration::from_millis),
+            first_batch: false,
+        })
+    }
+}
+
+/// The evaluators of this process's sandboxed queries: the `pls` found first.
+fn sandbox(program: &PathBuf) -> Arc<Sandbox> {
+    static SANDBOX: OnceLock<Arc<Sandbox>> = OnceLock::new();
+    SANDBOX
+        .get_or_init(|| {
+            Arc::new(Sandbox::new(
+                Launcher::new(program).arg("__where-evaluator"),
+            ))
+        })
+        .clone()
+}
+
+/// Where a reader's items come from.
+enum Source {
+    /// The engine's query, run here.
+    Local(Box<OsStream<Arc<OsPool>>>),
+    /// A query with `where` expressions run by an evaluator process, fed by a thread.
+    Sandboxed {
+        items: Receiver<Result<Found, Error>>,
+        done: bool,
+    },
+}
+
+impl Source {
+    fn sandboxed(pool: Arc<OsPool>, spec: QuerySpec, program: &PathBuf, cancel: &Cancel) -> Source {
+        let sandbox = sandbox(program);
+        let (tx, rx) = sync_channel::<Result<Found, Error>>(256);
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            let r = sandbox.run_each(&pool, &spec, &cancel, |found| {
+                if tx.send(Ok(found)).is_err() {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+            match r {
+                Ok(_) | Err(SandboxError::Cancelled) => {}
+                Err(SandboxError::Where(e) | SandboxError::Other(e)) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+        Source::Sandboxed {
+            items: rx,
+            done: false,
+        }
+    }
+
+    fn ended(&self) -> bool {
+        match self {
+            Source::Local(s) => s.ended().is_some(),
+            Source::Sandboxed { done, .. } => *done,
+        }
     }
 }
 
@@ -135,7 +226,7 @@ enum Got {
 }
 
 struct State {
-    stream: Option<OsStream<Arc<OsPool>>>,
+    stream: Option<Source>,
     /// Taken by a wait that was not asked for it (asyncio): delivered next.
     pending: Option<Owned>,
     /// An error policy gap ended the stream.
@@ -164,7 +255,12 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 impl Reader {
     pub(crate) fn open(pool: Arc<OsPool>, opts: Options) -> Result<Reader, Error> {
         let cancel = Cancel::new();
-        let stream = opts.query(&cancel)?.run(pool)?;
+        let stream = match opts.evaluator.clone() {
+            Some(program) if !opts.wheres.is_empty() => {
+                Source::sandboxed(pool, opts.spec()?, &program, &cancel)
+            }
+            _ => Source::Local(Box::new(opts.query(&cancel)?.run(pool)?)),
+        };
         Ok(Reader {
             state: Mutex::new(State {
                 stream: Some(stream),
@@ -184,8 +280,18 @@ impl Reader {
         if st.terminated {
             return Ok(Got::End);
         }
-        let Some(stream) = st.stream.as_mut() else {
-            return Ok(Got::End);
+        let stream = match st.stream.as_mut() {
+            None => return Ok(Got::End),
+            Some(Source::Local(stream)) => stream,
+            Some(Source::Sandboxed { items, done }) => {
+                let r = Reader::step_sandboxed(items, done, wait);
+                if let Err(e) = &r
+                    && e.kind() == ErrorKind::RetentionGap
+                {
+                    st.terminated = true;
+                }
+                return r;
+            }
         };
         loop {
             let r = match wait {
@@ -212,6 +318,45 @@ impl Reader {
                         st.terminated = true;
                     }
                     Err(e)
+                }
+            };
+        }
+    }
+
+    /// One step of a sandboxed query: the next item its thread handed over.
+    fn step_sandboxed(
+        items: &Receiver<Result<Found, Error>>,
+        done: &mut bool,
+        wait: Option<Duration>,
+    ) -> Result<Got, Error> {
+        if *done {
+            return Ok(Got::End);
+        }
+        let deadline = wait.and_then(|w| Instant::now().checked_add(w));
+        loop {
+            let got = match deadline {
+                None => items.try_recv().map_err(|e| match e {
+                    TryRecvError::Empty => RecvTimeoutError::Timeout,
+                    TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+                }),
+                Some(d) => items.recv_timeout(d.saturating_duration_since(Instant::now())),
+            };
+            return match got {
+                Ok(Ok(Found::Message(m))) => Ok(Got::Msg(Owned {
+                    seq: m.seq,
+                    timestamp_ns: m.timestamp_ns,
+                    payload: m.payload,
+                })),
+                Ok(Ok(Found::Gap { .. })) => continue,
+                Ok(Ok(Found::Damaged(d))) => Err(d.error),
+                Ok(Err(e)) => {
+                    *done = true;
+                    Err(e)
+                }
+                Err(RecvTimeoutError::Timeout) => Ok(Got::Nothing),
+                Err(RecvTimeoutError::Disconnected) => {
+                    *done = true;
+                    Ok(Got::End)
                 }
             };
         }
@@ -247,6 +392,7 @@ impl Reader {
             let got = py.detach(|| {
                 let mut st = lock(&self.state);
                 if self.is_closed() {
+                    st.stream = None;
                     return Ok(Got::End);
                 }
                 Reader::step(&mut st, Some(SLICE))
@@ -290,7 +436,7 @@ impl Reader {
         match self.state.try_lock() {
             Ok(st) => {
                 st.pending.is_none()
-                    && (st.terminated || st.stream.as_ref().is_none_or(|s| s.ended().is_some()))
+                    && (st.terminated || st.stream.as_ref().is_none_or(Source::ended))
             }
             Err(_) => false,
         }

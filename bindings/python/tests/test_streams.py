@@ -218,3 +218,34 @@ def test_asyncio_tail_drains_a_backlog_and_ends(pool):
 
 def test_flush_appends_release_the_gil(pool):
     assert pool.append({"durable": True}, durability=Durability.FLUSH).seq == 1
+
+
+def test_where_runs_in_an_evaluator_process_of_the_installed_pls(pool):
+    from plasmite._support import _pls_path
+
+    assert _pls_path(), "the wheel's pls evaluates where expressions"
+    fill(pool, 3)
+    tail = pool.tail(where=".data.i >= 1", live=False, timeout_ms=5000)
+    assert [next(tail).seq, next(tail).seq] == [2, 3]
+    got = []
+    t = threading.Thread(target=lambda: got.append(tail.next_message()))
+    t.start()
+    pool.append({"i": 0})
+    pool.append({"i": 9})
+    t.join(10)
+    assert got and got[0].data == {"i": 9}
+    waiting = threading.Thread(target=lambda: got.append(tail.next_message()))
+    waiting.start()
+    time.sleep(0.1)
+    tail.close()
+    waiting.join(2)
+    assert not waiting.is_alive() and got[-1] is None
+
+
+def test_a_where_expression_that_never_returns_cannot_hang_the_program(pool):
+    pool.append({"i": 1})
+    start = time.monotonic()
+    with pytest.raises(plasmite.PlasmiteError) as e:
+        list(pool.tail(where="[repeat(1)] | length > 0", timeout_ms=30_000))
+    assert time.monotonic() - start < 20
+    assert e.value.hint

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import os
 import time as _time
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional
 
 
 class ErrorKind(enum.IntEnum):
@@ -219,3 +220,27 @@ def _replay(tail: Any, speed: float) -> Iterator[Any]:
             if ts is not None:
                 prev = ts
             yield m
+
+
+_PLS: List[Optional[str]] = []
+
+
+def _pls_path() -> Optional[str]:
+    """The ``pls`` this package installed (it evaluates ``where`` expressions out of process),
+    or None (then they run in this process)."""
+    if not _PLS:
+        found = None
+        try:
+            from importlib.metadata import PackageNotFoundError, files
+
+            for f in files("plasmite") or []:
+                if f.name == "pls" and f.parent.name in ("bin", "scripts", "Scripts"):
+                    candidate = str(f.locate())
+                    if os.access(candidate, os.X_OK):
+                        found = os.path.realpath(candidate)
+                        break
+        except (ImportError, PackageNotFoundError):
+            pass
+        _PLS.append(found)
+    result: Optional[str] = _PLS[0]
+    return result
