@@ -248,6 +248,14 @@ impl std::fmt::Debug for Reader {
     }
 }
 
+impl Drop for Reader {
+    /// A reader dropped without `close()` still stops its query (and a sandboxed query's
+    /// evaluator and thread) at once.
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
