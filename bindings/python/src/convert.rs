@@ -10,10 +10,10 @@
 //!
 //! Spec: `spec/LITE3.md` §7 (JSON mapping); `spec/API.md` §3 (appending).
 
-use plasmite_os::Error;
 use plasmite_os::core::lite3::write::{Key, Value as Lv, Writer};
 use plasmite_os::core::lite3::{Lite3Error, Lite3ErrorKind};
 use plasmite_os::message::{self, DATA_NESTING_MAX};
+use plasmite_os::{Cause, Error};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -97,13 +97,15 @@ pub(crate) fn encode_py(
         .call1((value,))
         .and_then(|t| t.extract())
         .map_err(Err)?;
-    let parsed: Value = serde_json::from_str(&text).map_err(|e| {
-        Ok(crate::usage(
-            &format!("invalid json: {e}"),
-            "Pass JSON-serialisable data with finite numbers.",
-        ))
-    })?;
-    message::encode(&parsed, tags, max_len).map_err(Ok)
+    message::encode_json(&text, tags, max_len).map_err(|e| {
+        Ok(match e.cause() {
+            Some(Cause::InvalidJson) => crate::usage(
+                &e.message().replacen("invalid JSON", "invalid json", 1),
+                "Pass JSON-serialisable data with finite numbers.",
+            ),
+            _ => e,
+        })
+    })
 }
 
 fn fill_dict(
@@ -259,21 +261,5 @@ impl message::Build for Built {
             }
             Ok(list.into_any().unbind())
         })
-    }
-}
-
-/// Whether the compact serde_json text of `v` is what printing its stored form gives: object
-/// keys in ascending byte order and no integer beyond `i64` (stored as a float).
-pub(crate) fn prints_as_stored(v: &Value) -> bool {
-    match v {
-        Value::Number(n) => n.is_i64() || n.is_f64(),
-        Value::Array(items) => items.iter().all(prints_as_stored),
-        Value::Object(map) => {
-            map.keys()
-                .zip(map.keys().skip(1))
-                .all(|(a, b)| a.as_bytes() < b.as_bytes())
-                && map.values().all(prints_as_stored)
-        }
-        _ => true,
     }
 }

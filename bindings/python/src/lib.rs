@@ -305,24 +305,7 @@ impl Client {
         self.check_open(py)?;
         let dir = self.dir.clone();
         let list = py
-            .detach(|| {
-                let now = plasmite_os::now_ns();
-                dir::list(&dir).map(|pools| {
-                    pools
-                        .into_iter()
-                        .map(
-                            |l| match OsPool::open_read_only(&l.path).and_then(|p| p.info()) {
-                                Ok(info) => info.to_json(&l.name, now),
-                                Err(e) => serde_json::json!({
-                                    "name": l.name,
-                                    "path": l.path.to_string_lossy(),
-                                    "error": e.to_json(),
-                                }),
-                            },
-                        )
-                        .collect::<Vec<_>>()
-                })
-            })
+            .detach(|| dir::list_json(&dir, plasmite_os::now_ns()))
             .or_raise(py)?;
         convert::json_to_py(py, &serde_json::Value::Array(list))
     }

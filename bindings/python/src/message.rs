@@ -12,10 +12,10 @@
 //! Spec: `bindings/python/README.md` (Message); `spec/API.md` §4.
 
 use crate::OrRaise;
-use crate::convert::{Built, prints_as_stored};
+use crate::convert::Built;
+use plasmite_os::Error;
 use plasmite_os::core::lite3::envelope::Envelope;
-use plasmite_os::message::{self, Printed, Style};
-use plasmite_os::{Error, ErrorKind};
+use plasmite_os::message::{self, Printed};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -30,31 +30,15 @@ fn time_from_ns(py: Python<'_>, ns: u64) -> PyResult<Py<PyAny>> {
 }
 
 /// The compact envelope of a stored message: `{"seq":N,"time":"…","meta":{"tags":[…]},
-/// "data":{…}}`.
+/// "data":{…}}`, printed by the engine in that member order.
 pub(crate) fn envelope(seq: u64, timestamp_ns: u64, payload: &[u8]) -> Result<Vec<u8>, Error> {
-    let env = Envelope::parse(payload).map_err(message::corrupt)?;
-    let mut out = Vec::with_capacity(payload.len() + 96);
-    out.extend_from_slice(b"{\"seq\":");
-    out.extend_from_slice(seq.to_string().as_bytes());
-    out.extend_from_slice(b",\"time\":\"");
-    plasmite_os::time::write_rfc3339(&mut out, timestamp_ns);
-    out.extend_from_slice(b"\",\"meta\":{\"tags\":[");
-    for (i, t) in env.tags().enumerate() {
-        let t = t.map_err(message::corrupt)?;
-        if i > 0 {
-            out.push(b',');
-        }
-        serde_json::to_writer(&mut out, t)
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot print tag: {e}")))?;
-    }
-    out.extend_from_slice(b"]},\"data\":");
+    let mut out = Vec::with_capacity(payload.len() + 64);
     let printed = Printed {
         seq,
         timestamp_ns,
         payload,
     };
-    message::print_data(&mut out, &printed, Style::Compact)?;
-    out.push(b'}');
+    message::print_seq_first(&mut out, &printed)?;
     Ok(out)
 }
 
@@ -78,33 +62,6 @@ fn stored_data(py: Python<'_>, seq: u64, ts: u64, payload: &[u8]) -> PyResult<Py
         .or_raise(py)?;
     let envelope = built.into_py(py)?;
     Ok(envelope.get_item("data")?.unbind())
-}
-
-/// The envelope of a message just appended from parsed JSON: `data` printed from the value
-/// itself when that gives the stored form's text, else from the payload.
-pub(crate) fn envelope_of_value(
-    seq: u64,
-    timestamp_ns: u64,
-    tags: &[&str],
-    data: &serde_json::Value,
-    payload: &[u8],
-) -> Result<Vec<u8>, Error> {
-    if !prints_as_stored(data) {
-        return envelope(seq, timestamp_ns, payload);
-    }
-    let mut out = Vec::with_capacity(payload.len() + 96);
-    out.extend_from_slice(b"{\"seq\":");
-    out.extend_from_slice(seq.to_string().as_bytes());
-    out.extend_from_slice(b",\"time\":\"");
-    plasmite_os::time::write_rfc3339(&mut out, timestamp_ns);
-    out.extend_from_slice(b"\",\"meta\":{\"tags\":");
-    let printed = serde_json::to_writer(&mut out, tags).and_then(|()| {
-        out.extend_from_slice(b"},\"data\":");
-        serde_json::to_writer(&mut out, data)
-    });
-    printed.map_err(|e| Error::new(ErrorKind::Internal, format!("cannot print message: {e}")))?;
-    out.push(b'}');
-    Ok(out)
 }
 
 /// One message: `seq`, `time` (UTC `datetime`), `time_rfc3339`, `data`, `meta` (`tags`) and

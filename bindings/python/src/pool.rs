@@ -11,11 +11,11 @@
 //! Spec: `spec/API.md` §3–§5; `bindings/python/README.md` (Pool).
 
 use crate::convert::{encode_py, json_to_py};
-use crate::message::{Lite3Frame, Message, envelope, envelope_of_value};
+use crate::message::{Lite3Frame, Message, envelope};
 use crate::stream::{Lite3Stream, Options, Reader, Stream, Tail};
 use crate::{OrRaise, Shared, tags_arg, to_py_err, u64_arg, usage};
 use plasmite_os::message;
-use plasmite_os::{Appended, Durability, Error, ErrorKind, Pool as OsPool};
+use plasmite_os::{Appended, Cause, Durability, Error, ErrorKind, Pool as OsPool};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -140,22 +140,18 @@ impl Pool {
             let text = std::str::from_utf8(json)
                 .map_err(|_| json_usage("invalid json utf-8".to_owned()))
                 .or_raise(py)?;
-            let value: serde_json::Value = serde_json::from_str(text)
-                .map_err(|e| json_usage(format!("invalid json: {e}")))
-                .or_raise(py)?;
-            let stored = message::encode(&value, &tag_refs, pool.max_payload_len()).or_raise(py)?;
-            Ok((value, stored))
+            // Straight from the text to Lite³; a syntax error keeps 0.8.0's wording.
+            message::encode_json(text, &tag_refs, pool.max_payload_len())
+                .map_err(|e| match e.cause() {
+                    Some(Cause::InvalidJson) => {
+                        json_usage(e.message().replacen("invalid JSON", "invalid json", 1))
+                    }
+                    _ => e,
+                })
+                .or_raise(py)
         })?;
-        let (value, stored) = stored;
         let appended = Pool::append_payload(py, &pool, &stored, d)?;
-        let bytes = envelope_of_value(
-            appended.seq,
-            appended.timestamp_ns,
-            &tag_refs,
-            &value,
-            &stored,
-        )
-        .or_raise(py)?;
+        let bytes = envelope(appended.seq, appended.timestamp_ns, &stored).or_raise(py)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
