@@ -46,55 +46,45 @@ func bufferSize(n int) int {
 //	for m := range msgs { ... }
 //	if err := <-errs; err != nil && !errors.Is(err, context.Canceled) { ... }
 func (p *Pool) Tail(ctx context.Context, opts TailOptions) (<-chan *Message, <-chan error) {
-	out := make(chan *Message, bufferSize(opts.Buffer))
-	errs := make(chan error, 1)
 	s, err := p.OpenStreamOptions(opts)
-	go func() {
-		defer close(errs)
-		defer close(out)
-		if err != nil {
-			errs <- err
-			return
-		}
-		defer s.Close()
-		defer watch(ctx, s.core)()
-		for {
-			msg, err := s.NextMessage()
-			if err != nil {
-				if err != io.EOF {
-					errs <- err
-				} else if ctx.Err() != nil {
-					errs <- ctx.Err()
-				}
-				return
-			}
-			select {
-			case out <- msg:
-			case <-ctx.Done():
-				errs <- ctx.Err()
-				return
-			}
-		}
-	}()
-	return out, errs
+	if err != nil {
+		return failed[*Message](err)
+	}
+	return pump(ctx, opts.Buffer, s.core, s.NextMessage, s.Close)
 }
 
 // TailLite3 is Tail for raw frames (Tags and Where apply too).
 func (p *Pool) TailLite3(ctx context.Context, opts TailOptions) (<-chan *Lite3Frame, <-chan error) {
-	out := make(chan *Lite3Frame, bufferSize(opts.Buffer))
-	errs := make(chan error, 1)
 	s, err := p.OpenLite3StreamOptions(opts)
+	if err != nil {
+		return failed[*Lite3Frame](err)
+	}
+	return pump(ctx, opts.Buffer, s.core, s.Next, s.Close)
+}
+
+// failed is a tail that could not open: no items, and err once on the error channel.
+func failed[T any](err error) (<-chan T, <-chan error) {
+	out := make(chan T)
+	close(out)
+	errs := make(chan error, 1)
+	errs <- err
+	close(errs)
+	return out, errs
+}
+
+// pump moves a stream's items into a channel (buffered by buffer, default 64) on its own
+// goroutine until the stream ends (io.EOF: quietly, or ctx.Err() when ctx ended it), fails
+// (the error is sent once), or ctx is done; then it closes the stream and both channels.
+func pump[T any](ctx context.Context, buffer int, core *streamCore, next func() (T, error), closeStream func()) (<-chan T, <-chan error) {
+	out := make(chan T, bufferSize(buffer))
+	errs := make(chan error, 1)
 	go func() {
 		defer close(errs)
 		defer close(out)
-		if err != nil {
-			errs <- err
-			return
-		}
-		defer s.Close()
-		defer watch(ctx, s.core)()
+		defer closeStream()
+		defer watch(ctx, core)()
 		for {
-			f, err := s.Next()
+			item, err := next()
 			if err != nil {
 				if err != io.EOF {
 					errs <- err
@@ -104,7 +94,7 @@ func (p *Pool) TailLite3(ctx context.Context, opts TailOptions) (<-chan *Lite3Fr
 				return
 			}
 			select {
-			case out <- f:
+			case out <- item:
 			case <-ctx.Done():
 				errs <- ctx.Err()
 				return
