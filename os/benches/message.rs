@@ -11,7 +11,7 @@
 
 use plasmite_core::lite3::envelope::{self, Envelope};
 use plasmite_core::lite3::read::Doc;
-use plasmite_os::message::{Printed, Style, check, encode, print};
+use plasmite_os::message::{Printed, Style, check, encode, encode_json, print, print_seq_first};
 use serde_json::Value;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -22,6 +22,9 @@ const MAX_PAYLOAD: usize = 1 << 20;
 
 const TEXT: &str =
     r#"{"from":"alice","msg":"hello there","n":42,"ok":true,"tags":["a","b"],"ts":1732180000}"#;
+
+/// The bindings' benchmark message: small, untagged, with a float.
+const SMALL: &str = r#"{"sensor": "temp", "value": 23.5, "n": 1}"#;
 
 fn main() {
     let b = Bench {
@@ -43,6 +46,13 @@ fn main() {
         encode(&v, black_box(&["x"]), MAX_PAYLOAD)
     });
 
+    b.run("encode_json_100B", || {
+        encode_json(black_box(TEXT), black_box(&["x"]), MAX_PAYLOAD)
+    });
+    b.run("encode_json_40B_untagged", || {
+        encode_json(black_box(SMALL), black_box(&[]), MAX_PAYLOAD)
+    });
+
     let msg = Printed {
         seq: 1,
         timestamp_ns: 1_732_180_000_123_456_789,
@@ -52,6 +62,23 @@ fn main() {
     b.run("render_100B_compact", || {
         out.clear();
         print(&mut out, black_box(&msg), Style::Compact).expect("prints");
+        out.len()
+    });
+
+    b.run("render_100B_seq_first", || {
+        out.clear();
+        print_seq_first(&mut out, black_box(&msg)).expect("prints");
+        out.len()
+    });
+    let small = encode_json(SMALL, &[], MAX_PAYLOAD).expect("the sample encodes");
+    let small_msg = Printed {
+        seq: 1,
+        timestamp_ns: 1_732_180_000_123_456_789,
+        payload: &small,
+    };
+    b.run("render_40B_seq_first", || {
+        out.clear();
+        print_seq_first(&mut out, black_box(&small_msg)).expect("prints");
         out.len()
     });
 

@@ -160,6 +160,9 @@ class Client {
   }
 }
 
+/** Where appends print envelopes (JavaScript runs one call at a time per thread). */
+const envelopeScratch = Buffer.allocUnsafeSlow(64 * 1024);
+
 /** An open pool. */
 class Pool {
   #native;
@@ -186,7 +189,15 @@ class Pool {
     const t = toTags(tags);
     const d = durabilityCode(durability);
     try {
-      if (payload instanceof Uint8Array) return p.appendJson(payload, t, d);
+      if (payload instanceof Uint8Array) {
+        // The envelope is printed into a reused buffer and copied into a pooled Buffer:
+        // cheaper than a native buffer per call.
+        const n = p.appendJsonInto(payload, t, d, envelopeScratch);
+        if (n > envelopeScratch.length) return p.lastEnvelope();
+        const out = Buffer.allocUnsafe(n);
+        envelopeScratch.copy(out, 0, 0, n);
+        return out;
+      }
       if (typeof payload === "string") return p.appendText(payload, t, d);
       const text = JSON.stringify(payload);
       if (text === undefined) throw new TypeError("payload must be a JSON object");

@@ -14,9 +14,14 @@ use plasmite_os::message::{self, Printed};
 
 /// The envelope of `printed` as a new buffer of its exact size, printed through `scratch`.
 pub(crate) fn to_vec(scratch: &mut Vec<u8>, printed: &Printed<'_>) -> Result<Vec<u8>, Error> {
-    scratch.clear();
-    message::print_seq_first(scratch, printed)?;
+    print_into(scratch, printed)?;
     Ok(scratch.to_vec())
+}
+
+/// The envelope of `printed` in `out` (cleared first).
+pub(crate) fn print_into(out: &mut Vec<u8>, printed: &Printed<'_>) -> Result<(), Error> {
+    out.clear();
+    message::print_seq_first(out, printed)
 }
 
 #[cfg(test)]

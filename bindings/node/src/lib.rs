@@ -191,13 +191,13 @@ impl NativePool {
     }
 
     /// Appends one JSON object given as text: encoded straight from the text (no value tree),
-    /// its envelope printed from the stored payload.
-    fn append_text_inner(&mut self, json: &str, tags: &[String], d: u32) -> Result<Vec<u8>, Error> {
+    /// its envelope printed from the stored payload into `self.scratch`.
+    fn append_text_inner(&mut self, json: &str, tags: &[String], d: u32) -> Result<(), Error> {
         let d = durability(d)?;
         let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
         let payload = message::encode_json(json, &tags, self.pool.max_payload_len())?;
         let appended = self.pool.append(&payload, d)?;
-        envelope::to_vec(
+        envelope::print_into(
             &mut self.scratch,
             &Printed {
                 seq: appended.seq,
@@ -205,6 +205,16 @@ impl NativePool {
                 payload: &payload,
             },
         )
+    }
+
+    /// [`NativePool::append_text_inner`] of UTF-8 bytes.
+    fn append_bytes_inner(&mut self, json: &[u8], tags: &[String], d: u32) -> Result<(), Error> {
+        let text = std::str::from_utf8(json).map_err(|_| {
+            usage("invalid JSON: not UTF-8").with_hint(
+                "Pass one JSON object (a Buffer of UTF-8 JSON, or a value to serialize).",
+            )
+        })?;
+        self.append_text_inner(text, tags, d)
     }
 }
 
@@ -225,15 +235,36 @@ impl NativePool {
         tags: Vec<String>,
         durability: u32,
     ) -> napi::Result<BufferSlice<'e>> {
-        let r = std::str::from_utf8(json)
-            .map_err(|_| {
-                usage("invalid JSON: not UTF-8").with_hint(
-                    "Pass one JSON object (a Buffer of UTF-8 JSON, or a value to serialize).",
-                )
-            })
-            .and_then(|text| self.append_text_inner(text, &tags, durability));
-        let bytes = r.map_err(|e| to_js(&e))?;
-        BufferSlice::copy_from(env, bytes)
+        self.append_bytes_inner(json, &tags, durability)
+            .map_err(|e| to_js(&e))?;
+        BufferSlice::copy_from(env, &self.scratch)
+    }
+
+    /// [`NativePool::append_json`] printing the envelope into `out` (a buffer the caller
+    /// reuses) when it fits; returns the envelope's length. A longer envelope is kept for
+    /// [`NativePool::last_envelope`]. Saves creating a native buffer per call.
+    #[napi]
+    pub fn append_json_into(
+        &mut self,
+        json: &[u8],
+        tags: Vec<String>,
+        durability: u32,
+        mut out: BufferSlice<'_>,
+    ) -> napi::Result<u32> {
+        self.append_bytes_inner(json, &tags, durability)
+            .map_err(|e| to_js(&e))?;
+        let n = self.scratch.len();
+        if let Some(dst) = out.get_mut(..n) {
+            dst.copy_from_slice(&self.scratch);
+        }
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// The envelope of the last append (what did not fit [`NativePool::append_json_into`]'s
+    /// buffer).
+    #[napi]
+    pub fn last_envelope<'e>(&self, env: &'e Env) -> napi::Result<BufferSlice<'e>> {
+        BufferSlice::copy_from(env, &self.scratch)
     }
 
     /// Appends one JSON object given as text (what `JSON.stringify` made); returns the stored
@@ -260,8 +291,8 @@ impl NativePool {
     ) -> napi::Result<String> {
         let r = self
             .append_text_inner(&json, &tags, durability)
-            .and_then(|out| {
-                String::from_utf8(out)
+            .and_then(|()| {
+                String::from_utf8(self.scratch.clone())
                     .map_err(|_| Error::new(ErrorKind::Internal, "envelope is not UTF-8"))
             });
         r.map_err(|e| to_js(&e))

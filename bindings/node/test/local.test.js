@@ -89,6 +89,18 @@ test("appendJson takes bytes, JSON text or a value and returns the envelope", ()
   assert.deepEqual(pool.getJson(1n), a);
 });
 
+test("appendJson returns whole envelopes of every size, each its own Buffer", () => {
+  const { pool } = fresh();
+  const big = pool.appendJson(Buffer.from(JSON.stringify({ s: "x".repeat(100 * 1024) })));
+  assert.equal(JSON.parse(big).data.s.length, 100 * 1024);
+  assert.deepEqual(pool.getJson(1), big);
+  const small = pool.appendJson(Buffer.from('{"s":"y"}'));
+  const again = pool.appendJson(Buffer.from('{"s":"z"}'));
+  assert.equal(JSON.parse(small).data.s, "y", "a later append does not change an earlier envelope");
+  assert.equal(JSON.parse(again).data.s, "z");
+  assert.deepEqual(pool.getJson(2), small);
+});
+
 test("append and get give Messages with bigint seqs and Date times", () => {
   const { pool } = fresh();
   const m = pool.append({ hello: "world" }, ["greeting"]);
