@@ -222,6 +222,15 @@ int plsm_stream_open_ex(plsm_pool_t *pool, const plsm_stream_options_t *options,
  *  One thread at a time per stream. */
 int plsm_stream_next(plsm_stream_t *stream, plsm_buf_t *out_message, plsm_error_t **out_err);
 
+/** EXTENSION: up to max_count messages in one call. Waits for the first as plsm_stream_next
+ *  does, then takes the messages available now (without waiting) until max_count, or until
+ *  the envelopes reach max_bytes; writes them into *out_lines (free it with plsm_buf_free),
+ *  each envelope followed by '\n' (envelopes never contain one), and their number into
+ *  *out_count. Returns 1 (*out_count >= 1), 0 at the end of the stream, or -1. An error met
+ *  after the first message is returned by the next call (of either function). */
+int plsm_stream_next_batch(plsm_stream_t *stream, size_t max_count, size_t max_bytes,
+                           plsm_buf_t *out_lines, size_t *out_count, plsm_error_t **out_err);
+
 /** Releases a JSON stream (NULL: no-op). */
 void plsm_stream_free(plsm_stream_t *stream);
 

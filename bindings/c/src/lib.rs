@@ -89,6 +89,8 @@ struct Reader {
     stream: Stream<Arc<Pool>>,
     /// A RetentionGap under the error policy ended the stream for good.
     terminated: bool,
+    /// An error met by a batch after its first message: the next call reports it.
+    pending: Option<Error>,
     /// Scratch space for printing envelopes.
     scratch: Vec<u8>,
 }

@@ -129,6 +129,7 @@ unsafe fn open_reader<T>(
     let reader = Reader {
         stream,
         terminated: false,
+        pending: None,
         scratch: Vec::new(),
     };
     let handle = Box::into_raw(Box::new(make(reader, cancel)));
@@ -163,11 +164,29 @@ fn next_item<R>(
     reader: &mut Reader,
     take: impl FnOnce(&plasmite_os::MessageView<'_>, &mut Vec<u8>) -> Result<R, Error>,
 ) -> Result<Option<R>, Error> {
+    if let Some(e) = reader.pending.take() {
+        return Err(e);
+    }
+    next_item_with(reader, true, take)
+}
+
+/// [`next_item`] waiting as the stream does (`wait`), or taking only what is there now
+/// (`Ok(None)`: nothing now, or the end).
+fn next_item_with<R>(
+    reader: &mut Reader,
+    wait: bool,
+    take: impl FnOnce(&plasmite_os::MessageView<'_>, &mut Vec<u8>) -> Result<R, Error>,
+) -> Result<Option<R>, Error> {
     if reader.terminated {
         return Ok(None);
     }
     loop {
-        let item = match reader.stream.next(None) {
+        let next = if wait {
+            reader.stream.next(None)
+        } else {
+            reader.stream.poll()
+        };
+        let item = match next {
             Ok(item) => item,
             Err(e) => {
                 if e.kind() == ErrorKind::RetentionGap {
@@ -286,6 +305,65 @@ pub unsafe extern "C" fn plsm_stream_next(
         // SAFETY: rule 4.
         Err(e) => unsafe { fail(out_err, &e) },
     }
+}
+
+/// Extension: up to `max_count` envelopes in one call. Waits for the first message as
+/// [`plsm_stream_next`] does, then takes the messages available now, without waiting, until
+/// `max_count` or until the envelopes reach `max_bytes`; writes them into `out_lines`, each
+/// followed by a newline, and their number into `out_count`. An error met after the first
+/// message is returned by the next call.
+///
+/// # Safety
+/// Rules 1, 4 and 6.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn plsm_stream_next_batch(
+    stream: *mut plsm_stream,
+    max_count: usize,
+    max_bytes: usize,
+    out_lines: *mut plsm_buf,
+    out_count: *mut usize,
+    out_err: *mut *mut plsm_error,
+) -> c_int {
+    // SAFETY: rule 1 — a live handle (shared: a canceller may hold it too).
+    let Some(stream) = (unsafe { stream.as_ref() }) else {
+        // SAFETY: rule 4.
+        return unsafe { fail(out_err, &usage("stream is null")) };
+    };
+    if out_lines.is_null() || out_count.is_null() {
+        // SAFETY: rule 4.
+        return unsafe { fail(out_err, &usage("out_lines or out_count is null")) };
+    }
+    // SAFETY: rule 6 — this thread alone uses the reader now.
+    let reader = unsafe { &mut *stream.reader.get() };
+    let mut lines = Vec::new();
+    let push = |m: &plasmite_os::MessageView<'_>, lines: &mut Vec<u8>| {
+        message::print_seq_first(lines, &m.printed())?;
+        lines.push(b'\n');
+        Ok(())
+    };
+    match next_item(reader, |m, _| push(m, &mut lines)) {
+        Ok(Some(())) => {}
+        Ok(None) => return 0,
+        // SAFETY: rule 4.
+        Err(e) => return unsafe { fail(out_err, &e) },
+    }
+    let mut count = 1usize;
+    while count < max_count && lines.len() < max_bytes {
+        match next_item_with(reader, false, |m, _| push(m, &mut lines)) {
+            Ok(Some(())) => count += 1,
+            Ok(None) => break,
+            Err(e) => {
+                reader.pending = Some(e);
+                break;
+            }
+        }
+    }
+    // SAFETY: rule 4 — both checked non-NULL.
+    unsafe {
+        out_lines.write(to_buf(lines));
+        out_count.write(count);
+    }
+    1
 }
 
 /// Legacy raw stream open (gap policy continue).

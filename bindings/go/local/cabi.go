@@ -91,6 +91,14 @@ static int plsmgo_stream_next(plsm_stream_t *s, uint8_t *dst, size_t cap, size_t
 	return rc;
 }
 
+static int plsmgo_stream_next_batch(plsm_stream_t *s, size_t max_count, uint8_t *dst,
+		size_t cap, size_t *out_len, size_t *out_count, plsm_buf_t *spill, plsm_error_t **err) {
+	plsm_buf_t buf = {0};
+	int rc = plsm_stream_next_batch(s, max_count, cap, &buf, out_count, err);
+	if (rc == 1) plsmgo_land(&buf, dst, cap, out_len, spill);
+	return rc;
+}
+
 static int plsmgo_lite3_next(plsm_lite3_stream_t *s, uint8_t *dst, size_t cap,
 		size_t *out_len, plsm_lite3_frame_t *meta, plsm_buf_t *spill, plsm_error_t **err) {
 	plsm_lite3_frame_t f;
@@ -460,6 +468,24 @@ func cStreamNext(s unsafe.Pointer, dst []byte) ([]byte, bool, error) {
 		return nil, false, nil
 	default:
 		return nil, false, takeError(rc, e)
+	}
+}
+
+// cStreamNextBatch: envelopes each followed by a newline (waiting for the first, then what
+// is there now, up to maxCount and about len(dst) bytes) and their number; 0 at the end.
+func cStreamNextBatch(s unsafe.Pointer, maxCount int, dst []byte) ([]byte, int, error) {
+	var n, count C.size_t
+	var spill C.plsm_buf_t
+	var e *C.plsm_error_t
+	rc := C.plsmgo_stream_next_batch((*C.plsm_stream_t)(s), C.size_t(maxCount), cbytes(dst),
+		C.size_t(len(dst)), &n, &count, &spill, &e)
+	switch rc {
+	case 1:
+		return landed(dst, n, &spill), int(count), nil
+	case 0:
+		return nil, 0, nil
+	default:
+		return nil, 0, takeError(rc, e)
 	}
 }
 

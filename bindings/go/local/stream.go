@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"io"
 	"sync"
 	"unsafe"
@@ -14,13 +15,25 @@ import (
 // any time, and `free` with nothing else in flight. So: `busy` is held across every call that
 // uses the handle (next, free); `state` guards the pointer against free while cancel uses it.
 // Close cancels first — a pending next returns within 50 ms — then takes `busy` and frees.
+//
+// A tail's JSON stream reads ahead (as its channel does): one library call fetches the
+// envelopes available at that moment (at most a batch) and nextAhead hands them out one by
+// one. Cancelling drops what was read ahead. Stream.NextJSON reads one message per call.
 type streamCore struct {
-	state   sync.Mutex
-	busy    sync.Mutex
-	ptr     unsafe.Pointer
-	lite3   bool
-	scratch []byte // guarded by busy
+	state     sync.Mutex
+	busy      sync.Mutex
+	ptr       unsafe.Pointer
+	lite3     bool
+	cancelled bool     // guarded by state
+	scratch   []byte   // guarded by busy
+	ahead     [][]byte // guarded by busy: envelopes fetched, not yet handed out
 }
+
+// Read-ahead bounds of one library call: messages and bytes.
+const (
+	batchCount = 256
+	batchBytes = 32 << 10
+)
 
 // acquire holds busy and returns the live handle (nil when closed, busy then released).
 func (s *streamCore) acquire() unsafe.Pointer {
@@ -40,6 +53,7 @@ func (s *streamCore) cancel() {
 	if s.ptr != nil {
 		cStreamCancel(s.ptr, s.lite3)
 	}
+	s.cancelled = true
 	s.state.Unlock()
 }
 
@@ -105,6 +119,67 @@ func (s *Stream) NextJSON() ([]byte, error) {
 		return raw, nil
 	}
 	return exact(raw, buf), nil
+}
+
+// nextAhead is NextJSON through the read-ahead (a tail's stream only).
+func (s *Stream) nextAhead() ([]byte, error) {
+	c := s.core
+	p := c.acquire()
+	if p == nil {
+		return nil, api.ClosedError("stream")
+	}
+	defer c.busy.Unlock()
+	c.state.Lock()
+	cancelled := c.cancelled
+	c.state.Unlock()
+	if cancelled {
+		c.ahead = nil
+	}
+	if len(c.ahead) == 0 {
+		if err := c.fetch(p); err != nil {
+			return nil, err
+		}
+		if len(c.ahead) == 0 {
+			return nil, io.EOF
+		}
+	}
+	raw := c.ahead[0]
+	c.ahead[0] = nil
+	c.ahead = c.ahead[1:]
+	return raw, nil
+}
+
+// nextMessageAhead is NextMessage through the read-ahead.
+func (s *Stream) nextMessageAhead() (*Message, error) {
+	raw, err := s.nextAhead()
+	if err != nil {
+		return nil, err
+	}
+	return api.DecodeOwnedMessage(raw, false)
+}
+
+// fetch reads the next batch of envelopes into ahead, each in its own slice (none at the
+// end of the stream). busy is held.
+func (c *streamCore) fetch(p unsafe.Pointer) error {
+	buf := c.buffer(batchBytes)
+	lines, count, err := cStreamNextBatch(p, batchCount, buf)
+	if err != nil || count == 0 {
+		return err
+	}
+	if cap(c.ahead) < count {
+		c.ahead = make([][]byte, 0, count)
+	}
+	c.ahead = c.ahead[:0]
+	for len(lines) > 0 {
+		end := bytes.IndexByte(lines, '\n')
+		next := end + 1
+		if end < 0 {
+			end, next = len(lines), len(lines)
+		}
+		c.ahead = append(c.ahead, append(make([]byte, 0, end), lines[:end]...))
+		lines = lines[next:]
+	}
+	return nil
 }
 
 // NextMessage (extension) waits for the next message; io.EOF at the end of the stream.

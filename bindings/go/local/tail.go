@@ -50,7 +50,7 @@ func (p *Pool) Tail(ctx context.Context, opts TailOptions) (<-chan *Message, <-c
 	if err != nil {
 		return failed[*Message](err)
 	}
-	return pump(ctx, opts.Buffer, s.core, s.NextMessage, s.Close)
+	return pump(ctx, opts.Buffer, s.core, s.nextMessageAhead, s.Close)
 }
 
 // TailLite3 is Tail for raw frames (Tags and Where apply too).
@@ -92,6 +92,13 @@ func pump[T any](ctx context.Context, buffer int, core *streamCore, next func() 
 					errs <- ctx.Err()
 				}
 				return
+			}
+			// Room in the channel: a plain send, without select's bookkeeping. (A done ctx
+			// has cancelled the stream, so next ends soon either way.)
+			select {
+			case out <- item:
+				continue
+			default:
 			}
 			select {
 			case out <- item:

@@ -3,6 +3,7 @@ package local_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,6 +168,42 @@ func TestCancelledTailEndsItsWaitAndLeavesNoGoroutine(t *testing.T) {
 	if n := settledGoroutines(baseline); n > baseline {
 		buf := make([]byte, 1<<16)
 		t.Fatalf("goroutines %d > baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// A tail reads ahead in batches; every message still arrives once, in order, whole — also
+// one larger than a batch's byte budget, and across batch boundaries.
+func TestTailReadingAheadKeepsEveryMessageInOrderAndWhole(t *testing.T) {
+	c, _ := newClient(t)
+	p := newPool(t, c, "ahead", 8<<20)
+	const n = 2000
+	big := strings.Repeat("b", 100_000)
+	for i := 0; i < n; i++ {
+		text := fmt.Sprintf(`{"i":%d}`, i)
+		if i == 700 {
+			text = fmt.Sprintf(`{"i":%d,"big":%q}`, i, big)
+		}
+		if _, err := p.AppendJSON([]byte(text), nil, plasmite.DurabilityFast); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, errs := p.Tail(context.Background(), plasmite.TailOptions{MaxMessages: u64(n), Buffer: 7})
+	i := 0
+	for m := range msgs {
+		var data struct {
+			I   int    `json:"i"`
+			Big string `json:"big"`
+		}
+		if err := json.Unmarshal(m.Data, &data); err != nil || m.Seq != uint64(i+1) || data.I != i {
+			t.Fatalf("message %d: seq %d data %s err %v", i, m.Seq, m.Data, err)
+		}
+		if (i == 700) != (data.Big == big) {
+			t.Fatalf("message %d: big field of %d bytes", i, len(data.Big))
+		}
+		i++
+	}
+	if err := <-errs; err != nil || i != n {
+		t.Fatalf("read %d of %d: %v", i, n, err)
 	}
 }
 
