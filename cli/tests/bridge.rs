@@ -4,9 +4,12 @@
 //! The tests check the bridge's guarantees end to end: data and tags survive a round trip;
 //! killing the bridge at random moments loses and duplicates nothing; a server restart is
 //! survived; a lapped pool stops with RetentionGap (or reports the gap when allowed); two-way
-//! bridging does not loop.
+//! bridging does not loop; each way of logging in is accepted with the right secret and refused,
+//! as a Permission error, with a wrong one.
 #![cfg(feature = "bridge")]
 
+#[path = "bridge/auth.rs"]
+mod auth;
 mod common;
 
 use common::{Env, env, run, spawn};
@@ -55,7 +58,25 @@ impl Nats {
         Some(n)
     }
 
+    /// Starts a server that also reads the configuration `config` (written into the test's
+    /// directory); see [`Nats::start`].
+    fn start_with_config(e: &Env, config: &str) -> Option<Nats> {
+        let path = e.root.join("nats.conf");
+        std::fs::write(&path, config).expect("write nats.conf");
+        Nats::start(e, &["-c", path.to_str().expect("a UTF-8 path")])
+    }
+
+    /// The server's log (its stderr, kept across restarts), shown when it fails to start.
+    fn log(&self) -> PathBuf {
+        self.store.with_file_name("nats.log")
+    }
+
     fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .expect("open the server's log");
         let child = Command::new("nats-server")
             .args([
                 "-js",
@@ -68,15 +89,20 @@ impl Nats {
             .arg(&self.store)
             .args(&self.extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start nats-server");
         self.child = Some(child);
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
             assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nats-server did not listen"
+                exited.is_none() && started.elapsed() < Duration::from_secs(10),
+                "nats-server did not listen ({exited:?}); its log:\n{}",
+                std::fs::read_to_string(self.log()).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -602,4 +628,200 @@ fn tls_is_verified_against_the_given_ca() {
     ]);
     out.code(0);
     assert_eq!(indices(&e, "b"), [1]);
+}
+
+/// Bridges two messages of a new pool `a` out to a new stream and back into a new pool `b`,
+/// logging in with `login` both ways, and checks they arrived.
+fn round_trip_with(e: &Env, url: &str, login: &[&str]) {
+    e.create("a", "1M");
+    feed_many(e, "a", 1, 2);
+    let mut args = out_args("a", url, &["--create-stream", "--catch-up"]);
+    args.extend_from_slice(login);
+    let out = e.pls(&args);
+    out.code(0);
+    assert_eq!(out.json()["published"], 2, "{}", out.show());
+    let mut args = vec![
+        "bridge",
+        "in",
+        url,
+        "--stream",
+        "S",
+        "b",
+        "--create",
+        "--catch-up",
+    ];
+    args.extend_from_slice(login);
+    let out = e.pls(&args);
+    out.code(0);
+    assert_eq!(out.json()["appended"], 2, "{}", out.show());
+    assert_eq!(indices(e, "b"), [1, 2]);
+}
+
+/// Checks that `bridge out` logging in with `login` is refused: exit 6, Permission, a message
+/// naming the server and a hint about the credentials.
+#[track_caller]
+fn assert_refused(e: &Env, url: &str, login: &[&str]) {
+    let mut args = out_args("a", url, &["--catch-up"]);
+    args.extend_from_slice(login);
+    let out = e.pls(&args);
+    let err = out.fails(6, "Permission");
+    assert!(
+        common::str_of(&err, "message").contains(&format!("failed to connect to NATS at {url}")),
+        "{}",
+        out.show()
+    );
+    assert!(
+        common::str_of(&err, "hint").contains("refused the credentials"),
+        "{}",
+        out.show()
+    );
+}
+
+#[test]
+fn a_wrong_password_is_refused_with_the_credentials_hint() {
+    let e = env("bridge-password");
+    let Some(nats) = Nats::start(&e, &["--user", "u", "--pass", "secret-pw"]) else {
+        return;
+    };
+    let url = nats.url();
+    std::fs::write(e.root.join("pw"), "secret-pw\n").unwrap();
+    std::fs::write(e.root.join("wrong"), "secret-pv\n").unwrap();
+    let pw = e.root.join("pw");
+    let wrong = e.root.join("wrong");
+    round_trip_with(
+        &e,
+        &url,
+        &["--user", "u", "--password-file", pw.to_str().unwrap()],
+    );
+    assert_refused(
+        &e,
+        &url,
+        &["--user", "u", "--password-file", wrong.to_str().unwrap()],
+    );
+    assert_refused(
+        &e,
+        &url,
+        &["--user", "v", "--password-file", pw.to_str().unwrap()],
+    );
+}
+
+#[test]
+fn an_nkey_seed_authenticates_and_another_seed_is_refused() {
+    let e = env("bridge-nkey");
+    let key = nkeys::KeyPair::new_user();
+    let Some(nats) = Nats::start_with_config(&e, &auth::nkey_config(&key.public_key())) else {
+        return;
+    };
+    let url = nats.url();
+    // A seed file as written by hand or by a tool: surrounding whitespace is trimmed.
+    let seed = e.root.join("user.nk");
+    std::fs::write(&seed, format!("{}\n", key.seed().unwrap())).unwrap();
+    round_trip_with(&e, &url, &["--nkey-file", seed.to_str().unwrap()]);
+    let other = e.root.join("other.nk");
+    std::fs::write(&other, nkeys::KeyPair::new_user().seed().unwrap()).unwrap();
+    assert_refused(&e, &url, &["--nkey-file", other.to_str().unwrap()]);
+    // No key at all is refused the same way.
+    assert_refused(&e, &url, &[]);
+}
+
+/// An operator-mode server trusting one operator, which signed `accounts`.
+fn operator_mode(e: &Env, operator: &auth::Identity, accounts: &[&auth::Identity]) -> Option<Nats> {
+    Nats::start_with_config(e, &auth::operator_config(operator, accounts))
+}
+
+#[test]
+fn a_creds_file_authenticates_against_an_operator_mode_server() {
+    let e = env("bridge-creds");
+    let operator = auth::operator("op");
+    let account = auth::account(&operator.key, "acct");
+    let user = auth::user(&account.key, "bridge");
+    let Some(nats) = operator_mode(&e, &operator, &[&account]) else {
+        return;
+    };
+    let url = nats.url();
+    let creds = e.root.join("bridge.creds");
+    std::fs::write(&creds, auth::creds(&user)).unwrap();
+    round_trip_with(&e, &url, &["--creds", creds.to_str().unwrap()]);
+}
+
+#[test]
+fn a_creds_file_of_a_user_the_server_does_not_trust_is_refused() {
+    let e = env("bridge-creds-refused");
+    let operator = auth::operator("op");
+    let account = auth::account(&operator.key, "acct");
+    let Some(nats) = operator_mode(&e, &operator, &[&account]) else {
+        return;
+    };
+    let url = nats.url();
+    e.create("a", "1M");
+    feed_many(&e, "a", 1, 1);
+    let creds = e.root.join("bridge.creds");
+    // A user of an account the operator signed but the server was never told about.
+    let stranger = auth::account(&operator.key, "unknown");
+    std::fs::write(&creds, auth::creds(&auth::user(&stranger.key, "u"))).unwrap();
+    assert_refused(&e, &url, &["--creds", creds.to_str().unwrap()]);
+    // A trusted user's JWT with a seed that is not that user's key: the server's challenge is
+    // signed with the wrong key.
+    let mismatched = auth::Identity {
+        key: nkeys::KeyPair::new_user(),
+        jwt: auth::user(&account.key, "u").jwt,
+    };
+    std::fs::write(&creds, auth::creds(&mismatched)).unwrap();
+    assert_refused(&e, &url, &["--creds", creds.to_str().unwrap()]);
+}
+
+#[test]
+fn a_malformed_seed_or_creds_file_is_a_usage_error_found_before_connecting() {
+    let e = env("bridge-bad-secrets");
+    // Nothing listens there: each of these fails before connecting.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let url = format!("nats://127.0.0.1:{port}");
+    e.create("a", "1M");
+    let file = e.root.join("secret");
+    let path = file.to_str().unwrap();
+    let key = nkeys::KeyPair::new_user();
+    for not_a_seed in ["SUNOTASEED".to_owned(), key.public_key()] {
+        std::fs::write(&file, &not_a_seed).unwrap();
+        let out = e.pls(&out_args("a", &url, &["--catch-up", "--nkey-file", path]));
+        let err = out.fails(2, "Usage");
+        assert!(
+            common::str_of(&err, "message").starts_with("invalid NKey seed"),
+            "{}",
+            out.show()
+        );
+        assert!(
+            common::str_of(&err, "hint").contains("starting with S"),
+            "{}",
+            out.show()
+        );
+    }
+    // A seed alone is not a creds file.
+    std::fs::write(&file, key.seed().unwrap()).unwrap();
+    let out = e.pls(&out_args("a", &url, &["--catch-up", "--creds", path]));
+    let err = out.fails(2, "Usage");
+    assert!(
+        common::str_of(&err, "message").starts_with("invalid NATS credentials file"),
+        "{}",
+        out.show()
+    );
+    assert!(
+        common::str_of(&err, "hint").contains("user JWT"),
+        "{}",
+        out.show()
+    );
+    let missing = e.root.join("missing.creds");
+    let out = e.pls(&out_args(
+        "a",
+        &url,
+        &["--catch-up", "--creds", missing.to_str().unwrap()],
+    ));
+    let err = out.fails(3, "NotFound");
+    assert!(
+        common::str_of(&err, "hint").contains("creds file"),
+        "{}",
+        out.show()
+    );
 }

@@ -14,6 +14,8 @@
 //!   and `bridge out` never publishes a message with that tag: a two-way pair cannot loop.
 //! - Subject tokens built from pool names and tags contain only `[A-Za-z0-9_-]`; the exact
 //!   values travel in headers.
+//! - Only the server's refusal of a login is a Permission error; a malformed NKey seed or creds
+//!   file is a Usage error found before connecting.
 //!
 //! Spec: `spec/BRIDGE.md`.
 
@@ -84,12 +86,33 @@ impl Connect {
             o = o.user_and_password(u.clone(), p.clone());
         }
         if let Some(seed) = &self.nkey_seed {
+            // The client would report a malformed seed as refused credentials, at connect.
+            nkeys::KeyPair::from_seed(seed).map_err(|e| {
+                Error::new(ErrorKind::Usage, format!("invalid NKey seed: {e}")).with_hint(
+                    "An NKey seed is the key's secret half: 58 characters of base32 starting \
+                     with S (SU… for a user), not its public key.",
+                )
+            })?;
             o = o.nkey(seed.clone());
         }
         if let Some(path) = &self.creds_file {
-            o = o.credentials_file(path).await.map_err(|e| {
+            // Read here rather than by the client, which would turn a missing file into a bare
+            // I/O error: NotFound and Permission keep their kinds, and a file that is not a
+            // creds file is a Usage error naming it.
+            let text = std::fs::read_to_string(path).map_err(|e| {
                 Error::io(e, "failed to read the NATS credentials file", path)
                     .with_hint("Check the creds file's path and permissions.")
+            })?;
+            o = o.credentials(&text).map_err(|e| {
+                Error::new(
+                    ErrorKind::Usage,
+                    format!("invalid NATS credentials file: {e}"),
+                )
+                .with_path(path)
+                .with_hint(
+                    "A creds file holds a user JWT and that user's NKey seed, each between \
+                     -----BEGIN and ------END lines, as NATS account tools write it.",
+                )
             })?;
         }
         if let Some(ca) = &self.tls_ca {
