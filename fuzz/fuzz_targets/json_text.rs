@@ -5,11 +5,16 @@
 //! - Both refuse with the same error message; a syntax error is a Usage error.
 //! - `encode_json_into` appends exactly those bytes after what the arena held, and leaves the
 //!   arena as it was on an error.
+//! - `encode_json_printing` gives the same result, and the envelope made from the data it
+//!   printed is the envelope printed from the payload.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use plasmite_os::ErrorKind;
-use plasmite_os::message::{encode, encode_json, encode_json_into, invalid_json};
+use plasmite_os::message::{
+    Printed, encode, encode_json, encode_json_into, encode_json_printing, invalid_json,
+    print_seq_first, print_seq_first_parts,
+};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -36,5 +41,24 @@ fuzz_target!(|data: &[u8]| {
             by_text.as_deref().ok().filter(|b| b.len() == n)
         ),
         Err(_) => assert_eq!(arena, b"head"),
+    }
+    let mut data = Vec::new();
+    let printing = encode_json_printing(text, &tags, max, &mut data);
+    match (&by_text, &printing) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "{text:?}");
+            let mut want = Vec::new();
+            let printed = Printed {
+                seq: 7,
+                timestamp_ns: 1_000_000_007,
+                payload: a,
+            };
+            print_seq_first(&mut want, &printed).expect("a stored payload prints");
+            let mut got = Vec::new();
+            print_seq_first_parts(&mut got, 7, 1_000_000_007, &tags, &data);
+            assert_eq!(got, want, "{text:?}");
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text:?}"),
+        _ => panic!("printing path disagrees on {text:?}"),
     }
 });

@@ -11,7 +11,10 @@
 
 use plasmite_core::lite3::envelope::{self, Envelope};
 use plasmite_core::lite3::read::Doc;
-use plasmite_os::message::{Printed, Style, check, encode, encode_json, print, print_seq_first};
+use plasmite_os::message::{
+    Printed, Style, check, encode, encode_json, encode_json_printing, print, print_seq_first,
+    print_seq_first_parts,
+};
 use serde_json::Value;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -80,6 +83,15 @@ fn main() {
         out.clear();
         print_seq_first(&mut out, black_box(&small_msg)).expect("prints");
         out.len()
+    });
+
+    let mut data = Vec::with_capacity(256);
+    b.run("encode_json_printing_40B+parts", || {
+        data.clear();
+        let stored = encode_json_printing(black_box(SMALL), &[], MAX_PAYLOAD, &mut data);
+        out.clear();
+        print_seq_first_parts(&mut out, 1, 1_732_180_000_123_456_789, &[], &data);
+        stored.map(|s| s.len())
     });
 
     let p = payload.as_slice();

@@ -59,6 +59,38 @@ fn main() {
         }
     }
 
+    // The bindings' append: JSON text encoded, appended, its envelope printed back — on a new
+    // pool (every page touched for the first time) and on a wrapped one.
+    for steady in [false, true] {
+        let name = if steady {
+            "append_json_envelope_wrapped"
+        } else {
+            "append_json_envelope_new_pool"
+        };
+        if want(name) {
+            let pool = fresh(&dir, name, 64 << 20, None);
+            if steady {
+                fill(&pool, 256);
+            }
+            let text = r#"{"kind":"signup","user":"alice","id":12345,"tags":["a","b"],"ok":true}"#;
+            let mut out = Vec::with_capacity(256);
+            let ns = median_ns(5_000, || {
+                let stored = plasmite_os::message::encode_json(text, &[], pool.max_payload_len())
+                    .expect("encode");
+                let a = pool.append(&stored, Durability::Fast).expect("append");
+                out.clear();
+                let printed = plasmite_os::message::Printed {
+                    seq: a.seq,
+                    timestamp_ns: a.timestamp_ns,
+                    payload: &stored,
+                };
+                plasmite_os::message::print_seq_first(&mut out, &printed).expect("print");
+                black_box(&out);
+            });
+            row(name, ns, "—");
+        }
+    }
+
     if want("append_batch_256B_x1000") {
         let pool = fresh(&dir, "batch", 64 << 20, None);
         let batch: Vec<Vec<u8>> = (0..1000).map(|_| payload(256)).collect();

@@ -1,11 +1,15 @@
 //! JSON text straight to Lite³ (`message::encode_json`) agrees with the `Value` path
 //! (`serde_json` + `message::encode`): the same bytes for every accepted text, the same refusal
-//! and message for every other, and an arena left as it was on an error.
+//! and message for every other, and an arena left as it was on an error. The envelope printed
+//! while encoding (`encode_json_printing`) is the one printed from the stored payload.
 
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
-use plasmite_os::message::{encode, encode_json, encode_json_into, invalid_json};
+use plasmite_os::message::{
+    Printed, encode, encode_json, encode_json_into, encode_json_printing, invalid_json,
+    print_seq_first, print_seq_first_parts,
+};
 use plasmite_os::{Cause, ErrorKind};
 use serde_json::Value;
 use support::model::Rng;
@@ -139,8 +143,32 @@ fn value_path(text: &str, tags: &[&str], max: usize) -> Result<Vec<u8>, String> 
     encode(&v, tags, max).map_err(|e| e.to_string())
 }
 
+/// `encode_json`'s result, checked against `encode_json_printing`: the same result, and an
+/// envelope made from the data printed while encoding that is the envelope printed from the
+/// payload.
 fn text_path(text: &str, tags: &[&str], max: usize) -> Result<Vec<u8>, String> {
-    encode_json(text, tags, max).map_err(|e| e.to_string())
+    let plain = encode_json(text, tags, max).map_err(|e| e.to_string());
+    let mut data = Vec::new();
+    let printing = encode_json_printing(text, tags, max, &mut data).map_err(|e| e.to_string());
+    assert_eq!(printing, plain, "{text}");
+    if let Ok(payload) = &plain {
+        let (seq, timestamp_ns) = (42, 1_732_180_000_123_456_789);
+        let mut want = Vec::new();
+        let printed = Printed {
+            seq,
+            timestamp_ns,
+            payload,
+        };
+        print_seq_first(&mut want, &printed).expect("a stored payload prints");
+        let mut got = Vec::new();
+        print_seq_first_parts(&mut got, seq, timestamp_ns, tags, &data);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "{text}"
+        );
+    }
+    plain
 }
 
 #[test]

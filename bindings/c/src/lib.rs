@@ -446,10 +446,16 @@ fn envelope_with(scratch: &mut Vec<u8>, printed: &Printed<'_>) -> Result<Vec<u8>
     Ok(scratch.to_vec())
 }
 
-/// Parses one JSON document and encodes it with `tags` for `pool`.
-fn encode_json(pool: &Pool, json: &[u8], tags: &[&str]) -> Result<Vec<u8>, Error> {
+/// Parses one JSON document and encodes it with `tags` for `pool`, printing the message's
+/// data into `data` on the way.
+fn encode_json_printing(
+    pool: &Pool,
+    json: &[u8],
+    tags: &[&str],
+    data: &mut Vec<u8>,
+) -> Result<Vec<u8>, Error> {
     let text = std::str::from_utf8(json).map_err(|_| usage("invalid json utf-8"))?;
-    message::encode_json(text, tags, pool.max_payload_len())
+    message::encode_json_printing(text, tags, pool.max_payload_len(), data)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -652,7 +658,9 @@ pub unsafe extern "C" fn plsm_pool_append_json(
             )
         };
         // A syntax error is reported before a bad durability, anything else after it (§1.5).
-        let payload = encode_json(pool, json, &tags);
+        // The data is printed while encoding, for the envelope.
+        let mut data = Vec::new();
+        let payload = encode_json_printing(pool, json, &tags, &mut data);
         if let Err(e) = &payload
             && e.cause() == Some(plasmite_os::Cause::InvalidJson)
         {
@@ -661,11 +669,14 @@ pub unsafe extern "C" fn plsm_pool_append_json(
         let d = durability(durability_)?;
         let payload = payload?;
         let appended = pool.append(&payload, d)?;
-        let bytes = envelope(&Printed {
-            seq: appended.seq,
-            timestamp_ns: appended.timestamp_ns,
-            payload: &payload,
-        })?;
+        let mut bytes = Vec::with_capacity(data.len() + 96);
+        message::print_seq_first_parts(
+            &mut bytes,
+            appended.seq,
+            appended.timestamp_ns,
+            &tags,
+            &data,
+        );
         // SAFETY: rule 4 — checked non-NULL.
         unsafe { out_message.write(to_buf(bytes)) };
         Ok(())

@@ -22,7 +22,7 @@ mod stream;
 use napi::Env;
 use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice};
 use napi_derive::napi;
-use plasmite_os::message::{self, Printed};
+use plasmite_os::message;
 use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, PoolRef, dir};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -180,6 +180,8 @@ pub struct NativePool {
     pool: Arc<Pool>,
     /// Scratch space for printing envelopes.
     scratch: Vec<u8>,
+    /// Scratch space for an appended message's data, printed while encoding it.
+    data: Vec<u8>,
 }
 
 impl NativePool {
@@ -187,6 +189,7 @@ impl NativePool {
         NativePool {
             pool: Arc::new(pool),
             scratch: Vec::new(),
+            data: Vec::new(),
         }
     }
 
@@ -195,16 +198,24 @@ impl NativePool {
     fn append_text_inner(&mut self, json: &str, tags: &[String], d: u32) -> Result<(), Error> {
         let d = durability(d)?;
         let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-        let payload = message::encode_json(json, &tags, self.pool.max_payload_len())?;
+        // The data is printed while encoding (into the scratch), then the envelope around it.
+        self.data.clear();
+        let payload = message::encode_json_printing(
+            json,
+            &tags,
+            self.pool.max_payload_len(),
+            &mut self.data,
+        )?;
         let appended = self.pool.append(&payload, d)?;
-        envelope::print_into(
+        self.scratch.clear();
+        message::print_seq_first_parts(
             &mut self.scratch,
-            &Printed {
-                seq: appended.seq,
-                timestamp_ns: appended.timestamp_ns,
-                payload: &payload,
-            },
-        )
+            appended.seq,
+            appended.timestamp_ns,
+            &tags,
+            &self.data,
+        );
+        Ok(())
     }
 
     /// [`NativePool::append_text_inner`] of UTF-8 bytes.

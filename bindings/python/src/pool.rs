@@ -103,6 +103,12 @@ fn json_usage(message: String) -> Error {
     Error::new(ErrorKind::Usage, message).with_hint("Pass one JSON object encoded as UTF-8.")
 }
 
+thread_local! {
+    /// Where `append_json` prints a message's data and its envelope (reused, per thread).
+    static ENVELOPE: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 static REPLAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PLS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static ATAIL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -133,26 +139,38 @@ impl Pool {
         let tags = tags_arg(Some(tags))?;
         let d = crate::durability(py, durability)?;
         let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
-        let stored = with_bytes(payload, "payload", |json| {
-            if json.is_empty() {
-                return Err(PyValueError::new_err("payload must not be empty"));
-            }
-            let text = std::str::from_utf8(json)
-                .map_err(|_| json_usage("invalid json utf-8".to_owned()))
-                .or_raise(py)?;
-            // Straight from the text to Lite³; a syntax error keeps 0.8.0's wording.
-            message::encode_json(text, &tag_refs, pool.max_payload_len())
-                .map_err(|e| match e.cause() {
-                    Some(Cause::InvalidJson) => {
-                        json_usage(e.message().replacen("invalid JSON", "invalid json", 1))
-                    }
-                    _ => e,
-                })
-                .or_raise(py)
-        })?;
-        let appended = Pool::append_payload(py, &pool, &stored, d)?;
-        let bytes = envelope(appended.seq, appended.timestamp_ns, &stored).or_raise(py)?;
-        Ok(PyBytes::new(py, &bytes))
+        ENVELOPE.with_borrow_mut(|scratch| {
+            let (data, out) = (&mut scratch.0, &mut scratch.1);
+            data.clear();
+            let stored = with_bytes(payload, "payload", |json| {
+                if json.is_empty() {
+                    return Err(PyValueError::new_err("payload must not be empty"));
+                }
+                let text = std::str::from_utf8(json)
+                    .map_err(|_| json_usage("invalid json utf-8".to_owned()))
+                    .or_raise(py)?;
+                // Straight from the text to Lite³, the data printed on the way; a syntax error
+                // keeps 0.8.0's wording.
+                message::encode_json_printing(text, &tag_refs, pool.max_payload_len(), data)
+                    .map_err(|e| match e.cause() {
+                        Some(Cause::InvalidJson) => {
+                            json_usage(e.message().replacen("invalid JSON", "invalid json", 1))
+                        }
+                        _ => e,
+                    })
+                    .or_raise(py)
+            })?;
+            let appended = Pool::append_payload(py, &pool, &stored, d)?;
+            out.clear();
+            message::print_seq_first_parts(
+                out,
+                appended.seq,
+                appended.timestamp_ns,
+                &tag_refs,
+                data,
+            );
+            Ok(PyBytes::new(py, out))
+        })
     }
 
     /// Appends `value` (a dict, as `json.dumps` would write it) with tags; returns the

@@ -54,6 +54,79 @@ pub fn encode_json_into(
     })
 }
 
+/// [`encode_json`] that also appends the message's `data` to `data_out`, printed exactly as
+/// [`print_seq_first`](super::print_seq_first) prints it from the stored payload — but from
+/// the scanned text, without reading the payload back. With the stored seq and time,
+/// [`print_seq_first_parts`](super::print_seq_first_parts) then makes the envelope.
+pub fn encode_json_printing(
+    text: &str,
+    tags: &[&str],
+    max_len: usize,
+    data_out: &mut Vec<u8>,
+) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    let mut arena = Vec::with_capacity(16);
+    if Scanner::new(text, &mut arena).document().is_none() {
+        slow(&mut out, text, tags, max_len)?;
+        let printed = super::Printed {
+            seq: 0,
+            timestamp_ns: 0,
+            payload: &out,
+        };
+        super::print_data(data_out, &printed, super::Style::Compact)?;
+        return Ok(out);
+    }
+    let hint = text.len().saturating_mul(2);
+    let mut order = Vec::new();
+    encode_with_into(&mut out, tags, max_len, hint, |w, at| {
+        fill_object(w, at, &arena, 0, 1, &mut Vec::new())
+    })?;
+    print_node(data_out, &arena, 0, &mut order);
+    Ok(out)
+}
+
+/// Prints node `idx` (and its subtree) as the printer prints the value it encodes to:
+/// objects with their members in the order [`fill_object`] inserts them (which is the
+/// printer's sorted order), the last of equal keys only.
+fn print_node(out: &mut Vec<u8>, nodes: &[Node<'_>], idx: usize, order: &mut Vec<u32>) {
+    use super::print::{json_f64, json_i64, json_string};
+    match &nodes[idx].tok {
+        Tok::Null => out.extend_from_slice(b"null"),
+        Tok::Bool(true) => out.extend_from_slice(b"true"),
+        Tok::Bool(false) => out.extend_from_slice(b"false"),
+        Tok::I64(n) => json_i64(out, *n),
+        Tok::F64(x) => json_f64(out, *x),
+        Tok::Str(s) => json_string(out, s),
+        Tok::Object { .. } => {
+            let base = sorted_members(nodes, idx, order);
+            out.push(b'{');
+            for k in base..order.len() {
+                if k > base {
+                    out.push(b',');
+                }
+                let member = order[k] as usize;
+                json_string(out, &nodes[member].key);
+                out.push(b':');
+                print_node(out, nodes, member, order);
+            }
+            out.push(b'}');
+            order.truncate(base);
+        }
+        Tok::Array { end } => {
+            out.push(b'[');
+            let mut i = idx + 1;
+            while i < *end as usize {
+                if i > idx + 1 {
+                    out.push(b',');
+                }
+                print_node(out, nodes, i, order);
+                i = next_sibling(nodes, i);
+            }
+            out.push(b']');
+        }
+    }
+}
+
 /// The fallback: serde_json parses (and words any syntax error), `encode` encodes.
 fn slow(out: &mut Vec<u8>, text: &str, tags: &[&str], max_len: usize) -> Result<usize, Error> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(invalid_json)?;
@@ -376,41 +449,47 @@ fn fill_object(
     level: usize,
     order: &mut Vec<u32>,
 ) -> Result<(), Lite3Error> {
-    let Some(Tok::Object { end }) = nodes.get(at_node).map(|n| &n.tok) else {
+    if !matches!(nodes.get(at_node).map(|n| &n.tok), Some(Tok::Object { .. })) {
         return Ok(());
-    };
+    }
+    let base = sorted_members(nodes, at_node, order);
+    for k in base..order.len() {
+        let idx = order[k] as usize;
+        insert(w, at, Key::Name(&nodes[idx].key), nodes, idx, level, order)?;
+    }
+    order.truncate(base);
+    Ok(())
+}
+
+/// Pushes the members of the object node `at_node` onto `order` in ascending bytewise key
+/// order, keeping only the last of equal keys (as serde_json's map does); returns where they
+/// start. The caller truncates `order` back to that when done.
+fn sorted_members(nodes: &[Node<'_>], at_node: usize, order: &mut Vec<u32>) -> usize {
     let base = order.len();
+    let Some(Tok::Object { end }) = nodes.get(at_node).map(|n| &n.tok) else {
+        return base;
+    };
     let mut i = at_node + 1;
     while i < *end as usize {
         order.push(i as u32);
         i = next_sibling(nodes, i);
     }
+    let key = |i: u32| nodes[i as usize].key.as_bytes();
     let members = &mut order[base..];
-    let sorted = members
-        .windows(2)
-        .all(|p| nodes[p[0] as usize].key.as_bytes() < nodes[p[1] as usize].key.as_bytes());
-    if !sorted {
-        members.sort_by(|a, b| {
-            nodes[*a as usize]
-                .key
-                .as_bytes()
-                .cmp(nodes[*b as usize].key.as_bytes())
-        });
-    }
-    let mut k = base;
-    while k < order.len() {
-        let idx = order[k] as usize;
-        let later_same = order
-            .get(k + 1)
-            .is_some_and(|&n| nodes[n as usize].key == nodes[idx].key);
-        k += 1;
-        if later_same {
-            continue;
+    if !members.windows(2).all(|p| key(p[0]) < key(p[1])) {
+        // Stable: equal keys stay in text order, so the last of a run is the last written.
+        members.sort_by(|a, b| key(*a).cmp(key(*b)));
+        let mut kept = base;
+        for k in base..order.len() {
+            let last_of_run = order.get(k + 1).is_none_or(|&n| key(n) != key(order[k]));
+            if last_of_run {
+                order[kept] = order[k];
+                kept += 1;
+            }
         }
-        insert(w, at, Key::Name(&nodes[idx].key), nodes, idx, level, order)?;
+        order.truncate(kept);
     }
-    order.truncate(base);
-    Ok(())
+    base
 }
 
 fn insert(

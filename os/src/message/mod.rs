@@ -30,8 +30,11 @@ mod json;
 mod print;
 
 pub use build::{Build, build, to_value};
-pub use json::{encode_json, encode_json_into, invalid_json};
-pub use print::{base64, check, print, print_data, print_frame, print_seq_first, to_json_string};
+pub use json::{encode_json, encode_json_into, encode_json_printing, invalid_json};
+pub use print::{
+    base64, check, print, print_data, print_frame, print_seq_first, print_seq_first_parts,
+    to_json_string,
+};
 
 /// How deep `data` may nest, counting `data` itself (the envelope root and `data`'s parent
 /// use one level; the format allows 32).

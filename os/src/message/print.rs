@@ -37,6 +37,57 @@ pub fn print_seq_first(out: &mut Vec<u8>, msg: &Printed<'_>) -> Result<(), Error
     print_part(out, msg, Style::Compact, Part::SeqFirst)
 }
 
+/// Appends the envelope [`print_seq_first`] prints, from its parts: `{"seq":…,"time":"…",
+/// "meta":{"tags":[…]},"data":` + `data` + `}` — `data` being the message's data as printed
+/// (compact). For an append that printed its data while encoding it.
+pub fn print_seq_first_parts(
+    out: &mut Vec<u8>,
+    seq: u64,
+    timestamp_ns: u64,
+    tags: &[&str],
+    data: &[u8],
+) {
+    let f = &mut CompactFormatter;
+    let msg = Printed {
+        seq,
+        timestamp_ns,
+        payload: &[],
+    };
+    let printed = (|| -> Result<(), Fail> {
+        write_seq_time(out, f, &msg, true)?;
+        key(out, f, "meta", false)?;
+        write_tags(out, f, tags.iter().map(|t| Ok::<&str, Fail>(t)), true)?;
+        f.end_object_value(out)?;
+        key(out, f, "data", false)?;
+        out.extend_from_slice(data);
+        f.end_object_value(out)?;
+        f.end_object(out)?;
+        Ok(())
+    })();
+    // Writing to a Vec cannot fail.
+    debug_assert!(printed.is_ok());
+}
+
+/// `s` as a JSON string, escaped as every printed message escapes it.
+pub(super) fn json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing to a Vec cannot fail.
+    let _ = string(out, &mut CompactFormatter, s);
+}
+
+/// A number as every printed message prints it.
+pub(super) fn json_i64(out: &mut Vec<u8>, n: i64) {
+    let _ = CompactFormatter.write_i64(out, n);
+}
+
+/// A float as every printed message prints it (`null` when not finite).
+pub(super) fn json_f64(out: &mut Vec<u8>, x: f64) {
+    let _ = if x.is_finite() {
+        CompactFormatter.write_f64(out, x)
+    } else {
+        CompactFormatter.write_null(out)
+    };
+}
+
 /// What of a message is printed, and in which member order.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
