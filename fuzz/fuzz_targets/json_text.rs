@@ -43,7 +43,8 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => assert_eq!(arena, b"head"),
     }
     let mut data = Vec::new();
-    let printing = encode_json_printing(text, &tags, max, &mut data);
+    let mut stored = Vec::new();
+    let printing = encode_json_printing(&mut stored, text, &tags, max, &mut data).map(|_| stored);
     match (&by_text, &printing) {
         (Ok(a), Ok(b)) => {
             assert_eq!(a, b, "{text:?}");

@@ -149,7 +149,17 @@ fn value_path(text: &str, tags: &[&str], max: usize) -> Result<Vec<u8>, String> 
 fn text_path(text: &str, tags: &[&str], max: usize) -> Result<Vec<u8>, String> {
     let plain = encode_json(text, tags, max).map_err(|e| e.to_string());
     let mut data = Vec::new();
-    let printing = encode_json_printing(text, tags, max, &mut data).map_err(|e| e.to_string());
+    let mut stored = b"head".to_vec();
+    let printing = encode_json_printing(&mut stored, text, tags, max, &mut data)
+        .map(|n| {
+            assert_eq!(stored.len(), 4 + n);
+            stored[4..].to_vec()
+        })
+        .map_err(|e| {
+            assert_eq!(stored, b"head");
+            assert!(data.is_empty());
+            e.to_string()
+        });
     assert_eq!(printing, plain, "{text}");
     if let Ok(payload) = &plain {
         let (seq, timestamp_ns) = (42, 1_732_180_000_123_456_789);

@@ -455,7 +455,9 @@ fn encode_json_printing(
     data: &mut Vec<u8>,
 ) -> Result<Vec<u8>, Error> {
     let text = std::str::from_utf8(json).map_err(|_| usage("invalid json utf-8"))?;
-    message::encode_json_printing(text, tags, pool.max_payload_len(), data)
+    let mut payload = Vec::new();
+    message::encode_json_printing(&mut payload, text, tags, pool.max_payload_len(), data)?;
+    Ok(payload)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -182,6 +182,8 @@ pub struct NativePool {
     scratch: Vec<u8>,
     /// Scratch space for an appended message's data, printed while encoding it.
     data: Vec<u8>,
+    /// Scratch space for an appended message's payload.
+    payload: Vec<u8>,
 }
 
 impl NativePool {
@@ -190,6 +192,7 @@ impl NativePool {
             pool: Arc::new(pool),
             scratch: Vec::new(),
             data: Vec::new(),
+            payload: Vec::new(),
         }
     }
 
@@ -200,13 +203,15 @@ impl NativePool {
         let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
         // The data is printed while encoding (into the scratch), then the envelope around it.
         self.data.clear();
-        let payload = message::encode_json_printing(
+        self.payload.clear();
+        message::encode_json_printing(
+            &mut self.payload,
             json,
             &tags,
             self.pool.max_payload_len(),
             &mut self.data,
         )?;
-        let appended = self.pool.append(&payload, d)?;
+        let appended = self.pool.append(&self.payload, d)?;
         self.scratch.clear();
         message::print_seq_first_parts(
             &mut self.scratch,

@@ -25,7 +25,7 @@ use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool as OsPool, d
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyString;
+use pyo3::types::{PyList, PyString, PyTuple};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -139,6 +139,12 @@ pub(crate) fn tags_arg(v: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
     }
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(vec![s.to_str()?.to_owned()]);
+    }
+    // The common case, no tags, without making an iterator.
+    if v.cast::<PyList>().is_ok_and(|l| l.is_empty())
+        || v.cast::<PyTuple>().is_ok_and(|t| t.is_empty())
+    {
+        return Ok(Vec::new());
     }
     let mut out = Vec::new();
     for t in v.try_iter()? {

@@ -103,10 +103,17 @@ fn json_usage(message: String) -> Error {
     Error::new(ErrorKind::Usage, message).with_hint("Pass one JSON object encoded as UTF-8.")
 }
 
+/// Where `append_json` encodes a message and prints its data and envelope (reused, per
+/// thread: nothing in between runs Python code, so a call never meets its own borrow).
+#[derive(Default)]
+struct Scratch {
+    payload: Vec<u8>,
+    data: Vec<u8>,
+    envelope: Vec<u8>,
+}
+
 thread_local! {
-    /// Where `append_json` prints a message's data and its envelope (reused, per thread).
-    static ENVELOPE: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    static ENVELOPE: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 static REPLAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -140,9 +147,14 @@ impl Pool {
         let d = crate::durability(py, durability)?;
         let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         ENVELOPE.with_borrow_mut(|scratch| {
-            let (data, out) = (&mut scratch.0, &mut scratch.1);
+            let Scratch {
+                payload: stored,
+                data,
+                envelope: out,
+            } = scratch;
+            stored.clear();
             data.clear();
-            let stored = with_bytes(payload, "payload", |json| {
+            with_bytes(payload, "payload", |json| {
                 if json.is_empty() {
                     return Err(PyValueError::new_err("payload must not be empty"));
                 }
@@ -151,7 +163,7 @@ impl Pool {
                     .or_raise(py)?;
                 // Straight from the text to Lite³, the data printed on the way; a syntax error
                 // keeps 0.8.0's wording.
-                message::encode_json_printing(text, &tag_refs, pool.max_payload_len(), data)
+                message::encode_json_printing(stored, text, &tag_refs, pool.max_payload_len(), data)
                     .map_err(|e| match e.cause() {
                         Some(Cause::InvalidJson) => {
                             json_usage(e.message().replacen("invalid JSON", "invalid json", 1))
@@ -160,7 +172,7 @@ impl Pool {
                     })
                     .or_raise(py)
             })?;
-            let appended = Pool::append_payload(py, &pool, &stored, d)?;
+            let appended = Pool::append_payload(py, &pool, stored, d)?;
             out.clear();
             message::print_seq_first_parts(
                 out,

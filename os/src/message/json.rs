@@ -54,35 +54,43 @@ pub fn encode_json_into(
     })
 }
 
-/// [`encode_json`] that also appends the message's `data` to `data_out`, printed exactly as
-/// [`print_seq_first`](super::print_seq_first) prints it from the stored payload — but from
-/// the scanned text, without reading the payload back. With the stored seq and time,
-/// [`print_seq_first_parts`](super::print_seq_first_parts) then makes the envelope.
+/// [`encode_json_into`] that also appends the message's `data` to `data_out`, printed
+/// exactly as [`print_seq_first`](super::print_seq_first) prints it from the stored payload —
+/// but from the scanned text, without reading the payload back. With the stored seq and time,
+/// [`print_seq_first_parts`](super::print_seq_first_parts) then makes the envelope. On an
+/// error both buffers are left as they were.
 pub fn encode_json_printing(
+    out: &mut Vec<u8>,
     text: &str,
     tags: &[&str],
     max_len: usize,
     data_out: &mut Vec<u8>,
-) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
+) -> Result<usize, Error> {
     let mut arena = Vec::with_capacity(16);
     if Scanner::new(text, &mut arena).document().is_none() {
-        slow(&mut out, text, tags, max_len)?;
+        let start = out.len();
+        let n = slow(out, text, tags, max_len)?;
         let printed = super::Printed {
             seq: 0,
             timestamp_ns: 0,
-            payload: &out,
+            payload: &out[start..],
         };
-        super::print_data(data_out, &printed, super::Style::Compact)?;
-        return Ok(out);
+        return match super::print_data(data_out, &printed, super::Style::Compact) {
+            Ok(()) => Ok(n),
+            Err(e) => {
+                out.truncate(start);
+                Err(e)
+            }
+        };
     }
     let hint = text.len().saturating_mul(2);
-    let mut order = Vec::new();
-    encode_with_into(&mut out, tags, max_len, hint, |w, at| {
-        fill_object(w, at, &arena, 0, 1, &mut Vec::new())
+    let mut order = Vec::with_capacity(16);
+    let n = encode_with_into(out, tags, max_len, hint, |w, at| {
+        order.clear();
+        fill_object(w, at, &arena, 0, 1, &mut order)
     })?;
     print_node(data_out, &arena, 0, &mut order);
-    Ok(out)
+    Ok(n)
 }
 
 /// Prints node `idx` (and its subtree) as the printer prints the value it encodes to:

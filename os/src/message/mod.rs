@@ -74,7 +74,7 @@ pub fn encode_with_into(
     tags: &[&str],
     max_len: usize,
     size_hint: usize,
-    fill: impl Fn(&mut Writer<'_>, u32) -> Result<(), Lite3Error>,
+    mut fill: impl FnMut(&mut Writer<'_>, u32) -> Result<(), Lite3Error>,
 ) -> Result<usize, Error> {
     // Start small and double: a failed attempt costs at most what the next one does, so the
     // total stays under twice the final encode (no size guess walks the document first).
@@ -85,7 +85,7 @@ pub fn encode_with_into(
     loop {
         // The writer sets every byte it uses, so the room needs no clearing between attempts.
         out.resize(start + cap.min(max_len.max(96)), 0);
-        match encode_into(&mut out[start..], tags, &fill) {
+        match encode_into(&mut out[start..], tags, &mut fill) {
             Ok(len) => {
                 out.truncate(start + len);
                 return Ok(len);
@@ -113,7 +113,7 @@ pub fn encode_with_into(
 fn encode_into(
     buf: &mut [u8],
     tags: &[&str],
-    fill: &dyn Fn(&mut Writer<'_>, u32) -> Result<(), Lite3Error>,
+    fill: &mut dyn FnMut(&mut Writer<'_>, u32) -> Result<(), Lite3Error>,
 ) -> Result<usize, Lite3Error> {
     let (mut w, at) = envelope::begin(buf, tags.iter().copied())?;
     fill(&mut w, at)?;
