@@ -73,18 +73,27 @@ fn main() {
                 fill(&pool, 256);
             }
             let text = r#"{"kind":"signup","user":"alice","id":12345,"tags":["a","b"],"ok":true}"#;
-            let mut out = Vec::with_capacity(256);
+            let (mut stored, mut data, mut out) = (Vec::new(), Vec::new(), Vec::new());
             let ns = median_ns(5_000, || {
-                let stored = plasmite_os::message::encode_json(text, &[], pool.max_payload_len())
-                    .expect("encode");
+                stored.clear();
+                data.clear();
+                plasmite_os::message::encode_json_printing(
+                    &mut stored,
+                    text,
+                    &[],
+                    pool.max_payload_len(),
+                    &mut data,
+                )
+                .expect("encode");
                 let a = pool.append(&stored, Durability::Fast).expect("append");
                 out.clear();
-                let printed = plasmite_os::message::Printed {
-                    seq: a.seq,
-                    timestamp_ns: a.timestamp_ns,
-                    payload: &stored,
-                };
-                plasmite_os::message::print_seq_first(&mut out, &printed).expect("print");
+                plasmite_os::message::print_seq_first_parts(
+                    &mut out,
+                    a.seq,
+                    a.timestamp_ns,
+                    &[],
+                    &data,
+                );
                 black_box(&out);
             });
             row(name, ns, "—");

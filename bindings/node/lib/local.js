@@ -163,6 +163,13 @@ class Client {
 /** Where appends print envelopes (JavaScript runs one call at a time per thread). */
 const envelopeScratch = Buffer.allocUnsafeSlow(64 * 1024);
 
+/** The first `n` bytes of the envelope buffer, in a Buffer of their own. */
+function copyOut(n) {
+  const out = Buffer.allocUnsafe(n);
+  envelopeScratch.copy(out, 0, 0, n);
+  return out;
+}
+
 /** An open pool. */
 class Pool {
   #native;
@@ -192,11 +199,8 @@ class Pool {
       if (payload instanceof Uint8Array) {
         // The envelope is printed into a reused buffer and copied into a pooled Buffer:
         // cheaper than a native buffer per call.
-        const n = p.appendJsonInto(payload, t, d, envelopeScratch);
-        if (n > envelopeScratch.length) return p.lastEnvelope();
-        const out = Buffer.allocUnsafe(n);
-        envelopeScratch.copy(out, 0, 0, n);
-        return out;
+        const n = p.appendJsonInto(payload, t.length === 0 ? undefined : t, d, envelopeScratch);
+        return n > envelopeScratch.length ? p.lastEnvelope() : copyOut(n);
       }
       if (typeof payload === "string") return p.appendText(payload, t, d);
       const text = JSON.stringify(payload);
@@ -215,13 +219,14 @@ class Pool {
     const d = durabilityCode(durability);
     const text = typeof payload === "string" ? payload : JSON.stringify(payload);
     if (text === undefined) throw new TypeError("payload must be a JSON object");
-    let envelope;
+    let n;
     try {
-      envelope = p.appendTextEnvelope(text, t, d);
+      n = p.appendTextInto(text, t.length === 0 ? undefined : t, d, envelopeScratch);
     } catch (e) {
       throw fromNative(e);
     }
-    return Message._fromText(envelope);
+    if (n > envelopeScratch.length) return parseMessage(p.lastEnvelope());
+    return Message._fromText(envelopeScratch.utf8Slice(0, n));
   }
 
   /** Appends a Lite³ envelope (its stored bytes); returns its sequence. */

@@ -263,11 +263,11 @@ impl NativePool {
     pub fn append_json_into(
         &mut self,
         json: &[u8],
-        tags: Vec<String>,
+        tags: Option<Vec<String>>,
         durability: u32,
         mut out: BufferSlice<'_>,
     ) -> napi::Result<u32> {
-        self.append_bytes_inner(json, &tags, durability)
+        self.append_bytes_inner(json, tags.as_deref().unwrap_or_default(), durability)
             .map_err(|e| to_js(&e))?;
         let n = self.scratch.len();
         if let Some(dst) = out.get_mut(..n) {
@@ -296,22 +296,16 @@ impl NativePool {
         self.append_json(env, json.as_bytes(), tags, durability)
     }
 
-    /// [`NativePool::append_text`] returning the envelope as a string (for `append`, which
-    /// parses it at once).
+    /// [`NativePool::append_json_into`] of JSON text (what `JSON.stringify` made).
     #[napi]
-    pub fn append_text_envelope(
+    pub fn append_text_into(
         &mut self,
         json: String,
-        tags: Vec<String>,
+        tags: Option<Vec<String>>,
         durability: u32,
-    ) -> napi::Result<String> {
-        let r = self
-            .append_text_inner(&json, &tags, durability)
-            .and_then(|()| {
-                String::from_utf8(self.scratch.clone())
-                    .map_err(|_| Error::new(ErrorKind::Internal, "envelope is not UTF-8"))
-            });
-        r.map_err(|e| to_js(&e))
+        out: BufferSlice<'_>,
+    ) -> napi::Result<u32> {
+        self.append_json_into(json.as_bytes(), tags, durability, out)
     }
 
     /// Appends a Lite³ envelope as stored bytes; returns its sequence.

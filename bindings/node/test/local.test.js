@@ -99,6 +99,14 @@ test("appendJson returns whole envelopes of every size, each its own Buffer", ()
   assert.equal(JSON.parse(small).data.s, "y", "a later append does not change an earlier envelope");
   assert.equal(JSON.parse(again).data.s, "z");
   assert.deepEqual(pool.getJson(2), small);
+  const m = pool.append({ s: "w".repeat(100 * 1024) }, ["big"]);
+  assert.equal(m.seq, 4n);
+  assert.equal(m.data.s.length, 100 * 1024);
+  assert.deepEqual(m.tags, ["big"]);
+  assert.deepEqual(m.raw, pool.getJson(4));
+  const after = pool.append({ s: "v" });
+  assert.equal(m.data.s[0], "w", "a later append does not change an earlier message");
+  assert.equal(after.data.s, "v");
 });
 
 test("append and get give Messages with bigint seqs and Date times", () => {
