@@ -365,6 +365,33 @@ fn list_reports_an_unreadable_pool_in_its_place_and_still_lists_the_others() {
     assert_error(&s.get("/v0/pools/bad/info"), 500, "Corrupt");
 }
 
+/// The Node package's README starts a server as `serve ./data --port 9700`: a pool directory
+/// given as a path, and a port at the default (loopback) address.
+#[test]
+fn a_pool_directory_as_a_path_and_a_port_alone_serve_as_the_node_readme_writes_them() {
+    let e = env("serve-dir-port");
+    let data = e.root.join("data");
+    let data_str = data.to_str().expect("utf-8 path");
+    e.pls(&["pool", "create", &format!("{data_str}/demo.plasmite")])
+        .code(0);
+    let s = e.serve(&[data_str, "--port", "0"]);
+    assert!(s.addr.ip().is_loopback(), "{}", s.addr);
+    let r = s.get("/v0/pools");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["pools"][0]["name"], "demo");
+
+    // Refused before anything binds: the port twice, the directory twice, a bad port, and a
+    // word that is neither an action nor a path.
+    let both = e.pls(&["serve", "--bind", "127.0.0.1:0", "--port", "0"]);
+    assert!(str_of(&both.fails(2, "Usage"), "message").contains("--port and --bind"));
+    let twice = e.pls(&["serve", data_str, "--dir", data_str]);
+    assert!(str_of(&twice.fails(2, "Usage"), "message").contains("given twice"));
+    let bad = e.pls(&["serve", "--port", "70000"]);
+    assert!(str_of(&bad.fails(2, "Usage"), "message").contains("invalid --port"));
+    let word = e.pls(&["serve", "datta"]);
+    assert!(str_of(&word.fails(2, "Usage"), "message").contains("./datta"));
+}
+
 #[test]
 fn list_of_a_missing_directory_is_empty() {
     let e = env("serve-list-empty");

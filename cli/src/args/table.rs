@@ -396,13 +396,18 @@ pub static COMMANDS: &[Command] = &[
                 creates a token and a TLS certificate",
         positionals: &[Positional {
             choices: &["check", "init"],
-            ..pos_opt("ACTION")
+            ..pos_opt("ACTION|DIR")
         }],
         flags: &[
             opt(
                 "bind",
                 "ADDR",
                 "socket address (default 127.0.0.1:9700; init: 0.0.0.0:9700)",
+            ),
+            opt(
+                "port",
+                "PORT",
+                "port to listen on, at the default address (instead of --bind)",
             ),
             choices(
                 opt(

@@ -29,6 +29,7 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
 /// The flags of `serve` (and `serve check`) that `serve init` refuses before it.
 pub const PARENT_FLAGS: &[&str] = &[
     "bind",
+    "port",
     "access",
     "cors-origin",
     "token",
@@ -243,7 +244,21 @@ fn positive(flag: &str, s: &str) -> Result<u64, Error> {
 impl Config {
     /// The configuration `m`'s flags describe, checked; `dir` is the pool directory.
     pub fn from_matches(m: &Matches, dir: &Path) -> Result<Config, Error> {
-        let bind = parse_bind(m.value("bind").unwrap_or(DEFAULT_BIND))?;
+        let mut bind = parse_bind(m.value("bind").unwrap_or(DEFAULT_BIND))?;
+        if let Some(p) = m.value("port") {
+            if m.value("bind").is_some() {
+                return Err(usage(
+                    "--port and --bind both give the port",
+                    "Give the whole address with --bind IP:PORT, or the port alone with --port.",
+                ));
+            }
+            bind.set_port(p.trim().parse::<u16>().map_err(|_| {
+                usage(
+                    format!("invalid --port '{p}'"),
+                    "Give a port number from 0 to 65535 (0: any free port).",
+                )
+            })?);
+        }
         let access = match m.value("access") {
             None => Access::ReadWrite,
             Some(s) => Access::parse(s).ok_or_else(|| {

@@ -95,10 +95,34 @@ pub fn run(m: &Matches, ui: &Ui, dir: &Path) -> Result<u8, Error> {
             }
             init::run(m, ui)
         }
+        // A pool directory given as a path (`serve ./data`), as the Node package's README
+        // writes it.
+        Some(path) if looks_like_dir(path) => {
+            if let Some(f) = before
+                .iter()
+                .chain(&after)
+                .find(|f| ACTION_FLAGS.contains(f))
+            {
+                return bad(format!("--{f} is not an option of `serve`"));
+            }
+            if m.value("dir").is_some() {
+                return bad(format!(
+                    "the pool directory is given twice: '{path}' and --dir"
+                ));
+            }
+            serve(m, ui, Path::new(path))
+        }
         Some(other) => bad(format!(
-            "unknown serve action '{other}': use `serve check` or `serve init`"
+            "unknown serve action '{other}': use `serve check` or `serve init`, or give a \
+             pool directory as a path (./{other})"
         )),
     }
+}
+
+/// Whether a positional names a directory rather than an action: a path with a `/`, `.` or
+/// `..`, or an existing directory.
+fn looks_like_dir(word: &str) -> bool {
+    word.contains('/') || word == "." || word == ".." || Path::new(word).is_dir()
 }
 
 /// `--dir` given to `serve`, else the global pool directory.

@@ -39,7 +39,7 @@ impl Env {
         let _ = std::fs::remove_file(&ready_file);
         let mut c = Command::new(PLS);
         c.arg("--dir").arg(&self.dir).arg("serve");
-        if !args.contains(&"--bind") {
+        if !args.contains(&"--bind") && !args.contains(&"--port") {
             c.args(["--bind", "127.0.0.1:0"]);
         }
         c.args(args)
