@@ -26,14 +26,15 @@ use plasmite_core::lite3::{Lite3Error, Lite3ErrorKind};
 use serde_json::{Map, Value};
 
 mod build;
+mod check;
 mod json;
 mod print;
 
 pub use build::{Build, build, to_value};
+pub use check::check;
 pub use json::{encode_json, encode_json_into, encode_json_printing, invalid_json};
 pub use print::{
-    base64, check, print, print_data, print_frame, print_seq_first, print_seq_first_parts,
-    to_json_string,
+    base64, print, print_data, print_frame, print_seq_first, print_seq_first_parts, to_json_string,
 };
 
 /// How deep `data` may nest, counting `data` itself (the envelope root and `data`'s parent
