@@ -51,11 +51,8 @@ pub unsafe extern "C" fn plsm_pool_create(
                 index_capacity: None,
             },
         )?;
-        let handle = Box::into_raw(Box::new(plsm_pool {
-            pool: Arc::new(pool),
-        }));
         // SAFETY: rule 4 — checked non-NULL.
-        unsafe { out_pool.write(handle) };
+        unsafe { hand_out(out_pool, pool) };
         Ok(())
     })();
     // SAFETY: rule 4.
@@ -80,15 +77,24 @@ pub unsafe extern "C" fn plsm_pool_open(
             return Err(usage("out_pool is null"));
         }
         let pool = Pool::open(&path)?;
-        let handle = Box::into_raw(Box::new(plsm_pool {
-            pool: Arc::new(pool),
-        }));
         // SAFETY: rule 4 — checked non-NULL.
-        unsafe { out_pool.write(handle) };
+        unsafe { hand_out(out_pool, pool) };
         Ok(())
     })();
     // SAFETY: rule 4.
     unsafe { done(out_err, r) }
+}
+
+/// Writes a new handle of `pool` into `out_pool`.
+///
+/// # Safety
+/// `out_pool` non-NULL and rule 4.
+unsafe fn hand_out(out_pool: *mut *mut plsm_pool, pool: Pool) {
+    let handle = Box::into_raw(Box::new(plsm_pool {
+        pool: Arc::new(pool),
+    }));
+    // SAFETY: the caller's contract.
+    unsafe { out_pool.write(handle) };
 }
 
 /// Closes a pool handle (NULL: no-op). Streams opened from it stay valid.

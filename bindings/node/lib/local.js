@@ -175,7 +175,7 @@ class Pool {
   #native;
 
   constructor(native) {
-    if (!native || typeof native.appendJson !== "function") {
+    if (!native || typeof native.appendJsonInto !== "function") {
       throw new TypeError("pools are opened with Client.createPool, openPool or pool");
     }
     this.#native = native;
@@ -195,20 +195,22 @@ class Pool {
     const p = this.#pool();
     const t = toTags(tags);
     const d = durabilityCode(durability);
+    const nt = t.length === 0 ? undefined : t;
+    let n;
     try {
+      // The envelope is printed into a reused buffer and copied into a pooled Buffer: cheaper
+      // than a native buffer per call.
       if (payload instanceof Uint8Array) {
-        // The envelope is printed into a reused buffer and copied into a pooled Buffer:
-        // cheaper than a native buffer per call.
-        const n = p.appendJsonInto(payload, t.length === 0 ? undefined : t, d, envelopeScratch);
-        return n > envelopeScratch.length ? p.lastEnvelope() : copyOut(n);
+        n = p.appendJsonInto(payload, nt, d, envelopeScratch);
+      } else {
+        const text = typeof payload === "string" ? payload : JSON.stringify(payload);
+        if (text === undefined) throw new TypeError("payload must be a JSON object");
+        n = p.appendTextInto(text, nt, d, envelopeScratch);
       }
-      if (typeof payload === "string") return p.appendText(payload, t, d);
-      const text = JSON.stringify(payload);
-      if (text === undefined) throw new TypeError("payload must be a JSON object");
-      return p.appendText(text, t, d);
     } catch (e) {
       throw fromNative(e);
     }
+    return n > envelopeScratch.length ? p.lastEnvelope() : copyOut(n);
   }
 
   /** Appends a value (a plain object) and returns the stored Message. */

@@ -242,22 +242,8 @@ impl NativePool {
         self.pool.path().to_string_lossy().into_owned()
     }
 
-    /// Appends one JSON object (UTF-8 bytes) with tags; returns the stored envelope.
-    #[napi]
-    pub fn append_json<'e>(
-        &mut self,
-        env: &'e Env,
-        json: &[u8],
-        tags: Vec<String>,
-        durability: u32,
-    ) -> napi::Result<BufferSlice<'e>> {
-        self.append_bytes_inner(json, &tags, durability)
-            .map_err(|e| to_js(&e))?;
-        BufferSlice::copy_from(env, &self.scratch)
-    }
-
-    /// [`NativePool::append_json`] printing the envelope into `out` (a buffer the caller
-    /// reuses) when it fits; returns the envelope's length. A longer envelope is kept for
+    /// Appends one JSON object (UTF-8 bytes) with tags and prints its envelope into `out` (a
+    /// buffer the caller reuses) when it fits; returns the envelope's length. A longer envelope is kept for
     /// [`NativePool::last_envelope`]. Saves creating a native buffer per call.
     #[napi]
     pub fn append_json_into(
@@ -281,19 +267,6 @@ impl NativePool {
     #[napi]
     pub fn last_envelope<'e>(&self, env: &'e Env) -> napi::Result<BufferSlice<'e>> {
         BufferSlice::copy_from(env, &self.scratch)
-    }
-
-    /// Appends one JSON object given as text (what `JSON.stringify` made); returns the stored
-    /// envelope.
-    #[napi]
-    pub fn append_text<'e>(
-        &mut self,
-        env: &'e Env,
-        json: String,
-        tags: Vec<String>,
-        durability: u32,
-    ) -> napi::Result<BufferSlice<'e>> {
-        self.append_json(env, json.as_bytes(), tags, durability)
     }
 
     /// [`NativePool::append_json_into`] of JSON text (what `JSON.stringify` made).
