@@ -170,9 +170,19 @@ function copyOut(n) {
   return out;
 }
 
+/** Whether two arrays of strings are equal. */
+function sameTags(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** An open pool. */
 class Pool {
   #native;
+  // The tags the native pool holds for appends that pass none (null when unknown): appends
+  // with the same tags as the one before skip converting them.
+  #tags = [];
 
   constructor(native) {
     if (!native || typeof native.appendJsonInto !== "function") {
@@ -188,6 +198,30 @@ class Pool {
   }
 
   /**
+   * Appends JSON text (a Uint8Array of UTF-8, or a string) and prints the envelope into the
+   * shared buffer; returns the envelope's length.
+   */
+  #appendInto(p, json, tags, d) {
+    let passed;
+    if (this.#tags !== null && sameTags(this.#tags, tags)) {
+      passed = undefined;
+    } else {
+      passed = tags;
+      this.#tags = null;
+    }
+    let n;
+    try {
+      n = typeof json === "string"
+        ? p.appendTextInto(json, passed, d, envelopeScratch)
+        : p.appendJsonInto(json, passed, d, envelopeScratch);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    if (passed !== undefined) this.#tags = tags.slice();
+    return n;
+  }
+
+  /**
    * Appends one JSON object: a Buffer/Uint8Array or string of JSON text, or any other value,
    * serialized with JSON.stringify. Returns the stored envelope as a Buffer.
    */
@@ -195,21 +229,14 @@ class Pool {
     const p = this.#pool();
     const t = toTags(tags);
     const d = durabilityCode(durability);
-    const nt = t.length === 0 ? undefined : t;
-    let n;
-    try {
-      // The envelope is printed into a reused buffer and copied into a pooled Buffer: cheaper
-      // than a native buffer per call.
-      if (payload instanceof Uint8Array) {
-        n = p.appendJsonInto(payload, nt, d, envelopeScratch);
-      } else {
-        const text = typeof payload === "string" ? payload : JSON.stringify(payload);
-        if (text === undefined) throw new TypeError("payload must be a JSON object");
-        n = p.appendTextInto(text, nt, d, envelopeScratch);
-      }
-    } catch (e) {
-      throw fromNative(e);
+    let json = payload;
+    if (!(payload instanceof Uint8Array) && typeof payload !== "string") {
+      json = JSON.stringify(payload);
+      if (json === undefined) throw new TypeError("payload must be a JSON object");
     }
+    // The envelope is printed into a reused buffer and copied into a pooled Buffer: cheaper
+    // than a native buffer per call.
+    const n = this.#appendInto(p, json, t, d);
     return n > envelopeScratch.length ? p.lastEnvelope() : copyOut(n);
   }
 
@@ -221,14 +248,9 @@ class Pool {
     const d = durabilityCode(durability);
     const text = typeof payload === "string" ? payload : JSON.stringify(payload);
     if (text === undefined) throw new TypeError("payload must be a JSON object");
-    let n;
-    try {
-      n = p.appendTextInto(text, t.length === 0 ? undefined : t, d, envelopeScratch);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    const n = this.#appendInto(p, text, t, d);
     if (n > envelopeScratch.length) return parseMessage(p.lastEnvelope());
-    return Message._fromText(envelopeScratch.utf8Slice(0, n));
+    return Message._fromPrinted(envelopeScratch.utf8Slice(0, n), t);
   }
 
   /** Appends a Lite³ envelope (its stored bytes); returns its sequence. */

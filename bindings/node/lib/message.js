@@ -130,6 +130,30 @@ class Message {
     return new Message(envelope, source, start, end);
   }
 
+  /**
+   * A message from an envelope the engine just printed for an append with `tags`:
+   * `{"seq":N,"time":"…","meta":{"tags":[…]},"data":…}`. Only the data is parsed; seq and
+   * time are read where the printer puts them. The text is kept for `raw`.
+   */
+  static _fromPrinted(text, tags) {
+    const seqEnd = text.indexOf(",", 7);
+    const timeStart = seqEnd + 9; // past `,"time":"`
+    const timeEnd = text.indexOf('"', timeStart);
+    // Tags are JSON strings, where every quote is escaped: the first `"data":` after the
+    // time is the envelope's own.
+    const dataStart = text.indexOf('"data":', timeEnd) + 7;
+    if (!text.startsWith('{"seq":') || seqEnd < 0 || timeEnd < 0 || dataStart < 7) {
+      return Message._fromText(text);
+    }
+    const envelope = {
+      seq: BigInt(text.slice(7, seqEnd)),
+      time: text.slice(timeStart, timeEnd),
+      meta: { tags },
+      data: JSON.parse(text.slice(dataStart, text.length - 1)),
+    };
+    return new Message(envelope, text);
+  }
+
   /** A message from its envelope's JSON text (kept, for `raw`). */
   static _fromText(text) {
     return new Message(JSON.parse(text), text);

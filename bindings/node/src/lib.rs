@@ -184,6 +184,8 @@ pub struct NativePool {
     data: Vec<u8>,
     /// Scratch space for an appended message's payload.
     payload: Vec<u8>,
+    /// The tags of appends that name none: those of the last append that named some.
+    tags: Vec<String>,
 }
 
 impl NativePool {
@@ -193,14 +195,16 @@ impl NativePool {
             scratch: Vec::new(),
             data: Vec::new(),
             payload: Vec::new(),
+            tags: Vec::new(),
         }
     }
 
-    /// Appends one JSON object given as text: encoded straight from the text (no value tree),
-    /// its envelope printed from the stored payload into `self.scratch`.
-    fn append_text_inner(&mut self, json: &str, tags: &[String], d: u32) -> Result<(), Error> {
+    /// Appends one JSON object given as text, tagged with `self.tags`: encoded straight from
+    /// the text (no value tree), its envelope printed from the stored payload into
+    /// `self.scratch`.
+    fn append_text_inner(&mut self, json: &str, d: u32) -> Result<(), Error> {
         let d = durability(d)?;
-        let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+        let tags: Vec<&str> = self.tags.iter().map(String::as_str).collect();
         // The data is printed while encoding (into the scratch), then the envelope around it.
         self.data.clear();
         self.payload.clear();
@@ -224,13 +228,13 @@ impl NativePool {
     }
 
     /// [`NativePool::append_text_inner`] of UTF-8 bytes.
-    fn append_bytes_inner(&mut self, json: &[u8], tags: &[String], d: u32) -> Result<(), Error> {
+    fn append_bytes_inner(&mut self, json: &[u8], d: u32) -> Result<(), Error> {
         let text = std::str::from_utf8(json).map_err(|_| {
             usage("invalid JSON: not UTF-8").with_hint(
                 "Pass one JSON object (a Buffer of UTF-8 JSON, or a value to serialize).",
             )
         })?;
-        self.append_text_inner(text, tags, d)
+        self.append_text_inner(text, d)
     }
 }
 
@@ -242,9 +246,13 @@ impl NativePool {
         self.pool.path().to_string_lossy().into_owned()
     }
 
-    /// Appends one JSON object (UTF-8 bytes) with tags and prints its envelope into `out` (a
-    /// buffer the caller reuses) when it fits; returns the envelope's length. A longer envelope is kept for
-    /// [`NativePool::last_envelope`]. Saves creating a native buffer per call.
+    /// Appends one JSON object (UTF-8 bytes) and prints its envelope into `out` (a buffer the
+    /// caller reuses) when it fits; returns the envelope's length. A longer envelope is kept
+    /// for [`NativePool::last_envelope`]. Saves creating a native buffer per call.
+    ///
+    /// `tags` are the message's tags and are remembered; absent, the message carries the tags
+    /// last given (none at first). A caller that appends with the same tags again passes none
+    /// and saves converting them on every call.
     #[napi]
     pub fn append_json_into(
         &mut self,
@@ -253,7 +261,10 @@ impl NativePool {
         durability: u32,
         mut out: BufferSlice<'_>,
     ) -> napi::Result<u32> {
-        self.append_bytes_inner(json, tags.as_deref().unwrap_or_default(), durability)
+        if let Some(tags) = tags {
+            self.tags = tags;
+        }
+        self.append_bytes_inner(json, durability)
             .map_err(|e| to_js(&e))?;
         let n = self.scratch.len();
         if let Some(dst) = out.get_mut(..n) {

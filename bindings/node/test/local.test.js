@@ -131,6 +131,52 @@ test("append and get give Messages with bigint seqs and Date times", () => {
   assert.throws(() => new Message({ seq: 1, time: "never", data: {} }), TypeError);
 });
 
+test("each append carries the tags it was given, however they change between calls", () => {
+  const { pool } = fresh();
+  const same = ["x", "y"];
+  const calls = [
+    [["x", "y"], "json"],
+    [same, "json"],
+    [same, "value"],
+    [[], "json"],
+    [undefined, "value"],
+    [["x", "y"], "text"],
+    [["x"], "text"],
+    [["x", "y", "z"], "value"],
+    ["solo", "json"],
+  ];
+  let seq = 0n;
+  for (const [tags, how] of calls) {
+    seq += 1n;
+    const body = { n: Number(seq) };
+    if (how === "json") pool.appendJson(Buffer.from(JSON.stringify(body)), tags);
+    else if (how === "text") pool.appendJson(JSON.stringify(body), tags);
+    else pool.append(body, tags);
+    const want = tags === undefined ? [] : typeof tags === "string" ? [tags] : tags;
+    assert.deepEqual([...pool.get(seq).tags], want, `message ${seq}`);
+  }
+  // A refused append between two with the same new tags changes nothing for the second.
+  assert.equal(kindOf(() => pool.appendJson("{nope", ["after"])).kind, "Usage");
+  assert.deepEqual([...pool.append({ ok: 1 }, ["after"]).tags], ["after"]);
+  assert.deepEqual([...pool.get(seq + 1n).tags], ["after"]);
+  assert.deepEqual([...pool.append({ ok: 2 }).tags], []);
+  assert.deepEqual([...pool.get(seq + 2n).tags], []);
+});
+
+test("append returns the message as stored, whatever its tags and data hold", () => {
+  const { pool } = fresh();
+  const tricky = ['q"data":', "\\", "é\u0000", "\n"];
+  const data = { z: 'x"data":{"a":1}', a: [1, -0.5, null, "\u2028"], nested: { data: "v" } };
+  const m = pool.append(data, tricky);
+  const got = pool.get(m.seq);
+  assert.deepEqual(m.data, got.data);
+  assert.deepEqual(m.data, JSON.parse(JSON.stringify(data)));
+  assert.deepEqual([...m.tags], tricky);
+  assert.equal(m.timeRfc3339, got.timeRfc3339);
+  assert.deepEqual(m.time, got.time);
+  assert.deepEqual(m.raw, pool.getJson(m.seq));
+});
+
 test("sequence arguments accept numbers and bigints and refuse the rest", () => {
   const { pool } = fresh();
   pool.append({});
