@@ -160,14 +160,18 @@ class Client {
   }
 }
 
-/** Where appends print envelopes (JavaScript runs one call at a time per thread). */
-const envelopeScratch = Buffer.allocUnsafeSlow(64 * 1024);
+// Appends write envelopes into a shared slab; a Buffer returned to the caller is a view of
+// its part, and a full slab is replaced (JavaScript runs one call at a time per thread).
+// Views keep their slab alive, as Node's own pooled Buffers keep theirs.
+const SLAB_SIZE = 16 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
 
-/** The first `n` bytes of the envelope buffer, in a Buffer of their own. */
-function copyOut(n) {
-  const out = Buffer.allocUnsafe(n);
-  envelopeScratch.copy(out, 0, 0, n);
-  return out;
+/** A view of the `n` bytes just written at `slabUsed`, which it then keeps (8-aligned). */
+function takeSlab(n) {
+  const view = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return view;
 }
 
 /** Whether two arrays of strings are equal. */
@@ -180,15 +184,21 @@ function sameTags(a, b) {
 /** An open pool. */
 class Pool {
   #native;
-  // The tags the native pool holds for appends that pass none (null when unknown): appends
-  // with the same tags as the one before skip converting them.
+  // The append handle and the addon's append functions (module functions: cheaper to call
+  // than methods).
+  #handle;
+  #addon;
+  // The tags the handle holds for appends that pass none (null when unknown): appends with
+  // the same tags as the one before skip converting them.
   #tags = [];
 
   constructor(native) {
-    if (!native || typeof native.appendJsonInto !== "function") {
+    if (!native || typeof native.appender !== "function") {
       throw new TypeError("pools are opened with Client.createPool, openPool or pool");
     }
     this.#native = native;
+    this.#handle = native.appender();
+    this.#addon = addon();
     this.path = native.path;
   }
 
@@ -197,11 +207,17 @@ class Pool {
     return this.#native;
   }
 
+  #appender() {
+    if (!this.#native) throw closedError("pool");
+    return this.#handle;
+  }
+
   /**
-   * Appends JSON text (a Uint8Array of UTF-8, or a string) and prints the envelope into the
-   * shared buffer; returns the envelope's length.
+   * Appends JSON text (a Uint8Array of UTF-8, or a string); the envelope is written into the
+   * slab at `slabUsed` when it fits there. Returns the envelope's length.
    */
-  #appendInto(p, json, tags, d) {
+  #appendInto(json, tags, d) {
+    const a = this.#appender();
     let passed;
     if (this.#tags !== null && sameTags(this.#tags, tags)) {
       passed = undefined;
@@ -212,8 +228,8 @@ class Pool {
     let n;
     try {
       n = typeof json === "string"
-        ? p.appendTextInto(json, passed, d, envelopeScratch)
-        : p.appendJsonInto(json, passed, d, envelopeScratch);
+        ? this.#addon.appendTextInto(a, json, passed, d, slab, slabUsed)
+        : this.#addon.appendJsonInto(a, json, passed, d, slab, slabUsed);
     } catch (e) {
       throw fromNative(e);
     }
@@ -221,12 +237,20 @@ class Pool {
     return n;
   }
 
+  /** The envelope just appended (`n` bytes) as a Buffer of the caller's. */
+  #envelope(n) {
+    if (slabUsed + n <= slab.length) return takeSlab(n);
+    // It did not fit where the slab is free: start the next envelope on a new slab.
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+    return this.#addon.lastEnvelope(this.#appender());
+  }
+
   /**
    * Appends one JSON object: a Buffer/Uint8Array or string of JSON text, or any other value,
    * serialized with JSON.stringify. Returns the stored envelope as a Buffer.
    */
   appendJson(payload, tags = [], durability = Durability.Fast) {
-    const p = this.#pool();
     const t = toTags(tags);
     const d = durabilityCode(durability);
     let json = payload;
@@ -234,23 +258,20 @@ class Pool {
       json = JSON.stringify(payload);
       if (json === undefined) throw new TypeError("payload must be a JSON object");
     }
-    // The envelope is printed into a reused buffer and copied into a pooled Buffer: cheaper
-    // than a native buffer per call.
-    const n = this.#appendInto(p, json, t, d);
-    return n > envelopeScratch.length ? p.lastEnvelope() : copyOut(n);
+    return this.#envelope(this.#appendInto(json, t, d));
   }
 
   /** Appends a value (a plain object) and returns the stored Message. */
   append(payload, tags = [], durability = Durability.Fast) {
     if (payload instanceof Uint8Array) return parseMessage(this.appendJson(payload, tags, durability));
-    const p = this.#pool();
     const t = toTags(tags);
     const d = durabilityCode(durability);
     const text = typeof payload === "string" ? payload : JSON.stringify(payload);
     if (text === undefined) throw new TypeError("payload must be a JSON object");
-    const n = this.#appendInto(p, text, t, d);
-    if (n > envelopeScratch.length) return parseMessage(p.lastEnvelope());
-    return Message._fromPrinted(envelopeScratch.utf8Slice(0, n), t);
+    const n = this.#appendInto(text, t, d);
+    // The text is copied out of the slab, which stays free for the next envelope.
+    if (slabUsed + n > slab.length) return parseMessage(this.#envelope(n));
+    return Message._fromPrinted(slab.utf8Slice(slabUsed, slabUsed + n), t);
   }
 
   /** Appends a Lite³ envelope (its stored bytes); returns its sequence. */
@@ -340,6 +361,7 @@ class Pool {
 
   close() {
     this.#native = null;
+    this.#handle = null;
   }
 
   [dispose]() {

@@ -16,17 +16,19 @@
 //!
 //! Spec: `spec/API.md` (the engine), `bindings/node/README.md` (the package).
 
+pub mod append;
 mod envelope;
 mod stream;
 
 use napi::Env;
-use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice};
+use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, External};
 use napi_derive::napi;
 use plasmite_os::message;
 use plasmite_os::{CreateOptions, Durability, Error, ErrorKind, Pool, PoolRef, dir};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use append::Appender;
 pub use stream::NativeStream;
 
 /// The prefix by which the JavaScript layer recognises an engine error.
@@ -180,12 +182,6 @@ pub struct NativePool {
     pool: Arc<Pool>,
     /// Scratch space for printing envelopes.
     scratch: Vec<u8>,
-    /// Scratch space for an appended message's data, printed while encoding it.
-    data: Vec<u8>,
-    /// Scratch space for an appended message's payload.
-    payload: Vec<u8>,
-    /// The tags of appends that name none: those of the last append that named some.
-    tags: Vec<String>,
 }
 
 impl NativePool {
@@ -193,48 +189,7 @@ impl NativePool {
         NativePool {
             pool: Arc::new(pool),
             scratch: Vec::new(),
-            data: Vec::new(),
-            payload: Vec::new(),
-            tags: Vec::new(),
         }
-    }
-
-    /// Appends one JSON object given as text, tagged with `self.tags`: encoded straight from
-    /// the text (no value tree), its envelope printed from the stored payload into
-    /// `self.scratch`.
-    fn append_text_inner(&mut self, json: &str, d: u32) -> Result<(), Error> {
-        let d = durability(d)?;
-        let tags: Vec<&str> = self.tags.iter().map(String::as_str).collect();
-        // The data is printed while encoding (into the scratch), then the envelope around it.
-        self.data.clear();
-        self.payload.clear();
-        message::encode_json_printing(
-            &mut self.payload,
-            json,
-            &tags,
-            self.pool.max_payload_len(),
-            &mut self.data,
-        )?;
-        let appended = self.pool.append(&self.payload, d)?;
-        self.scratch.clear();
-        message::print_seq_first_parts(
-            &mut self.scratch,
-            appended.seq,
-            appended.timestamp_ns,
-            &tags,
-            &self.data,
-        );
-        Ok(())
-    }
-
-    /// [`NativePool::append_text_inner`] of UTF-8 bytes.
-    fn append_bytes_inner(&mut self, json: &[u8], d: u32) -> Result<(), Error> {
-        let text = std::str::from_utf8(json).map_err(|_| {
-            usage("invalid JSON: not UTF-8").with_hint(
-                "Pass one JSON object (a Buffer of UTF-8 JSON, or a value to serialize).",
-            )
-        })?;
-        self.append_text_inner(text, d)
     }
 }
 
@@ -246,50 +201,10 @@ impl NativePool {
         self.pool.path().to_string_lossy().into_owned()
     }
 
-    /// Appends one JSON object (UTF-8 bytes) and prints its envelope into `out` (a buffer the
-    /// caller reuses) when it fits; returns the envelope's length. A longer envelope is kept
-    /// for [`NativePool::last_envelope`]. Saves creating a native buffer per call.
-    ///
-    /// `tags` are the message's tags and are remembered; absent, the message carries the tags
-    /// last given (none at first). A caller that appends with the same tags again passes none
-    /// and saves converting them on every call.
+    /// A handle for [`append::append_json_into`] and its kin, appending to this pool.
     #[napi]
-    pub fn append_json_into(
-        &mut self,
-        json: &[u8],
-        tags: Option<Vec<String>>,
-        durability: u32,
-        mut out: BufferSlice<'_>,
-    ) -> napi::Result<u32> {
-        if let Some(tags) = tags {
-            self.tags = tags;
-        }
-        self.append_bytes_inner(json, durability)
-            .map_err(|e| to_js(&e))?;
-        let n = self.scratch.len();
-        if let Some(dst) = out.get_mut(..n) {
-            dst.copy_from_slice(&self.scratch);
-        }
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
-    /// The envelope of the last append (what did not fit [`NativePool::append_json_into`]'s
-    /// buffer).
-    #[napi]
-    pub fn last_envelope<'e>(&self, env: &'e Env) -> napi::Result<BufferSlice<'e>> {
-        BufferSlice::copy_from(env, &self.scratch)
-    }
-
-    /// [`NativePool::append_json_into`] of JSON text (what `JSON.stringify` made).
-    #[napi]
-    pub fn append_text_into(
-        &mut self,
-        json: String,
-        tags: Option<Vec<String>>,
-        durability: u32,
-        out: BufferSlice<'_>,
-    ) -> napi::Result<u32> {
-        self.append_json_into(json.as_bytes(), tags, durability, out)
+    pub fn appender(&self) -> External<Appender> {
+        External::new(Appender::new(Arc::clone(&self.pool)))
     }
 
     /// Appends a Lite³ envelope as stored bytes; returns its sequence.

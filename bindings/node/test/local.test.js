@@ -107,6 +107,14 @@ test("appendJson returns whole envelopes of every size, each its own Buffer", ()
   const after = pool.append({ s: "v" });
   assert.equal(m.data.s[0], "w", "a later append does not change an earlier message");
   assert.equal(after.data.s, "v");
+  // Envelopes kept across many appends (whatever buffers they share) stay what was stored.
+  const { pool: roomy } = fresh(8 << 20);
+  const kept = [];
+  for (let i = 0; i < 3000; i++) {
+    const body = { i, pad: "p".repeat(i % 700) };
+    kept.push(i % 3 === 0 ? roomy.appendJson(body, ["k"]) : roomy.append(body).raw);
+  }
+  kept.forEach((env, i) => assert.deepEqual(env, roomy.getJson(i + 1), `message ${i + 1}`));
 });
 
 test("append and get give Messages with bigint seqs and Date times", () => {
