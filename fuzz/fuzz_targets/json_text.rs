@@ -12,9 +12,14 @@
 use libfuzzer_sys::fuzz_target;
 use plasmite_os::ErrorKind;
 use plasmite_os::message::{
-    Printed, encode, encode_json, encode_json_into, encode_json_printing, invalid_json,
+    JsonScratch, Printed, encode, encode_json, encode_json_into, encode_json_printing, invalid_json,
     print_seq_first, print_seq_first_parts,
 };
+
+thread_local! {
+    // One scratch serves every input, including those refused: reuse never leaks.
+    static SCRATCH: std::cell::RefCell<JsonScratch> = std::cell::RefCell::default();
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -44,7 +49,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut data = Vec::new();
     let mut stored = Vec::new();
-    let printing = encode_json_printing(&mut stored, text, &tags, max, &mut data).map(|_| stored);
+    let printing = SCRATCH
+        .with_borrow_mut(|s| encode_json_printing(s, &mut stored, text, &tags, max, &mut data))
+        .map(|_| stored);
     match (&by_text, &printing) {
         (Ok(a), Ok(b)) => {
             assert_eq!(a, b, "{text:?}");

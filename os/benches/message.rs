@@ -86,10 +86,18 @@ fn main() {
     });
 
     let mut data = Vec::with_capacity(256);
+    let mut scratch = plasmite_os::message::JsonScratch::default();
     b.run("encode_json_printing_40B+parts", || {
         data.clear();
         let mut stored = Vec::new();
-        let n = encode_json_printing(&mut stored, black_box(SMALL), &[], MAX_PAYLOAD, &mut data);
+        let n = encode_json_printing(
+            &mut scratch,
+            &mut stored,
+            black_box(SMALL),
+            &[],
+            MAX_PAYLOAD,
+            &mut data,
+        );
         out.clear();
         print_seq_first_parts(&mut out, 1, 1_732_180_000_123_456_789, &[], &data);
         n

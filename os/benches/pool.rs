@@ -74,10 +74,12 @@ fn main() {
             }
             let text = r#"{"kind":"signup","user":"alice","id":12345,"tags":["a","b"],"ok":true}"#;
             let (mut stored, mut data, mut out) = (Vec::new(), Vec::new(), Vec::new());
+            let mut scratch = plasmite_os::message::JsonScratch::default();
             let ns = median_ns(5_000, || {
                 stored.clear();
                 data.clear();
                 plasmite_os::message::encode_json_printing(
+                    &mut scratch,
                     &mut stored,
                     text,
                     &[],

@@ -7,8 +7,8 @@
 mod support;
 
 use plasmite_os::message::{
-    Printed, encode, encode_json, encode_json_into, encode_json_printing, invalid_json,
-    print_seq_first, print_seq_first_parts,
+    JsonScratch, Printed, encode, encode_json, encode_json_into, encode_json_printing,
+    invalid_json, print_seq_first, print_seq_first_parts,
 };
 use plasmite_os::{Cause, ErrorKind};
 use serde_json::Value;
@@ -143,6 +143,10 @@ fn value_path(text: &str, tags: &[&str], max: usize) -> Result<Vec<u8>, String> 
     encode(&v, tags, max).map_err(|e| e.to_string())
 }
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<JsonScratch> = std::cell::RefCell::default();
+}
+
 /// `encode_json`'s result, checked against `encode_json_printing`: the same result, and an
 /// envelope made from the data printed while encoding that is the envelope printed from the
 /// payload.
@@ -150,7 +154,9 @@ fn text_path(text: &str, tags: &[&str], max: usize) -> Result<Vec<u8>, String> {
     let plain = encode_json(text, tags, max).map_err(|e| e.to_string());
     let mut data = Vec::new();
     let mut stored = b"head".to_vec();
-    let printing = encode_json_printing(&mut stored, text, tags, max, &mut data)
+    // One scratch serves every document, including those refused: reuse never leaks.
+    let printing = SCRATCH
+        .with_borrow_mut(|s| encode_json_printing(s, &mut stored, text, tags, max, &mut data))
         .map(|n| {
             assert_eq!(stored.len(), 4 + n);
             stored[4..].to_vec()

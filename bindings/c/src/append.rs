@@ -24,7 +24,15 @@ pub(crate) fn encode_json_printing(
 ) -> Result<Vec<u8>, Error> {
     let text = std::str::from_utf8(json).map_err(|_| usage("invalid json utf-8"))?;
     let mut payload = Vec::new();
-    message::encode_json_printing(&mut payload, text, tags, pool.max_payload_len(), data)?;
+    let mut scratch = message::JsonScratch::default();
+    message::encode_json_printing(
+        &mut scratch,
+        &mut payload,
+        text,
+        tags,
+        pool.max_payload_len(),
+        data,
+    )?;
     Ok(payload)
 }
 

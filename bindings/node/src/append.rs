@@ -24,6 +24,8 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct Appender {
     pool: Arc<Pool>,
+    /// Working space of the JSON encoder.
+    json_scratch: message::JsonScratch,
     /// The last envelope printed.
     envelope: Vec<u8>,
     /// Scratch space for an appended message's data, printed while encoding it.
@@ -38,6 +40,7 @@ impl Appender {
     pub(crate) fn new(pool: Arc<Pool>) -> Appender {
         Appender {
             pool,
+            json_scratch: message::JsonScratch::default(),
             envelope: Vec::new(),
             data: Vec::new(),
             payload: Vec::new(),
@@ -59,6 +62,7 @@ impl Appender {
         self.data.clear();
         self.payload.clear();
         message::encode_json_printing(
+            &mut self.json_scratch,
             &mut self.payload,
             json,
             &tags,

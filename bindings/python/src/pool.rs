@@ -107,6 +107,7 @@ fn json_usage(message: String) -> Error {
 /// thread: nothing in between runs Python code, so a call never meets its own borrow).
 #[derive(Default)]
 struct Scratch {
+    json: message::JsonScratch,
     payload: Vec<u8>,
     data: Vec<u8>,
     envelope: Vec<u8>,
@@ -148,6 +149,7 @@ impl Pool {
         let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         ENVELOPE.with_borrow_mut(|scratch| {
             let Scratch {
+                json: json_scratch,
                 payload: stored,
                 data,
                 envelope: out,
@@ -163,14 +165,21 @@ impl Pool {
                     .or_raise(py)?;
                 // Straight from the text to Lite³, the data printed on the way; a syntax error
                 // keeps 0.8.0's wording.
-                message::encode_json_printing(stored, text, &tag_refs, pool.max_payload_len(), data)
-                    .map_err(|e| match e.cause() {
-                        Some(Cause::InvalidJson) => {
-                            json_usage(e.message().replacen("invalid JSON", "invalid json", 1))
-                        }
-                        _ => e,
-                    })
-                    .or_raise(py)
+                message::encode_json_printing(
+                    json_scratch,
+                    stored,
+                    text,
+                    &tag_refs,
+                    pool.max_payload_len(),
+                    data,
+                )
+                .map_err(|e| match e.cause() {
+                    Some(Cause::InvalidJson) => {
+                        json_usage(e.message().replacen("invalid JSON", "invalid json", 1))
+                    }
+                    _ => e,
+                })
+                .or_raise(py)
             })?;
             let appended = Pool::append_payload(py, &pool, stored, d)?;
             out.clear();

@@ -54,20 +54,63 @@ pub fn encode_json_into(
     })
 }
 
+/// Buffers [`encode_json_printing`] reuses from one document to the next, so that encoding a
+/// message allocates nothing once they have grown to the documents' size.
+#[derive(Debug, Default)]
+pub struct JsonScratch {
+    nodes: Vec<Node<'static>>,
+    order: Vec<u32>,
+}
+
+/// `v` emptied and retyped for another text's lifetime, keeping its allocation (the standard
+/// library collects a mapped `IntoIter` into the same buffer when the types' layouts match).
+#[expect(
+    clippy::unnecessary_filter_map,
+    reason = "the map changes the lifetime, which `filter` cannot"
+)]
+fn recycle<'b>(mut v: Vec<Node<'_>>) -> Vec<Node<'b>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 /// [`encode_json_into`] that also appends the message's `data` to `data_out`, printed
 /// exactly as [`print_seq_first`](super::print_seq_first) prints it from the stored payload —
 /// but from the scanned text, without reading the payload back. With the stored seq and time,
 /// [`print_seq_first_parts`](super::print_seq_first_parts) then makes the envelope. On an
-/// error both buffers are left as they were.
+/// error both buffers are left as they were. `scratch` is working space kept by the caller.
 pub fn encode_json_printing(
+    scratch: &mut JsonScratch,
     out: &mut Vec<u8>,
     text: &str,
     tags: &[&str],
     max_len: usize,
     data_out: &mut Vec<u8>,
 ) -> Result<usize, Error> {
-    let mut arena = Vec::with_capacity(16);
-    if Scanner::new(text, &mut arena).document().is_none() {
+    let mut arena = recycle(std::mem::take(&mut scratch.nodes));
+    let result = encode_scanned(
+        &mut arena,
+        &mut scratch.order,
+        out,
+        text,
+        tags,
+        max_len,
+        data_out,
+    );
+    scratch.nodes = recycle(arena);
+    result
+}
+
+/// [`encode_json_printing`] with its working space.
+fn encode_scanned<'a>(
+    arena: &mut Vec<Node<'a>>,
+    order: &mut Vec<u32>,
+    out: &mut Vec<u8>,
+    text: &'a str,
+    tags: &[&str],
+    max_len: usize,
+    data_out: &mut Vec<u8>,
+) -> Result<usize, Error> {
+    if Scanner::new(text, arena).document().is_none() {
         let start = out.len();
         let n = slow(out, text, tags, max_len)?;
         let printed = super::Printed {
@@ -84,12 +127,12 @@ pub fn encode_json_printing(
         };
     }
     let hint = text.len().saturating_mul(2);
-    let mut order = Vec::with_capacity(16);
     let n = encode_with_into(out, tags, max_len, hint, |w, at| {
         order.clear();
-        fill_object(w, at, &arena, 0, 1, &mut order)
+        fill_object(w, at, arena, 0, 1, order)
     })?;
-    print_node(data_out, &arena, 0, &mut order);
+    order.clear();
+    print_node(data_out, arena, 0, order);
     Ok(n)
 }
 
@@ -537,5 +580,30 @@ fn next_sibling(nodes: &[Node<'_>], i: usize) -> usize {
     match nodes[i].tok {
         Tok::Object { end } | Tok::Array { end } => end as usize,
         _ => i + 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_keeps_its_allocation_from_one_document_to_the_next() {
+        let mut scratch = JsonScratch::default();
+        let (mut out, mut data) = (Vec::new(), Vec::new());
+        let text = r#"{"b":[1,2,{"c":null}],"a":"x","d":{"e":true}}"#;
+        encode_json_printing(&mut scratch, &mut out, text, &[], 1 << 20, &mut data).unwrap();
+        let (ptr, cap) = (scratch.nodes.as_ptr(), scratch.nodes.capacity());
+        assert!(cap >= 8, "the nodes of the document were kept: {cap}");
+        for _ in 0..3 {
+            out.clear();
+            data.clear();
+            encode_json_printing(&mut scratch, &mut out, text, &[], 1 << 20, &mut data).unwrap();
+            assert_eq!(
+                (scratch.nodes.as_ptr(), scratch.nodes.capacity()),
+                (ptr, cap)
+            );
+        }
+        assert_eq!(data, br#"{"a":"x","b":[1,2,{"c":null}],"d":{"e":true}}"#);
     }
 }

@@ -32,7 +32,7 @@ mod print;
 
 pub use build::{Build, build, to_value};
 pub use check::check;
-pub use json::{encode_json, encode_json_into, encode_json_printing, invalid_json};
+pub use json::{JsonScratch, encode_json, encode_json_into, encode_json_printing, invalid_json};
 pub use print::{
     base64, print, print_data, print_frame, print_seq_first, print_seq_first_parts, to_json_string,
 };
