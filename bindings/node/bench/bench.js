@@ -4,6 +4,8 @@
 // itself, on a machine that other work shares):
 //   appendJson  — Buffer in, envelope Buffer out, one message per call
 //   append(obj) — a plain object in, a Message out
+// each on a pool already written through once (where a long-lived pool spends its life) and
+// on a new one (where the first touch of each page also costs the kernel a fault)
 //   for await   — a tail over a full 64 MiB pool (every message, in order)
 // Usage: node bench/bench.js [runs]   (ci/bench-node builds the release addon first)
 
@@ -41,12 +43,29 @@ async function rates(n, body) {
   return [n / wall, n / cpu];
 }
 
-function timeAppends(fn, n) {
-  const pool = client.createPool(`a${poolNo++}`, 64 * 1024 * 1024);
+/** The pool has been written through once: every later append evicts, no page is new. */
+function fillOnce(pool) {
+  for (;;) {
+    for (let i = 0; i < 10000; i++) pool.appendJson(sampleBuf, ["bench"]);
+    if (pool.info().bounds.oldest > 1) return;
+  }
+}
+
+/**
+ * Times `n` calls of `fn` on a new 64 MiB pool, or (`reused`) on one written through once:
+ * on a new pool the kernel also pays for each page's first touch.
+ */
+function timeAppends(fn, n, reused) {
+  const name = `a${poolNo++}`;
+  const pool = client.createPool(name, 64 * 1024 * 1024);
+  if (reused) fillOnce(pool);
   for (let i = 0; i < 2000; i++) fn(pool); // warm-up
   return rates(n, () => {
     for (let i = 0; i < n; i++) fn(pool);
-  }).finally(() => pool.close());
+  }).finally(() => {
+    pool.close();
+    client.deletePool(name);
+  });
 }
 
 function timeTail(pool, expected) {
@@ -64,9 +83,13 @@ function timeTail(pool, expected) {
 async function main() {
   const N = 200000;
   const results = [];
+  const appendJson = (p) => p.appendJson(sampleBuf, ["bench"]);
+  const append = (p) => p.append(sample, ["bench"]);
   const rows = [
-    ["appendJson (Buffer)", () => timeAppends((p) => p.appendJson(sampleBuf, ["bench"]), N), 300000],
-    ["append(obj)", () => timeAppends((p) => p.append(sample, ["bench"]), N), 200000],
+    ["appendJson (Buffer), reused pool", () => timeAppends(appendJson, N, true), 300000],
+    ["appendJson (Buffer), new pool", () => timeAppends(appendJson, N, false), 300000],
+    ["append(obj), reused pool", () => timeAppends(append, N, true), 200000],
+    ["append(obj), new pool", () => timeAppends(append, N, false), 200000],
   ];
   for (const [name, fn, target] of rows) {
     const runs = [];

@@ -145,8 +145,17 @@ class Message {
     if (!text.startsWith('{"seq":') || seqEnd < 0 || timeEnd < 0 || dataStart < 7) {
       return Message._fromText(text);
     }
+    let seq;
+    if (seqEnd - 7 <= 15) {
+      // Below 10^15: exact as a number, and cheaper read digit by digit than as a string.
+      let v = 0;
+      for (let i = 7; i < seqEnd; i++) v = v * 10 + (text.charCodeAt(i) - 48);
+      seq = BigInt(v);
+    } else {
+      seq = BigInt(text.slice(7, seqEnd));
+    }
     const envelope = {
-      seq: BigInt(text.slice(7, seqEnd)),
+      seq,
       time: text.slice(timeStart, timeEnd),
       meta: { tags },
       data: JSON.parse(text.slice(dataStart, text.length - 1)),
