@@ -50,7 +50,7 @@ pub fn encode_json_into(
     }
     let hint = text.len().saturating_mul(2);
     encode_with_into(out, tags, max_len, hint, |w, at| {
-        fill_object(w, at, &arena, 0, 1, &mut Vec::new())
+        fill_object(w, at, &arena, 0, 1, &mut Vec::new(), &mut NoPrint)
     })
 }
 
@@ -127,53 +127,62 @@ fn encode_scanned<'a>(
         };
     }
     let hint = text.len().saturating_mul(2);
+    let start = data_out.len();
+    let mut print = Printing(data_out);
     let n = encode_with_into(out, tags, max_len, hint, |w, at| {
+        // A retry with a larger buffer prints the data again, from the start.
         order.clear();
-        fill_object(w, at, arena, 0, 1, order)
-    })?;
-    order.clear();
-    print_node(data_out, arena, 0, order);
-    Ok(n)
+        print.0.truncate(start);
+        fill_object(w, at, arena, 0, 1, order, &mut print)
+    });
+    if n.is_err() {
+        data_out.truncate(start);
+    }
+    n
 }
 
-/// Prints node `idx` (and its subtree) as the printer prints the value it encodes to:
-/// objects with their members in the order [`fill_object`] inserts them (which is the
-/// printer's sorted order), the last of equal keys only.
-fn print_node(out: &mut Vec<u8>, nodes: &[Node<'_>], idx: usize, order: &mut Vec<u32>) {
-    use super::print::{json_f64, json_i64, json_string};
-    match &nodes[idx].tok {
-        Tok::Null => out.extend_from_slice(b"null"),
-        Tok::Bool(true) => out.extend_from_slice(b"true"),
-        Tok::Bool(false) => out.extend_from_slice(b"false"),
-        Tok::I64(n) => json_i64(out, *n),
-        Tok::F64(x) => json_f64(out, *x),
-        Tok::Str(s) => json_string(out, s),
-        Tok::Object { .. } => {
-            let base = sorted_members(nodes, idx, order);
-            out.push(b'{');
-            for k in base..order.len() {
-                if k > base {
-                    out.push(b',');
-                }
-                let member = order[k] as usize;
-                json_string(out, &nodes[member].key);
-                out.push(b':');
-                print_node(out, nodes, member, order);
-            }
-            out.push(b'}');
-            order.truncate(base);
-        }
-        Tok::Array { end } => {
-            out.push(b'[');
-            let mut i = idx + 1;
-            while i < *end as usize {
-                if i > idx + 1 {
-                    out.push(b',');
-                }
-                print_node(out, nodes, i, order);
-                i = next_sibling(nodes, i);
-            }
-            out.push(b']');
+/// Where [`fill_object`] prints the data it encodes, if anywhere: as the printer prints the
+/// stored value — members in the order they are inserted (the printer's sorted order), the
+/// last of equal keys only.
+trait DataSink {
+    fn raw(&mut self, bytes: &[u8]);
+    fn key(&mut self, key: &str);
+    fn scalar(&mut self, tok: &Tok<'_>);
+}
+
+/// Encoding only.
+struct NoPrint;
+
+impl DataSink for NoPrint {
+    fn raw(&mut self, _: &[u8]) {}
+    fn key(&mut self, _: &str) {}
+    fn scalar(&mut self, _: &Tok<'_>) {}
+}
+
+/// Printing into the buffer.
+struct Printing<'o>(&'o mut Vec<u8>);
+
+impl DataSink for Printing<'_> {
+    fn raw(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn key(&mut self, key: &str) {
+        super::print::json_string(self.0, key);
+        self.0.push(b':');
+    }
+
+    fn scalar(&mut self, tok: &Tok<'_>) {
+        use super::print::{json_f64, json_i64, json_string};
+        let out = &mut *self.0;
+        match tok {
+            Tok::Null => out.extend_from_slice(b"null"),
+            Tok::Bool(true) => out.extend_from_slice(b"true"),
+            Tok::Bool(false) => out.extend_from_slice(b"false"),
+            Tok::I64(n) => json_i64(out, *n),
+            Tok::F64(x) => json_f64(out, *x),
+            Tok::Str(s) => json_string(out, s),
+            Tok::Object { .. } | Tok::Array { .. } => {}
         }
     }
 }
@@ -492,22 +501,38 @@ fn unicode_escape(bytes: &[u8]) -> Option<(char, usize)> {
 
 /// The members of the object node `at_node`, inserted into the container at `at` in ascending
 /// bytewise key order, the last of equal keys winning. `order` is scratch shared by the walk.
-fn fill_object(
+fn fill_object<P: DataSink>(
     w: &mut Writer<'_>,
     at: u32,
     nodes: &[Node<'_>],
     at_node: usize,
     level: usize,
     order: &mut Vec<u32>,
+    print: &mut P,
 ) -> Result<(), Lite3Error> {
     if !matches!(nodes.get(at_node).map(|n| &n.tok), Some(Tok::Object { .. })) {
         return Ok(());
     }
     let base = sorted_members(nodes, at_node, order);
+    print.raw(b"{");
     for k in base..order.len() {
         let idx = order[k] as usize;
-        insert(w, at, Key::Name(&nodes[idx].key), nodes, idx, level, order)?;
+        if k > base {
+            print.raw(b",");
+        }
+        print.key(&nodes[idx].key);
+        insert(
+            w,
+            at,
+            Key::Name(&nodes[idx].key),
+            nodes,
+            idx,
+            level,
+            order,
+            print,
+        )?;
     }
+    print.raw(b"}");
     order.truncate(base);
     Ok(())
 }
@@ -543,7 +568,8 @@ fn sorted_members(nodes: &[Node<'_>], at_node: usize, order: &mut Vec<u32>) -> u
     base
 }
 
-fn insert(
+#[expect(clippy::too_many_arguments, reason = "one recursive walk's state")]
+fn insert<P: DataSink>(
     w: &mut Writer<'_>,
     at: u32,
     key: Key<'_>,
@@ -551,8 +577,11 @@ fn insert(
     idx: usize,
     level: usize,
     order: &mut Vec<u32>,
+    print: &mut P,
 ) -> Result<(), Lite3Error> {
-    let value = match &nodes[idx].tok {
+    let tok = &nodes[idx].tok;
+    print.scalar(tok);
+    let value = match tok {
         Tok::Null => Lv::Null,
         Tok::Bool(b) => Lv::Bool(*b),
         Tok::I64(n) => Lv::I64(*n),
@@ -560,15 +589,20 @@ fn insert(
         Tok::Str(s) => Lv::Str(s),
         Tok::Object { .. } => {
             let inner = nested(w, at, key, Lv::Object, level)?;
-            return fill_object(w, inner, nodes, idx, level + 1, order);
+            return fill_object(w, inner, nodes, idx, level + 1, order, print);
         }
         Tok::Array { end } => {
             let inner = nested(w, at, key, Lv::Array, level)?;
+            print.raw(b"[");
             let mut i = idx + 1;
             while i < *end as usize {
-                insert(w, inner, Key::Append, nodes, i, level + 1, order)?;
+                if i > idx + 1 {
+                    print.raw(b",");
+                }
+                insert(w, inner, Key::Append, nodes, i, level + 1, order, print)?;
                 i = next_sibling(nodes, i);
             }
+            print.raw(b"]");
             return Ok(());
         }
     };
