@@ -29,6 +29,7 @@ mod build;
 mod check;
 mod json;
 mod print;
+mod scan;
 
 pub use build::{Build, build, to_value};
 pub use check::check;
