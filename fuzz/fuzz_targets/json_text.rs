@@ -12,8 +12,8 @@
 use libfuzzer_sys::fuzz_target;
 use plasmite_os::ErrorKind;
 use plasmite_os::message::{
-    JsonScratch, Printed, encode, encode_json, encode_json_into, encode_json_printing, invalid_json,
-    print_seq_first, print_seq_first_parts,
+    JsonScratch, Printed, encode, encode_json, encode_json_into, encode_json_printing,
+    invalid_json, print_seq_first, print_seq_first_parts,
 };
 
 thread_local! {
