@@ -23,16 +23,27 @@ pub(crate) fn encode_json_printing(
     data: &mut Vec<u8>,
 ) -> Result<Vec<u8>, Error> {
     let text = std::str::from_utf8(json).map_err(|_| usage("invalid json utf-8"))?;
+    thread_local! {
+        /// The encoder's working space, kept between a thread's appends.
+        static SCRATCH: std::cell::RefCell<message::JsonScratch> = Default::default();
+    }
     let mut payload = Vec::new();
-    let mut scratch = message::JsonScratch::default();
-    message::encode_json_printing(
-        &mut scratch,
-        &mut payload,
-        text,
-        tags,
-        pool.max_payload_len(),
-        data,
-    )?;
+    let mut encode = |scratch: &mut message::JsonScratch| {
+        message::encode_json_printing(
+            scratch,
+            &mut payload,
+            text,
+            tags,
+            pool.max_payload_len(),
+            data,
+        )
+    };
+    // A thread whose locals are being torn down (an append from a TLS destructor) encodes
+    // with space of its own.
+    match SCRATCH.try_with(|s| s.try_borrow_mut().ok().map(|mut s| encode(&mut s))) {
+        Ok(Some(done)) => done,
+        _ => encode(&mut message::JsonScratch::default()),
+    }?;
     Ok(payload)
 }
 
