@@ -435,3 +435,64 @@ fn seq_first_printing_is_the_sorted_print_reordered_and_fails_exactly_when_it_fa
     }
     assert!(compared > 60, "{compared} payloads compared");
 }
+
+#[test]
+fn spans_locate_the_data_meta_and_time_of_the_envelope_print_writes() {
+    use plasmite_os::message::{Style, print, print_spans};
+    let mut rng = Rng::new(11);
+    let awkward = ["", "a", "\",\"seq\":1,\"time\":\"", "\"}", "\\", "é\n\u{1}"];
+    let mut payloads = Vec::new();
+    for case in 0..300 {
+        let mut data = Map::new();
+        for i in 0..rng.range(0, 5) {
+            data.insert(format!("f{i}"), random_value(&mut rng, 3));
+        }
+        let tags: Vec<&str> = (0..rng.range(0, 4))
+            .map(|_| awkward[rng.range(0, awkward.len() as u64 - 1) as usize])
+            .collect();
+        let p = encode(&Value::Object(data), &tags, MAX).unwrap_or_else(|e| panic!("{case}: {e}"));
+        payloads.push(p);
+    }
+    for name in support::reference_pool_names() {
+        let (bytes, _) = support::reference_pool(&name);
+        let Ok(snap) = Snapshot::new(&bytes) else {
+            continue;
+        };
+        for seq in 0..100 {
+            if let Ok(Some(f)) = locate(&snap, seq)
+                && let Some(payload) = snap.payload(&f)
+            {
+                payloads.push(payload.to_vec());
+            }
+        }
+    }
+    let seqs = [0, 1, 9, 10, 12_345, u64::MAX];
+    let times = [0, 1_000_000_000, 1_700_000_000_120_000_000, u64::MAX];
+    let mut compared = 0;
+    for (i, payload) in payloads.iter().enumerate() {
+        let msg = Printed {
+            seq: seqs[i % seqs.len()],
+            timestamp_ns: times[i % times.len()],
+            payload,
+        };
+        let mut want = Vec::new();
+        if print(&mut want, &msg, Style::Compact).is_err() {
+            continue;
+        }
+        let mut out = b"prefix".to_vec();
+        let spans = print_spans(&mut out, &msg).expect("prints as print does");
+        assert_eq!(spans.envelope, 6..out.len());
+        assert_eq!(&out[6..], &want[..]);
+        let env: Value = serde_json::from_slice(&want).unwrap();
+        let part =
+            |r: std::ops::Range<usize>| -> Value { serde_json::from_slice(&out[r]).unwrap() };
+        assert_eq!(part(spans.data.clone()), env["data"]);
+        assert_eq!(part(spans.meta.clone()), env["meta"]);
+        assert_eq!(
+            &out[spans.time.clone()],
+            env["time"].as_str().unwrap().as_bytes()
+        );
+        compared += 1;
+    }
+    assert!(compared > 300, "{compared} payloads compared");
+}

@@ -93,6 +93,9 @@ function metaFor(tags) {
   return lastMeta;
 }
 
+/** `Message`'s constructor taking the fields as they are, not an envelope. */
+const FIELDS = Symbol("fields");
+
 /** One message: `seq` (bigint), `time` (Date), `timeRfc3339`, `data`, `meta.tags`. */
 class Message {
   // The envelope's bytes: `#raw` (a Buffer, or the JSON text it is made from on demand), or,
@@ -105,17 +108,28 @@ class Message {
    * @param envelope `{seq, time, data, meta: {tags}}` as the JSON envelope has it.
    * @param raw the envelope's bytes, when known (kept as `raw`).
    */
-  constructor(envelope, raw = null, start = -1, end = -1) {
+  constructor(envelope, raw = null, start = -1, end = -1, seq, time, timeText, data, meta) {
+    if (envelope === FIELDS) {
+      this.seq = seq;
+      this.time = time;
+      this.timeRfc3339 = timeText;
+      this.data = data;
+      this.meta = meta;
+      this.#raw = raw;
+      this.#start = start;
+      this.#end = end;
+      return;
+    }
     if (envelope === null || typeof envelope !== "object") {
       throw new TypeError("message envelope must be an object");
     }
     this.seq = toSeq(envelope.seq);
     const fast = typeof envelope.time === "string" ? fastTimeMs(envelope.time) : NaN;
-    const time = new Date(Number.isNaN(fast) ? envelope.time : fast);
-    if (typeof envelope.time !== "string" || Number.isNaN(time.getTime())) {
+    const parsed = new Date(Number.isNaN(fast) ? envelope.time : fast);
+    if (typeof envelope.time !== "string" || Number.isNaN(parsed.getTime())) {
       throw new TypeError("message time must be an RFC 3339 string");
     }
-    this.time = time;
+    this.time = parsed;
     this.timeRfc3339 = envelope.time;
     this.data = envelope.data;
     const tags = envelope.meta && Array.isArray(envelope.meta.tags) ? envelope.meta.tags : [];
@@ -125,9 +139,22 @@ class Message {
     this.#end = end;
   }
 
-  /** A message of a native batch: `source.subarray(start, end)` is its envelope. */
-  static _fromBatch(envelope, source, start, end) {
-    return new Message(envelope, source, start, end);
+  /**
+   * The messages of a native batch (see the addon's `NativeBatch`), pushed onto `out`: one
+   * `JSON.parse` for all their data, the rest read from the batch's columns; each envelope's
+   * bytes are sliced from the batch when `raw` is asked.
+   */
+  static _pushBatch(batch, out) {
+    const datas = JSON.parse(batch.data.toString("utf8"));
+    const metas = JSON.parse(batch.metas).map((m) => metaFor(m.tags));
+    const { json, times, bounds, seqs, timesMs } = batch;
+    for (let i = 0, b = 0; i < datas.length; i++, b += 5) {
+      out.push(new Message(
+        FIELDS, json, bounds[b], bounds[b + 1],
+        seqs[i], new Date(timesMs[i]), times.slice(bounds[b + 2], bounds[b + 3]),
+        datas[i], metas[bounds[b + 4]],
+      ));
+    }
   }
 
   /**

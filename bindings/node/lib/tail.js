@@ -28,15 +28,6 @@ function whereList(where) {
   return where;
 }
 
-/** Messages of a native batch. */
-function batchMessages(batch, out) {
-  const envelopes = JSON.parse(batch.json.toString("utf8"));
-  const bounds = batch.bounds;
-  for (let i = 0; i < envelopes.length; i++) {
-    out.push(Message._fromBatch(envelopes[i], batch.json, bounds[2 * i], bounds[2 * i + 1]));
-  }
-}
-
 function tailOptions(options) {
   if (options === null || typeof options !== "object") throw new TypeError("tail options must be an object");
   return {
@@ -110,7 +101,7 @@ class LocalTail {
         throw fromNative(e);
       }
       if (batch !== null) {
-        batchMessages(batch, this.#queue);
+        Message._pushBatch(batch, this.#queue);
         this.#lastActivity = Date.now();
         continue;
       }
@@ -176,7 +167,7 @@ async function* replayMessages(pool, options = {}) {
     for (;;) {
       const batch = stream.nextBatch(BATCH);
       if (batch === null) break;
-      batchMessages(batch, messages);
+      Message._pushBatch(batch, messages);
     }
   } catch (e) {
     throw fromNative(e);

@@ -11,19 +11,23 @@
 //! - `wait` holds no thread: it registers an `Arrival` with the pool's hub, whose thread settles
 //!   the promise (through a thread-safe N-API call) when a message past the stream's position
 //!   is committed or the timeout passes. `cancelWait` settles it at once with `false`.
-//! - A batch is a JSON array of envelopes (keys sorted, as the server's tails send them) plus
-//!   their byte bounds, so JavaScript parses a whole batch with one `JSON.parse` and slices each
-//!   message's raw bytes only when asked. An error
-//!   met after some messages were batched is held and thrown by the next call.
+//! - A batch holds its messages column by column: the data of all as one JSON array (one
+//!   `JSON.parse` makes every `data` object), seqs, times (milliseconds, and the RFC 3339
+//!   texts in one string), each message's tags as an index into the batch's distinct `meta`
+//!   objects, and the envelopes (keys sorted, as the server's tails send them) whose bytes
+//!   JavaScript slices only when `raw` is asked. An error met after some messages were batched
+//!   is held and thrown by the next call.
 //!
 //! Spec: `spec/API.md` §5.2 (queries), §5.3 (the wake hub).
 
 use crate::{envelope, to_js, u64_of, usage};
-use napi::bindgen_prelude::{BigInt, Buffer, BufferSlice, Object, Uint32Array};
+use napi::bindgen_prelude::{
+    BigInt, BigUint64Array, Buffer, BufferSlice, Float64Array, Object, Uint32Array,
+};
 use napi::{Env, JsDeferred};
 use napi_derive::napi;
 use plasmite_os::hub::Arrival;
-use plasmite_os::message::{self, Style};
+use plasmite_os::message;
 use plasmite_os::query::{DamagePolicy, Item, PayloadCheck, Predicate, Stream};
 use plasmite_os::{Error, ErrorKind, GapPolicy, Hub, Pool, Query, Start};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -53,15 +57,25 @@ pub struct StreamOptions {
     pub live: Option<bool>,
 }
 
-/// A batch of messages: `json` is a JSON array of envelopes, `bounds` their byte ranges in it
-/// (start, end) in order.
+/// A batch of messages, column by column (message `i` is row `i` of each).
 #[napi(object)]
 #[allow(missing_debug_implementations)]
 pub struct NativeBatch {
-    /// `[envelope,envelope,…]`.
+    /// The envelopes, one after another.
     pub json: Buffer,
-    /// Two offsets per message.
+    /// `[data,data,…]`: every message's `data`, in order.
+    pub data: Buffer,
+    /// `[meta,meta,…]`: the distinct `meta` objects (`{"tags":[…]}`) of the batch.
+    pub metas: String,
+    /// The times' RFC 3339 texts, one after another.
+    pub times: String,
+    /// Five numbers per message: its envelope's start and end in `json`, its time's start and
+    /// end in `times`, the index of its `meta` in `metas`.
     pub bounds: Uint32Array,
+    /// Sequences.
+    pub seqs: BigUint64Array,
+    /// Times in milliseconds since the epoch (sub-millisecond digits dropped).
+    pub times_ms: Float64Array,
 }
 
 type Deferred = JsDeferred<bool, fn(Env) -> napi::Result<bool>>;
@@ -230,62 +244,116 @@ impl NativeStream {
         let Some(stream) = self.stream.as_mut().filter(|_| !self.terminated) else {
             return Ok(None);
         };
-        let mut out = Vec::with_capacity(16 * 1024);
-        out.push(b'[');
-        let mut bounds: Vec<u32> = Vec::new();
-        let mut n = 0u32;
-        while n < max_items.max(1) && out.len() < BATCH_BYTES {
+        let mut b = Columns::default();
+        while b.len() < max_items.max(1) as usize && b.json.len() < BATCH_BYTES {
             let item = match stream.poll() {
                 Ok(item) => item,
                 Err(e) => {
                     if e.kind() == ErrorKind::RetentionGap {
                         self.terminated = true;
                     }
-                    if n == 0 {
+                    if b.seqs.is_empty() {
                         return Err(e);
                     }
                     self.held = Some(e);
                     break;
                 }
             };
-            let mark = out.len();
-            let (seq, offset, r) = match item {
+            match item {
                 None => break,
                 // Tails skip what was evicted unread and what is damaged, as the server's do.
-                Some(Item::Gap { .. } | Item::Damaged(_)) => continue,
+                Some(Item::Gap { .. } | Item::Damaged(_)) => {}
                 Some(Item::Message(m)) => {
-                    if n > 0 {
-                        out.push(b',');
+                    let (seq, offset) = (m.seq, m.offset);
+                    match b.push(&m) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == ErrorKind::Corrupt => {
+                            stream.damage(seq, offset, e)?;
+                        }
+                        Err(e) => return Err(e),
                     }
-                    let start = out.len();
-                    // The engine's key order (data, meta, seq, time), as the server's tails send.
-                    let r = message::print(&mut out, &m.printed(), Style::Compact);
-                    if r.is_ok() {
-                        bounds.push(to_u32(start));
-                        bounds.push(to_u32(out.len()));
-                    }
-                    (m.seq, m.offset, r)
-                }
-            };
-            match r {
-                Ok(()) => n += 1,
-                Err(e) => {
-                    out.truncate(mark);
-                    if e.kind() != ErrorKind::Corrupt {
-                        return Err(e);
-                    }
-                    stream.damage(seq, offset, e)?;
                 }
             }
         }
-        if n == 0 {
-            return Ok(None);
+        Ok(b.finish())
+    }
+}
+
+/// A batch being gathered.
+#[derive(Default)]
+struct Columns {
+    json: Vec<u8>,
+    data: Vec<u8>,
+    metas: Vec<u8>,
+    /// The last distinct meta's range in `metas`.
+    last_meta: std::ops::Range<usize>,
+    meta_count: u32,
+    times: Vec<u8>,
+    bounds: Vec<u32>,
+    seqs: Vec<u64>,
+    times_ms: Vec<f64>,
+}
+
+impl Columns {
+    fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    /// Adds `m`, or leaves the batch as it was when its payload is damaged.
+    fn push(&mut self, m: &plasmite_os::MessageView<'_>) -> Result<(), Error> {
+        if self.json.capacity() == 0 {
+            self.json.reserve(160 * 1024);
+            self.data.reserve(96 * 1024);
+            self.data.push(b'[');
+            self.metas.push(b'[');
         }
-        out.push(b']');
-        Ok(Some(NativeBatch {
-            json: Buffer::from(out),
-            bounds: Uint32Array::new(bounds),
-        }))
+        let spans = message::print_spans(&mut self.json, &m.printed())?;
+        let (json, data) = (&self.json, &mut self.data);
+        if !self.seqs.is_empty() {
+            data.push(b',');
+        }
+        data.extend_from_slice(&json[spans.data]);
+        let meta = &json[spans.meta];
+        if self.meta_count == 0 || meta != &self.metas[self.last_meta.clone()] {
+            if self.meta_count > 0 {
+                self.metas.push(b',');
+            }
+            let start = self.metas.len();
+            self.metas.extend_from_slice(meta);
+            self.last_meta = start..self.metas.len();
+            self.meta_count += 1;
+        }
+        let time_start = self.times.len();
+        self.times.extend_from_slice(&json[spans.time]);
+        self.bounds.extend([
+            to_u32(spans.envelope.start),
+            to_u32(spans.envelope.end),
+            to_u32(time_start),
+            to_u32(self.times.len()),
+            self.meta_count - 1,
+        ]);
+        self.seqs.push(m.seq);
+        self.times_ms.push((m.timestamp_ns / 1_000_000) as f64);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Option<NativeBatch> {
+        if self.seqs.is_empty() {
+            return None;
+        }
+        self.data.push(b']');
+        self.metas.push(b']');
+        // Both hold printed JSON: UTF-8 from the printer, times ASCII.
+        let text = |v: Vec<u8>| String::from_utf8(v).unwrap_or_default();
+        Some(NativeBatch {
+            json: Buffer::from(self.json),
+            data: Buffer::from(self.data),
+            metas: text(self.metas),
+            times: text(self.times),
+            bounds: Uint32Array::new(self.bounds),
+            seqs: BigUint64Array::new(self.seqs),
+            times_ms: Float64Array::new(self.times_ms),
+        })
     }
 }
 

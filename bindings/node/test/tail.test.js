@@ -171,3 +171,26 @@ test("large histories arrive complete and in order across batches", async () => 
   assert.deepEqual(JSON.parse(raw), JSON.parse(pool.getJson(42)), "raw is the envelope's bytes");
   assert.match(raw.toString(), /^\{"data":\{"i":41\},"meta":\{"tags":\[\]\},"seq":42,"time":"[^"]+"\}$/);
 });
+
+test("each message of a batch keeps its own tags, time, data and raw envelope", async () => {
+  const { pool } = fresh(8 << 20);
+  const tagSets = [[], ["a"], ["a"], ["é", 'q"uote'], [], ["a", "b"]];
+  const N = 1500;
+  for (let i = 0; i < N; i++) {
+    pool.append({ i, s: i % 7 === 0 ? "ünï\u2028\"x\"" : "plain", big: 2 ** 60 }, tagSets[i % tagSets.length]);
+  }
+  let i = 0;
+  for await (const m of pool.tail({ maxMessages: N })) {
+    const stored = JSON.parse(pool.getJson(m.seq));
+    assert.equal(m.seq, BigInt(i + 1));
+    assert.deepEqual(m.tags, tagSets[i % tagSets.length]);
+    assert.ok(Object.isFrozen(m.tags));
+    assert.deepEqual(m.data, stored.data);
+    assert.equal(m.timeRfc3339, stored.time);
+    assert.equal(m.time.getTime(), Date.parse(stored.time));
+    assert.deepEqual(JSON.parse(m.raw), stored);
+    assert.ok(m.raw.toString().startsWith('{"data":'), "raw keeps the envelope's sorted keys");
+    i++;
+  }
+  assert.equal(i, N);
+});

@@ -35,7 +35,8 @@ pub use build::{Build, build, to_value};
 pub use check::check;
 pub use json::{JsonScratch, encode_json, encode_json_into, encode_json_printing, invalid_json};
 pub use print::{
-    base64, print, print_data, print_frame, print_seq_first, print_seq_first_parts, to_json_string,
+    Spans, base64, print, print_data, print_frame, print_seq_first, print_seq_first_parts,
+    print_spans, to_json_string,
 };
 
 /// How deep `data` may nest, counting `data` itself (the envelope root and `data`'s parent

@@ -14,6 +14,7 @@ use plasmite_core::lite3::{Lite3Error, Lite3ErrorKind};
 use plasmite_core::{FrameRef, PoolView};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter, PrettyFormatter};
 use std::io;
+use std::ops::Range;
 
 /// Appends `{"data":…,"meta":{"tags":[…]},"seq":…,"time":"…"}` for a stored message to `out`.
 /// A damaged payload is a Corrupt error (the caller adds the frame's offset) and leaves `out` as
@@ -23,20 +24,55 @@ use std::io;
 /// printed or not — as [`Doc::validate`] does (order, probe chains, counts, UTF-8), and is
 /// bounded by the payload's size.
 pub fn print(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
-    print_part(out, msg, style, Part::Sorted)
+    print_part(out, msg, style, Part::Sorted).map(drop)
+}
+
+/// Where the parts of an envelope [`print_spans`] printed lie in `out`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spans {
+    /// The whole envelope.
+    pub envelope: Range<usize>,
+    /// The `data` value.
+    pub data: Range<usize>,
+    /// The `meta` value, `{"tags":[…]}`.
+    pub meta: Range<usize>,
+    /// The time's text, without its quotes.
+    pub time: Range<usize>,
+}
+
+/// [`print()`] in the compact style, also telling where the envelope's parts lie — for a reader
+/// that takes the data, tags and time apart without parsing the envelope again.
+pub fn print_spans(out: &mut Vec<u8>, msg: &Printed<'_>) -> Result<Spans, Error> {
+    let start = out.len();
+    let data_end = print_part(out, msg, Style::Compact, Part::Sorted)?;
+    let end = out.len();
+    // `{"data":` D `,"meta":` M `,"seq":` N `,"time":"` T `"}`: T holds no quote.
+    let time_end = end - 2;
+    let time_start = out[..time_end]
+        .iter()
+        .rposition(|&b| b == b'"')
+        .map_or(time_end, |q| q + 1);
+    let seq_digits = msg.seq.checked_ilog10().unwrap_or(0) as usize + 1;
+    let meta_end = time_start - r#","time":""#.len() - seq_digits - r#","seq":"#.len();
+    Ok(Spans {
+        envelope: start..end,
+        data: start + r#"{"data":"#.len()..data_end,
+        meta: data_end + r#","meta":"#.len()..meta_end,
+        time: time_start..time_end,
+    })
 }
 
 /// Appends only the message's `data` object (what `follow --data-only` prints), with the same
 /// checks and error behaviour as [`print()`].
 pub fn print_data(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style) -> Result<(), Error> {
-    print_part(out, msg, style, Part::Data)
+    print_part(out, msg, style, Part::Data).map(drop)
 }
 
 /// Appends `{"seq":…,"time":"…","meta":{"tags":[…]},"data":…}` (compact): the envelope in the
 /// member order of the C ABI and the bindings built on it, with the same checks and error
 /// behaviour as [`print()`].
 pub fn print_seq_first(out: &mut Vec<u8>, msg: &Printed<'_>) -> Result<(), Error> {
-    print_part(out, msg, Style::Compact, Part::SeqFirst)
+    print_part(out, msg, Style::Compact, Part::SeqFirst).map(drop)
 }
 
 /// Appends the envelope [`print_seq_first`] prints, from its parts: `{"seq":…,"time":"…",
@@ -101,7 +137,13 @@ enum Part {
     Data,
 }
 
-fn print_part(out: &mut Vec<u8>, msg: &Printed<'_>, style: Style, part: Part) -> Result<(), Error> {
+/// Prints `part` of the message; `Ok` holds where its `data` ends in `out`.
+fn print_part(
+    out: &mut Vec<u8>,
+    msg: &Printed<'_>,
+    style: Style,
+    part: Part,
+) -> Result<usize, Error> {
     let start = out.len();
     let result = match style {
         Style::Compact => render(out, &mut CompactFormatter, msg, part),
@@ -174,7 +216,7 @@ fn render<F: Formatter>(
     f: &mut F,
     msg: &Printed<'_>,
     part: Part,
-) -> Result<(), Fail> {
+) -> Result<usize, Fail> {
     let doc = Doc::new(msg.payload)?;
     let root = doc.root();
     if !root.is_object() {
@@ -207,6 +249,7 @@ fn render<F: Formatter>(
         &mut walk.nested(&found.data),
         &mut scratch,
     )?;
+    let data_end = out.len();
     // Every tag must be a string, also when the tags are not printed.
     after_data(out, f, msg, part, |out, f, print| {
         write_tags(
@@ -215,7 +258,8 @@ fn render<F: Formatter>(
             walked_tags(&found.tags, walk.nested(&found.tags)),
             print,
         )
-    })
+    })?;
+    Ok(data_end)
 }
 
 /// What a message prints before its `data`: `{"data":` (sorted), `{"seq":…,"time":"…",
@@ -343,7 +387,7 @@ fn render_looked_up<F: Formatter>(
     f: &mut F,
     msg: &Printed<'_>,
     part: Part,
-) -> Result<(), Fail> {
+) -> Result<usize, Fail> {
     let doc = Doc::new(msg.payload)?;
     let env = Envelope::parse(msg.payload)?;
     let mut budget = doc.node_budget();
@@ -358,6 +402,7 @@ fn render_looked_up<F: Formatter>(
     before_data(out, f, msg, part, tags)?;
     let mut root = doc.root().iter_budgeted(&mut budget);
     let mut printed = false;
+    let mut data_end = out.len();
     while let Some(e) = root.next() {
         let (_, v) = e?;
         let (ValueRef::Object(c) | ValueRef::Array(c)) = v else {
@@ -366,6 +411,7 @@ fn render_looked_up<F: Formatter>(
         if !printed && c == env.data {
             printed = true;
             write_container(out, f, &c, &mut root.nested(&c), &mut scratch)?;
+            data_end = out.len();
         } else {
             check_container(&mut root.nested(&c))?;
         }
@@ -376,7 +422,8 @@ fn render_looked_up<F: Formatter>(
             offset: env.data.offset(),
         }));
     }
-    after_data(out, f, msg, part, tags)
+    after_data(out, f, msg, part, tags)?;
+    Ok(data_end)
 }
 
 fn key<F: Formatter>(out: &mut Vec<u8>, f: &mut F, k: &str, first: bool) -> Result<(), Fail> {
