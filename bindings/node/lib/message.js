@@ -181,13 +181,11 @@ class Message {
     } else {
       seq = BigInt(text.slice(7, seqEnd));
     }
-    const envelope = {
-      seq,
-      time: text.slice(timeStart, timeEnd),
-      meta: { tags },
-      data: JSON.parse(text.slice(dataStart, text.length - 1)),
-    };
-    return new Message(envelope, text);
+    const time = text.slice(timeStart, timeEnd);
+    const ms = fastTimeMs(time);
+    if (Number.isNaN(ms)) return Message._fromText(text);
+    const data = JSON.parse(text.slice(dataStart, text.length - 1));
+    return new Message(FIELDS, text, -1, -1, seq, new Date(ms), time, data, metaFor(tags));
   }
 
   /** A message from its envelope's JSON text (kept, for `raw`). */
