@@ -390,19 +390,7 @@ fn seq_first_printing_is_the_sorted_print_reordered_and_fails_exactly_when_it_fa
             cases.push(q);
         }
     }
-    for name in support::reference_pool_names() {
-        let (bytes, _) = support::reference_pool(&name);
-        let Ok(snap) = Snapshot::new(&bytes) else {
-            continue;
-        };
-        for seq in 0..200 {
-            if let Ok(Some(f)) = locate(&snap, seq)
-                && let Some(payload) = snap.payload(&f)
-            {
-                cases.push(payload.to_vec());
-            }
-        }
-    }
+    cases.extend(reference_payloads(200));
     let mut compared = 0;
     for q in &cases {
         let msg = Printed {
@@ -453,19 +441,7 @@ fn spans_locate_the_data_meta_and_time_of_the_envelope_print_writes() {
         let p = encode(&Value::Object(data), &tags, MAX).unwrap_or_else(|e| panic!("{case}: {e}"));
         payloads.push(p);
     }
-    for name in support::reference_pool_names() {
-        let (bytes, _) = support::reference_pool(&name);
-        let Ok(snap) = Snapshot::new(&bytes) else {
-            continue;
-        };
-        for seq in 0..100 {
-            if let Ok(Some(f)) = locate(&snap, seq)
-                && let Some(payload) = snap.payload(&f)
-            {
-                payloads.push(payload.to_vec());
-            }
-        }
-    }
+    payloads.extend(reference_payloads(100));
     let seqs = [0, 1, 9, 10, 12_345, u64::MAX];
     let times = [0, 1_000_000_000, 1_700_000_000_120_000_000, u64::MAX];
     let mut compared = 0;
@@ -495,4 +471,23 @@ fn spans_locate_the_data_meta_and_time_of_the_envelope_print_writes() {
         compared += 1;
     }
     assert!(compared > 300, "{compared} payloads compared");
+}
+
+/// The payloads of seqs below `below` in every reference pool that opens.
+fn reference_payloads(below: u64) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for name in support::reference_pool_names() {
+        let (bytes, _) = support::reference_pool(&name);
+        let Ok(snap) = Snapshot::new(&bytes) else {
+            continue;
+        };
+        for seq in 0..below {
+            if let Ok(Some(f)) = locate(&snap, seq)
+                && let Some(payload) = snap.payload(&f)
+            {
+                out.push(payload.to_vec());
+            }
+        }
+    }
+    out
 }
