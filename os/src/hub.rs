@@ -14,6 +14,8 @@
 //!   [`MAX_PARK`] (writers that do not wake, like the reference's, are seen within it), and a
 //!   blocked waiter re-checks the pool itself at the same pace, so a hub thread that could not
 //!   be started delays nobody by more than that.
+//! - A [`Bell`] is rung (its eventfd made readable) by whoever wakes its waker, never blocks
+//!   and never fails where it rings: a loop that watches the fd wakes, quiets the bell, polls.
 //! - The hub parks the way a follower does (`FORMAT.md` §2.3): read `wake`, announce a parked
 //!   follower, re-read `newest_seq`, sleep while `wake` is unchanged — a writer either sees the
 //!   announcement or changed `wake` first.
@@ -23,13 +25,15 @@
 use crate::follow::{MAX_PARK, NEWEST_OFFSET};
 use crate::pool::Pool;
 use plasmite_core::layout::{WAITERS_OFFSET, WAKE_OFFSET};
+use rustix::event::{EventfdFlags, eventfd};
+use rustix::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 /// Hub threads running in this process.
@@ -302,5 +306,75 @@ impl Future for Arrival {
 impl Drop for Arrival {
     fn drop(&mut self) {
         self.deregister();
+    }
+}
+
+/// An eventfd for an event loop that cannot run a Rust future: the [`Waker`] it makes rings it,
+/// so a loop that watches [`Bell::fd`] (asyncio's `add_reader`, epoll) learns that an
+/// [`Arrival`] polled with that waker is ready, then quiets the bell and polls its stream.
+pub struct Bell {
+    fd: OwnedFd,
+}
+
+impl fmt::Debug for Bell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bell").field("fd", &self.fd()).finish()
+    }
+}
+
+impl Bell {
+    /// A quiet bell (non-blocking, closed on exec).
+    pub fn new() -> Result<Arc<Bell>, crate::Error> {
+        let fd = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC).map_err(|e| {
+            crate::Error::new(crate::ErrorKind::Io, "failed to create an eventfd")
+                .with_source(std::io::Error::from(e))
+                .with_hint("The process may be out of file descriptors.")
+        })?;
+        Ok(Arc::new(Bell { fd }))
+    }
+
+    /// The descriptor to watch: readable while the bell has rung and was not quieted.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Makes the descriptor readable (rings already pending merge into one).
+    pub fn ring(&self) {
+        // Only a counter at its maximum refuses (EAGAIN), and it is readable then anyway.
+        let _ = rustix::io::write(self.fd.as_fd(), &1u64.to_ne_bytes());
+    }
+
+    /// Makes the descriptor unreadable until the next ring.
+    pub fn quiet(&self) {
+        let mut count = [0u8; 8];
+        // EAGAIN: it was quiet already.
+        let _ = rustix::io::read(self.fd.as_fd(), &mut count);
+    }
+
+    /// Waits up to `timeout` for the bell to have rung (without quieting it): what a loop
+    /// watching the descriptor would see.
+    pub fn rung_within(&self, timeout: std::time::Duration) -> bool {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let timeout = Timespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
+        poll(&mut fds, Some(&timeout)).is_ok_and(|n| n > 0)
+    }
+
+    /// A waker that rings this bell.
+    pub fn waker(self: &Arc<Bell>) -> Waker {
+        Waker::from(Arc::clone(self))
+    }
+}
+
+impl Wake for Bell {
+    fn wake(self: Arc<Self>) {
+        self.ring();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.ring();
     }
 }

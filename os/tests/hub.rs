@@ -120,16 +120,7 @@ fn block_on<F: Future + Unpin>(mut f: F) -> F::Output {
 #[test]
 fn an_arrival_future_resolves_on_an_append_or_at_its_deadline_without_a_runtime() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = common::scratch("hub", "async");
-    let pool: Arc<Pool> = Arc::new(common::create(&dir.join("p.plasmite"), 1 << 20));
-    let hub = Hub::of(&pool);
-    let mut s = Query {
-        start: Start::Oldest,
-        hub: Some(hub.clone()),
-        ..Query::default()
-    }
-    .run(Arc::clone(&pool))
-    .unwrap();
+    let (pool, hub, mut s) = hub_stream("async");
     let writer = {
         let pool = Arc::clone(&pool);
         std::thread::spawn(move || {
@@ -152,4 +143,60 @@ fn an_arrival_future_resolves_on_an_append_or_at_its_deadline_without_a_runtime(
     eventually("the hub thread ends", || {
         hub::running_threads() == 0 && hub.waiting() == 0
     });
+}
+
+#[test]
+fn a_bell_rings_when_an_arrival_polled_with_its_waker_is_ready_and_stays_quiet_before() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (pool, hub, mut s) = hub_stream("bell");
+    let bell = hub::Bell::new().unwrap();
+    assert!(!bell.rung_within(Duration::ZERO), "a new bell is quiet");
+    let waker = bell.waker();
+    let mut arrival = s.arrival(None).unwrap();
+    let pending = Pin::new(&mut arrival).poll(&mut Context::from_waker(&waker));
+    assert_eq!(pending, Poll::Pending);
+    assert!(
+        !bell.rung_within(Duration::from_millis(120)),
+        "nothing appended yet"
+    );
+    let seq = pool.append(&payload(1), Durability::Fast).unwrap().seq;
+    assert!(
+        bell.rung_within(Duration::from_secs(5)),
+        "the append rings it"
+    );
+    bell.quiet();
+    assert!(!bell.rung_within(Duration::ZERO), "quieted");
+    match s.poll().unwrap() {
+        Some(Item::Message(m)) => assert_eq!(m.seq, seq),
+        other => panic!("{other:?}"),
+    }
+    // At a deadline it rings too; rings merge until quieted.
+    let deadline = Instant::now() + Duration::from_millis(60);
+    let mut timed = s.arrival(Some(deadline)).unwrap();
+    assert_eq!(
+        Pin::new(&mut timed).poll(&mut Context::from_waker(&waker)),
+        Poll::Pending
+    );
+    assert!(bell.rung_within(Duration::from_secs(5)));
+    assert!(Instant::now() >= deadline);
+    bell.ring();
+    bell.quiet();
+    assert!(!bell.rung_within(Duration::ZERO));
+    drop((arrival, timed));
+    eventually("the hub thread ends", || hub.waiting() == 0);
+}
+
+/// A new pool, its hub, and a query from its oldest message that waits through the hub.
+fn hub_stream(name: &str) -> (Arc<Pool>, Hub, plasmite_os::query::Stream<Arc<Pool>>) {
+    let dir = common::scratch("hub", name);
+    let pool: Arc<Pool> = Arc::new(common::create(&dir.join("p.plasmite"), 1 << 20));
+    let hub = Hub::of(&pool);
+    let s = Query {
+        start: Start::Oldest,
+        hub: Some(hub.clone()),
+        ..Query::default()
+    }
+    .run(Arc::clone(&pool))
+    .unwrap();
+    (pool, hub, s)
 }

@@ -78,6 +78,18 @@ impl Pool {
     }
 }
 
+/// `opts` with the `pls` that evaluates its `where` expressions, when it has some.
+fn with_evaluator(py: Python<'_>, mut opts: Options) -> PyResult<Options> {
+    if !opts.wheres.is_empty() {
+        let find = PLS.import(py, "plasmite._support", "_pls_path")?;
+        opts.evaluator = find
+            .call0()?
+            .extract::<Option<String>>()?
+            .map(PathBuf::from);
+    }
+    Ok(opts)
+}
+
 /// Runs `f` on the bytes of a `bytes`, `bytearray` or `memoryview` argument.
 fn with_bytes<R>(
     v: &Bound<'_, PyAny>,
@@ -317,19 +329,13 @@ impl Pool {
         live: bool,
         last: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Tail> {
-        let mut opts = Options::parse(since_seq, max_messages, timeout_ms, error_on_gap)?
+        let opts = Options::parse(since_seq, max_messages, timeout_ms, error_on_gap)?
             .select(tags, r#where, live, last)?;
-        if !opts.wheres.is_empty() {
-            let find = PLS.import(py, "plasmite._support", "_pls_path")?;
-            opts.evaluator = find
-                .call0()?
-                .extract::<Option<String>>()?
-                .map(PathBuf::from);
-        }
-        Ok(Tail::new(self.reader(py, opts)?))
+        Ok(Tail::new(self.reader(py, with_evaluator(py, opts)?)?))
     }
 
-    /// `tail` for asyncio: an async iterator whose waits run in a worker thread.
+    /// `tail` for asyncio: an async iterator whose waits are the event loop's own (it watches
+    /// the tail's bell, which the pool's wake hub rings).
     #[pyo3(signature = (since_seq = None, max_messages = None, timeout_ms = None, tags = None, error_on_gap = false, *, r#where = None, live = false, last = None))]
     #[allow(clippy::too_many_arguments)]
     fn atail<'py>(
@@ -344,17 +350,10 @@ impl Pool {
         live: bool,
         last: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let tail = self.tail(
-            py,
-            since_seq,
-            max_messages,
-            timeout_ms,
-            tags,
-            error_on_gap,
-            r#where,
-            live,
-            last,
-        )?;
+        let mut opts = Options::parse(since_seq, max_messages, timeout_ms, error_on_gap)?
+            .select(tags, r#where, live, last)?;
+        opts.asyncio = true;
+        let tail = Tail::new(self.reader(py, with_evaluator(py, opts)?)?);
         let make = ATAIL.import(py, "plasmite._aio", "ATail")?;
         make.call1((tail,))
     }

@@ -12,27 +12,33 @@
 //! - The state lock is taken with `try_lock` while the GIL is held and blocking only without
 //!   it, so no thread can hold the lock while waiting for the GIL held by a thread waiting for
 //!   the lock.
-//! - A message taken by `_wait` (asyncio) is kept as pending and is the next one delivered: a
-//!   cancelled wait loses nothing.
+//! - An asyncio tail never waits in a thread: `_arm` registers its wait with the pool's wake
+//!   hub (or, for a sandboxed query, relies on the feeding thread), and the hub rings the
+//!   tail's bell, an eventfd the event loop watches. `close()` rings it too. A message `_arm`
+//!   finds is kept as pending and is the next one delivered: nothing is lost.
 //!
 //! Spec: `spec/API.md` §5.2 (queries); `bindings/python/README.md` (streams and tails).
 
 use crate::message::{Lite3Frame, Message, envelope};
 use crate::{OrRaise, opt_u64, tags_arg, to_py_err};
 use plasmite_os::filter::Filter;
+use plasmite_os::hub::{Arrival, Bell};
 use plasmite_os::query::{DamagePolicy, Item, Predicate, Query, Stream as OsStream};
 use plasmite_os::sandbox::{Found, SandboxError};
 use plasmite_os::{Cancel, Error, ErrorKind, GapPolicy, Launcher, Pool as OsPool, QuerySpec};
-use plasmite_os::{Sandbox, Start};
+use plasmite_os::{Hub, Sandbox, Start};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
+use std::future::Future;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// The longest a wait goes without looking at signals.
@@ -59,8 +65,10 @@ enum Got {
 
 struct State {
     stream: Option<Source>,
-    /// Taken by a wait that was not asked for it (asyncio): delivered next.
+    /// Taken by `arm` (asyncio): delivered next.
     pending: Option<Owned>,
+    /// The wait `arm` registered with the hub (dropped here, never by the hub).
+    armed: Option<Arrival>,
     /// An error policy gap ended the stream.
     terminated: bool,
 }
@@ -70,6 +78,21 @@ pub(crate) struct Reader {
     state: Mutex<State>,
     cancel: Cancel,
     closed: AtomicBool,
+    /// Rung when an asyncio tail has news (asyncio tails only).
+    bell: Option<Arc<Bell>>,
+    /// The query's deadline (`timeout_ms` after open).
+    deadline: Option<Instant>,
+}
+
+/// What `arm` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arming {
+    /// Poll again now: a message or the end is there.
+    Ready = 0,
+    /// The bell rings when there is news.
+    Armed = 1,
+    /// Another thread is reading the stream: try again shortly.
+    Busy = 2,
 }
 
 impl std::fmt::Debug for Reader {
@@ -95,20 +118,37 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 impl Reader {
     pub(crate) fn open(pool: Arc<OsPool>, opts: Options) -> Result<Reader, Error> {
         let cancel = Cancel::new();
+        let bell = if opts.asyncio {
+            Some(Bell::new()?)
+        } else {
+            None
+        };
+        let mut deadline = None;
         let stream = match opts.evaluator.clone() {
             Some(program) if !opts.wheres.is_empty() => {
-                Source::sandboxed(pool, opts.spec()?, &program, &cancel)
+                Source::sandboxed(pool, opts.spec()?, &program, &cancel, bell.clone())
             }
-            _ => Source::Local(Box::new(opts.query(&cancel)?.run(pool)?)),
+            _ => {
+                let asyncio = opts.asyncio;
+                let mut q = opts.query(&cancel)?;
+                if asyncio {
+                    q.hub = Some(Hub::of(&pool));
+                }
+                deadline = q.deadline;
+                Source::Local(Box::new(q.run(pool)?))
+            }
         };
         Ok(Reader {
             state: Mutex::new(State {
                 stream: Some(stream),
                 pending: None,
+                armed: None,
                 terminated: false,
             }),
             cancel,
             closed: AtomicBool::new(false),
+            bell,
+            deadline,
         })
     }
 
@@ -245,27 +285,64 @@ impl Reader {
         }
     }
 
-    /// Waits up to `timeout` for the next message (or the end) without taking it. `true` when
-    /// the next call of `poll` will not find nothing.
-    fn wait(&self, py: Python<'_>, timeout: Duration) -> PyResult<bool> {
-        let got = py.detach(|| {
-            let mut st = lock(&self.state);
-            if self.is_closed() {
-                return Ok(true);
+    /// Prepares an asyncio wait after `poll` found nothing (the GIL stays held; nothing
+    /// blocks).
+    fn arm(&self, py: Python<'_>) -> PyResult<Arming> {
+        let Some(bell) = &self.bell else {
+            return Err(PyValueError::new_err(
+                "only an asyncio tail waits on its bell",
+            ));
+        };
+        if self.is_closed() {
+            return Ok(Arming::Ready);
+        }
+        let mut st = match self.state.try_lock() {
+            Ok(st) => st,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(Arming::Busy),
+        };
+        st.armed = None;
+        if st.pending.is_some() || st.terminated {
+            return Ok(Arming::Ready);
+        }
+        match st.stream.as_mut() {
+            None => Ok(Arming::Ready),
+            // A poll does not end a stream at its deadline, a wait does: past it, a wait of
+            // nothing takes what is there or ends the stream.
+            Some(Source::Local(_)) if self.deadline.is_some_and(|d| Instant::now() >= d) => {
+                if let Got::Msg(m) = Reader::step(&mut st, Some(Duration::ZERO)).or_raise(py)? {
+                    st.pending = Some(m);
+                }
+                Ok(Arming::Ready)
             }
-            if st.pending.is_some() {
-                return Ok(true);
+            Some(Source::Local(stream)) => {
+                let arrival = match stream.ended() {
+                    Some(_) => None,
+                    None => stream.arrival(self.deadline),
+                };
+                let Some(mut arrival) = arrival else {
+                    return Ok(Arming::Ready);
+                };
+                let waker = bell.waker();
+                match Pin::new(&mut arrival).poll(&mut Context::from_waker(&waker)) {
+                    Poll::Ready(_) => Ok(Arming::Ready),
+                    Poll::Pending => {
+                        st.armed = Some(arrival);
+                        Ok(Arming::Armed)
+                    }
+                }
             }
-            match Reader::step(&mut st, Some(timeout))? {
+            // The feeding thread rings after every item it hands over: what it handed over
+            // before this look is found now.
+            Some(Source::Sandboxed { .. }) => match Reader::step(&mut st, None).or_raise(py)? {
                 Got::Msg(m) => {
                     st.pending = Some(m);
-                    Ok(true)
+                    Ok(Arming::Ready)
                 }
-                Got::End => Ok(true),
-                Got::Nothing => Ok(false),
-            }
-        });
-        got.or_raise(py)
+                Got::End => Ok(Arming::Ready),
+                Got::Nothing => Ok(Arming::Armed),
+            },
+        }
     }
 
     /// Whether the stream has ended (closed, limit, deadline, gap error).
@@ -287,8 +364,12 @@ impl Reader {
         self.closed.store(true, Ordering::Release);
         self.cancel.cancel();
         if let Ok(mut st) = self.state.try_lock() {
+            st.armed = None;
             st.stream = None;
             st.pending = None;
+        }
+        if let Some(bell) = &self.bell {
+            bell.ring();
         }
     }
 }
@@ -456,10 +537,27 @@ impl Tail {
         }
     }
 
-    /// Waits up to `timeout_ms` for the next message without taking it (asyncio's executor
-    /// calls this). `True` when `_poll` or `ended` will have news.
-    fn _wait(&self, py: Python<'_>, timeout_ms: u64) -> PyResult<bool> {
-        self.reader.wait(py, Duration::from_millis(timeout_ms))
+    /// After `_poll` found nothing, prepares an asyncio wait: 0 — poll again now; 1 — wait
+    /// for `_bell_fd` to be readable, `_quiet()`, then poll; 2 — another thread is reading
+    /// the tail, try again shortly.
+    fn _arm(&self, py: Python<'_>) -> PyResult<u8> {
+        self.reader.arm(py).map(|a| a as u8)
+    }
+
+    /// The descriptor an event loop watches for `_arm`'s wait (an asyncio tail's only).
+    #[getter]
+    fn _bell_fd(&self) -> PyResult<i32> {
+        match &self.reader.bell {
+            Some(b) => Ok(b.fd()),
+            None => Err(PyValueError::new_err("only an asyncio tail has a bell")),
+        }
+    }
+
+    /// Quiets the bell once its ring was seen.
+    fn _quiet(&self) {
+        if let Some(b) = &self.reader.bell {
+            b.quiet();
+        }
     }
 
     /// Whether the tail has ended (closed, `max_messages` reached, timeout, gap error).

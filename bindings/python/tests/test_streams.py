@@ -219,6 +219,75 @@ def test_closing_an_asyncio_tail_ends_its_pending_wait(pool):
     asyncio.run(main())
 
 
+def _threads() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_two_hundred_asyncio_tails_wait_at_once_without_a_thread_each(pool):
+    async def main():
+        tails = [pool.atail(live=True, max_messages=1, timeout_ms=10_000) for _ in range(200)]
+        waits = [asyncio.ensure_future(t.__anext__()) for t in tails]
+        await asyncio.sleep(0.3)
+        waiting_threads = _threads()
+        start = time.monotonic()
+        pool.append({"to": "all"})
+        got = await asyncio.wait_for(asyncio.gather(*waits), 10)
+        took = time.monotonic() - start
+        for t in tails:
+            await t.aclose()
+        return got, took, waiting_threads
+
+    before = _threads()
+    got, took, waiting_threads = asyncio.run(main())
+    assert [m.data for m in got] == [{"to": "all"}] * 200
+    assert took < 5
+    # One hub thread serves every waiting tail of the pool.
+    assert waiting_threads - before <= 2
+
+
+def test_an_asyncio_tail_timeout_ends_it_on_time_without_messages(pool):
+    async def main():
+        start = time.monotonic()
+        got = [m async for m in pool.atail(live=True, timeout_ms=200)]
+        return got, time.monotonic() - start
+
+    got, took = asyncio.run(main())
+    assert got == []
+    assert 0.15 <= took < 3
+
+
+def test_an_asyncio_tail_with_where_waits_for_a_matching_message(pool):
+    async def writer():
+        await asyncio.sleep(0.2)
+        pool.append({"i": 1})
+        await asyncio.sleep(0.1)
+        pool.append({"i": 2})
+
+    async def main():
+        w = asyncio.create_task(writer())
+        got = [m.data async for m in pool.atail(live=True, where=".data.i == 2", max_messages=1, timeout_ms=10_000)]
+        await w
+        return got
+
+    assert asyncio.run(main()) == [{"i": 2}]
+
+
+def test_concurrent_anext_calls_on_one_asyncio_tail_each_get_a_message(pool):
+    async def main():
+        t = pool.atail(live=True)
+        waits = [asyncio.ensure_future(t.__anext__()) for _ in range(3)]
+        await asyncio.sleep(0.1)
+        for i in range(3):
+            pool.append({"i": i})
+        got = await asyncio.wait_for(asyncio.gather(*waits), 10)
+        await t.aclose()
+        return sorted(m.data["i"] for m in got)
+
+    assert asyncio.run(main()) == [0, 1, 2]
+
+
 def test_asyncio_tail_with_where_and_timeout(pool):
     fill(pool, 3)
 

@@ -23,6 +23,8 @@ pub(crate) struct Options {
     pub(crate) last: Option<u64>,
     /// The `pls` that evaluates `where` expressions out of process (`None`: in process).
     pub(crate) evaluator: Option<PathBuf>,
+    /// Read by an asyncio loop: waits go through the pool's hub and ring the reader's bell.
+    pub(crate) asyncio: bool,
 }
 
 impl Options {
@@ -150,20 +152,29 @@ pub(super) enum Source {
 }
 
 impl Source {
+    /// The query run by an evaluator process, fed by a thread that rings `bell` (when given)
+    /// after each item it hands over and once it is done.
     pub(super) fn sandboxed(
         pool: Arc<OsPool>,
         spec: QuerySpec,
         program: &PathBuf,
         cancel: &Cancel,
+        bell: Option<Arc<Bell>>,
     ) -> Source {
         let sandbox = sandbox(program);
         let (tx, rx) = sync_channel::<Result<Found, Error>>(256);
         let cancel = cancel.clone();
         std::thread::spawn(move || {
+            let ring = || {
+                if let Some(b) = &bell {
+                    b.ring();
+                }
+            };
             let r = sandbox.run_each(&pool, &spec, &cancel, |found| {
                 if tx.send(Ok(found)).is_err() {
                     ControlFlow::Break(())
                 } else {
+                    ring();
                     ControlFlow::Continue(())
                 }
             });
@@ -173,6 +184,9 @@ impl Source {
                     let _ = tx.send(Err(e));
                 }
             }
+            // The channel is closed before the last ring: the reader then sees the end.
+            drop(tx);
+            ring();
         });
         Source::Sandboxed {
             items: rx,
