@@ -301,6 +301,7 @@ impl Columns {
 
     /// Adds `m`, or leaves the batch as it was when its payload is damaged.
     fn push(&mut self, m: &plasmite_os::MessageView<'_>) -> Result<(), Error> {
+        // Set up at the first message, so a poll that finds nothing allocates nothing.
         if self.json.capacity() == 0 {
             self.json.reserve(160 * 1024);
             self.data.reserve(96 * 1024);

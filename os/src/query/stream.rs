@@ -142,8 +142,10 @@ impl<P: Deref<Target = Pool>> Stream<P> {
     }
 
     /// A future that resolves when a message past those read so far is committed (`true`) or
-    /// at `deadline` (`false`) — for async front ends, which then [`Stream::poll`] again. `None`
-    /// without a hub (`Query::hub`).
+    /// at `deadline` (`false`) — for async front ends, which then [`Stream::poll`] again. `poll`
+    /// never ends a stream at the query's deadline (only a wait does): past it, a front end
+    /// makes one `next(Some(Duration::ZERO))`, which takes what is there or ends the stream.
+    /// `None` without a hub (`Query::hub`).
     pub fn arrival(&self, deadline: Option<Instant>) -> Option<Arrival> {
         let after = if self.held.is_empty() {
             self.follower.expected_seq().saturating_sub(1)
